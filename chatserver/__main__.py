@@ -1,0 +1,5 @@
+"""``python -m chatserver``."""
+
+from chatserver.cli import main
+
+raise SystemExit(main())

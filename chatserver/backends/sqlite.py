@@ -1,0 +1,360 @@
+"""The embedded backend: state in memory, every event stored in SQLite (WAL) by group commit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chatserver.backends._router import MemoryRouter
+from chatserver.backends.base import (
+    Appended,
+    Backend,
+    BackendUnavailable,
+    Claim,
+    Listener,
+    Presence,
+    Render,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    client_id TEXT,
+    body TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS events_client_id
+    ON events (conversation_id, client_id) WHERE client_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    shopper_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_shopper ON conversations (shopper_id, created_at);
+CREATE INDEX IF NOT EXISTS conversations_created ON conversations (created_at);
+CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+"""
+
+Statement = tuple[str, Sequence[Any]]
+
+
+@dataclass
+class _Log:
+    """What memory knows of one conversation's log."""
+
+    last_seq: int
+    by_client_id: dict[str, asyncio.Future[Appended]] = field(default_factory=dict)
+
+
+class SQLiteBackend(Backend):
+    """One process: routing and fan-out in memory, durable state in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._router = MemoryRouter()
+        self._logs: dict[str, _Log] = {}
+        self._docs: dict[str, dict[str, str]] = {}
+        self._channels: set[str] = set()
+        self._listener: Listener | None = None
+        self._pending: list[tuple[list[Statement], asyncio.Future[None]]] = []
+        self._wakeup = asyncio.Event()
+        self._writer_task: asyncio.Task[None] | None = None
+        self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
+        self._read_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-read")
+        self._write_db: sqlite3.Connection | None = None
+        self._read_db: sqlite3.Connection | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+        self._write_db = await loop.run_in_executor(self._write_pool, self._connect, True)
+        self._read_db = await loop.run_in_executor(self._read_pool, self._connect, False)
+        self._writer_task = asyncio.create_task(self._write_loop(), name="sqlite-group-commit")
+        rows = await self._read(
+            "SELECT id, doc FROM conversations"
+            " WHERE json_extract(doc, '$.status') IN ('queued', 'assigned')"
+            " ORDER BY json_extract(doc, '$.queued_at'), created_at",
+            (),
+        )
+        for conversation_id, doc in rows:
+            fields = {k: json.dumps(v) for k, v in json.loads(doc).items()}
+            self._docs[conversation_id] = fields
+            agent_id = json.loads(fields.get("agent_id", "null"))
+            if json.loads(fields["status"]) == "queued":
+                self._router.enqueue(conversation_id)
+            elif agent_id:
+                self._router.hold(agent_id, conversation_id)
+
+    async def close(self) -> None:
+        if self._writer_task is not None:
+            await self._flush()
+            self._writer_task.cancel()
+            await asyncio.gather(self._writer_task, return_exceptions=True)
+            self._writer_task = None
+        loop = asyncio.get_running_loop()
+        for pool, db in ((self._write_pool, self._write_db), (self._read_pool, self._read_db)):
+            if db is not None:
+                await loop.run_in_executor(pool, db.close)
+            pool.shutdown(wait=True)
+        self._write_db = self._read_db = None
+
+    def _connect(self, writer: bool) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        if writer:
+            # FULL: a committed batch survives a power cut, not only a killed process.
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+        return db
+
+    # --- group commit ---------------------------------------------------------------------
+
+    async def _write(self, statements: list[Statement]) -> None:
+        """Queue statements for the next batch; return once that batch is committed."""
+        if self._writer_task is None:
+            raise BackendUnavailable("the SQLite backend is not started")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((statements, done))
+        self._wakeup.set()
+        await done
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            batch, self._pending = self._pending, []
+            if not batch:
+                continue
+            try:
+                await loop.run_in_executor(self._write_pool, self._commit, batch)
+            except Exception as exc:  # noqa: BLE001 - every waiter must hear of it
+                error = BackendUnavailable(f"storing failed: {exc}")
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    def _commit(self, batch: list[tuple[list[Statement], asyncio.Future[None]]]) -> None:
+        assert self._write_db is not None
+        db = self._write_db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statements, _ in batch:
+                for sql, params in statements:
+                    db.execute(sql, params)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    async def _flush(self) -> None:
+        await self._write([])
+
+    async def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        if self._read_db is None:
+            raise BackendUnavailable("the SQLite backend is not started")
+        db = self._read_db
+        return await asyncio.get_running_loop().run_in_executor(
+            self._read_pool, lambda: db.execute(sql, params).fetchall()
+        )
+
+    # --- conversation log -------------------------------------------------------------------
+
+    async def _log(self, conversation_id: str) -> _Log:
+        log = self._logs.get(conversation_id)
+        if log is None:
+            rows = await self._read(
+                "SELECT seq, client_id, body FROM events WHERE conversation_id = ? ORDER BY seq",
+                (conversation_id,),
+            )
+            log = self._logs.get(conversation_id)
+            if log is None:
+                log = _Log(last_seq=rows[-1][0] if rows else 0)
+                loop = asyncio.get_running_loop()
+                for seq, client_id, body in rows:
+                    if client_id is not None:
+                        known = loop.create_future()
+                        known.set_result(Appended(seq, body, duplicate=True))
+                        log.by_client_id[client_id] = known
+                self._logs[conversation_id] = log
+        return log
+
+    async def append(
+        self, conversation_id: str, render: Render, client_id: str | None = None
+    ) -> Appended:
+        log = await self._log(conversation_id)
+        if client_id is not None and client_id in log.by_client_id:
+            original = await asyncio.shield(log.by_client_id[client_id])
+            return Appended(original.seq, original.text, duplicate=True)
+        log.last_seq += 1
+        seq = log.last_seq
+        text = render(seq)
+        stored: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
+        if client_id is not None:
+            log.by_client_id[client_id] = stored
+        insert = (
+            "INSERT INTO events (conversation_id, seq, client_id, body) VALUES (?, ?, ?, ?)",
+            (conversation_id, seq, client_id, text),
+        )
+        try:
+            await self._write([insert])
+        except BaseException as exc:
+            # Forget what memory knew so the next append re-reads the log from disk.
+            self._logs.pop(conversation_id, None)
+            stored.set_exception(BackendUnavailable(str(exc)))
+            stored.exception()  # mark retrieved: a retry will re-read the log instead
+            raise
+        appended = Appended(seq, text)
+        stored.set_result(Appended(seq, text, duplicate=True))
+        return appended
+
+    async def read_log(self, conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:
+        rows = await self._read(
+            "SELECT seq, body FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq",
+            (conversation_id, after_seq),
+        )
+        return [(seq, body) for seq, body in rows]
+
+    # --- conversation records --------------------------------------------------------------
+
+    async def create_conversation(
+        self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
+    ) -> None:
+        self._docs[conversation_id] = dict(fields)
+        created_at = json.loads(fields.get("created_at", "0"))
+        await self._write(
+            [
+                (
+                    "INSERT INTO conversations (id, shopper_id, created_at, doc) VALUES (?, ?, ?, ?)",
+                    (conversation_id, shopper_id, created_at, _doc(fields)),
+                )
+            ]
+        )
+
+    async def update_conversation(self, conversation_id: str, fields: Mapping[str, str]) -> None:
+        doc = await self._fields(conversation_id)
+        if doc is None:
+            raise KeyError(conversation_id)
+        doc.update(fields)
+        await self._write(
+            [
+                (
+                    "UPDATE conversations SET doc = json_patch(doc, ?) WHERE id = ?",
+                    (_doc(fields), conversation_id),
+                )
+            ]
+        )
+
+    async def get_conversation(self, conversation_id: str) -> dict[str, str] | None:
+        doc = await self._fields(conversation_id)
+        return None if doc is None else dict(doc)
+
+    async def _fields(self, conversation_id: str) -> dict[str, str] | None:
+        doc = self._docs.get(conversation_id)
+        if doc is None:
+            rows = await self._read("SELECT doc FROM conversations WHERE id = ?", (conversation_id,))
+            if not rows:
+                return None
+            loaded = {k: json.dumps(v) for k, v in json.loads(rows[0][0]).items()}
+            doc = self._docs.setdefault(conversation_id, loaded)
+        return doc
+
+    async def shopper_conversations(self, shopper_id: str) -> list[str]:
+        rows = await self._read(
+            "SELECT id FROM conversations WHERE shopper_id = ? ORDER BY created_at, id",
+            (shopper_id,),
+        )
+        return [row[0] for row in rows]
+
+    async def list_conversations(self, since: float, until: float) -> list[dict[str, str]]:
+        rows = await self._read(
+            "SELECT doc FROM conversations WHERE created_at >= ? AND created_at < ?"
+            " ORDER BY created_at",
+            (since, until),
+        )
+        return [{k: json.dumps(v) for k, v in json.loads(row[0]).items()} for row in rows]
+
+    # --- queue and routing -------------------------------------------------------------------
+
+    async def enqueue(self, conversation_id: str, at_head: bool = False) -> None:
+        self._router.enqueue(conversation_id, at_head)
+
+    async def dequeue(self, conversation_id: str) -> bool:
+        return self._router.dequeue(conversation_id)
+
+    async def queue(self) -> list[str]:
+        return self._router.queue()
+
+    async def set_presence(
+        self, agent_id: str, status: str, capacity: int, now: float
+    ) -> Presence:
+        return self._router.set_presence(agent_id, status, capacity, now)
+
+    async def presence(self) -> list[Presence]:
+        return self._router.presence()
+
+    async def claim_next(self, now: float) -> Claim | None:
+        return self._router.claim_next(now)
+
+    async def assign(self, conversation_id: str, agent_id: str, now: float) -> bool:
+        return self._router.assign(conversation_id, agent_id, now)
+
+    async def release(self, agent_id: str, conversation_id: str, now: float) -> None:
+        self._router.release(agent_id, conversation_id, now)
+
+    async def agent_chats(self) -> dict[str, list[str]]:
+        return self._router.agent_chats()
+
+    # --- fan-out ---------------------------------------------------------------------------
+
+    def set_listener(self, listener: Listener) -> None:
+        self._listener = listener
+
+    async def subscribe(self, channel: str) -> None:
+        self._channels.add(channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._channels.discard(channel)
+
+    async def publish(self, channel: str, text: str, seq: int | None = None) -> None:
+        if self._listener is not None and channel in self._channels:
+            self._listener(channel, seq, text)
+
+    # --- agent accounts ----------------------------------------------------------------------
+
+    async def put_agent(self, agent_id: str, record: str) -> None:
+        await self._write(
+            [("INSERT OR REPLACE INTO agents (id, record) VALUES (?, ?)", (agent_id, record))]
+        )
+
+    async def get_agent(self, agent_id: str) -> str | None:
+        rows = await self._read("SELECT record FROM agents WHERE id = ?", (agent_id,))
+        return rows[0][0] if rows else None
+
+    async def list_agents(self) -> list[str]:
+        return [row[0] for row in await self._read("SELECT record FROM agents ORDER BY id", ())]
+
+    async def remove_agent(self, agent_id: str) -> bool:
+        existed = await self.get_agent(agent_id) is not None
+        await self._write([("DELETE FROM agents WHERE id = ?", (agent_id,))])
+        return existed
+
+
+def _doc(fields: Mapping[str, str]) -> str:
+    """Fields (each JSON text) as one JSON object."""
+    return json.dumps({k: json.loads(v) for k, v in fields.items()})

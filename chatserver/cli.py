@@ -1,0 +1,76 @@
+"""The ``chatserver`` command: parse arguments, then hand over to the part that does the work."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from chatserver.config import Settings
+
+
+def _add_settings_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="a file of CHAT_NAME=value lines")
+    for name, field in Settings.model_fields.items():
+        default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
+        flag = "--" + name.replace("_", "-")
+        help_text = f"{field.description} (env CHAT_{name.upper()}; default: {default!s})"
+        if name == "allowed_origins":
+            parser.add_argument(flag, dest=name, action="append", metavar="ORIGIN", help=help_text)
+        else:
+            parser.add_argument(flag, dest=name, metavar=name.upper(), help=help_text)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from the command line over the environment over the config file."""
+    given = {n: getattr(args, n) for n in Settings.model_fields if getattr(args, n, None) is not None}
+    return Settings(_env_file=args.config, **given)  # type: ignore[call-arg]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatserver", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the chat server")
+    _add_settings_options(serve)
+
+    agents = commands.add_parser("agents", help="manage agent accounts")
+    _add_settings_options(agents)
+    agent_commands = agents.add_subparsers(dest="agents_command", required=True)
+    add = agent_commands.add_parser("add", help="create an agent, or reset their password")
+    add.add_argument("agent_id")
+    add.add_argument("--name", help="display name shown to shoppers (default: the id)")
+    add.add_argument("--password", help="password (default: a random one, printed)")
+    add.add_argument("--role", choices=["agent", "manager", "admin"], default="agent")
+    add.add_argument("--capacity", type=int, default=3, help="concurrent chats")
+    agent_commands.add_parser("list", help="list agents")
+    remove = agent_commands.add_parser("remove", help="delete an agent")
+    remove.add_argument("agent_id")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+    except ValidationError as exc:
+        print(f"chatserver: bad setting: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        from chatserver.serve import serve
+
+        return serve(settings)
+    if args.command == "agents":
+        from chatserver import agents_cli
+
+        command: Callable[[Settings, Any], Awaitable[int]] = getattr(
+            agents_cli, args.agents_command
+        )
+        return asyncio.run(command(settings, args))
+    return 2

@@ -1,0 +1,66 @@
+"""The one Settings class: every option of the server, from the environment or a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Server settings; defaults run the embedded demo shop with nothing to install.
+
+    Every field can be set as an environment variable ``CHAT_<NAME>`` or in a ``.env``-style
+    file given by ``chatserver serve --config FILE``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CHAT_", env_file=None, extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Interface to listen on.")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
+    public_url: str = Field(
+        "", description="Address shoppers and agents reach the server at; default http://HOST:PORT."
+    )
+    data_dir: Path = Field(Path("chatserver-data"), description="Where the SQLite file and keys live.")
+    redis_url: str = Field("", description="redis:// URL; set it to share state between workers.")
+    workers: int = Field(1, ge=1, le=64, description="Worker processes (more than 1 needs Redis).")
+    secret_key: str = Field(
+        "", description="Key that signs shopper and agent tokens; generated into data_dir if empty."
+    )
+    shop_id: str = Field("demo", min_length=1, max_length=64, description="The shop this server runs.")
+    faq_dir: Path = Field(Path("faq_data"), description="Folder with the shop's faq.toml and shop.toml.")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed on the shopper socket (JSON list); the server's own is always in.",
+    )
+    max_frame_bytes: int = Field(4096, ge=256, le=1_048_576, description="Largest client frame, bytes.")
+    response_target_s: float = Field(60.0, gt=0, description="The shop's first-response target, s.")
+    agent_grace_s: float = Field(
+        30.0, ge=0, description="How long a disconnected agent keeps its chats before they requeue."
+    )
+    default_capacity: int = Field(3, ge=1, le=50, description="Concurrent chats for a new agent.")
+    session_max_age_s: int = Field(12 * 3600, ge=60, description="Agent session lifetime, s.")
+    send_queue_size: int = Field(256, ge=8, description="Outgoing frames buffered per socket.")
+    rate_limit_per_s: float = Field(10.0, gt=0, description="Client frames per second per socket.")
+    rate_limit_burst: int = Field(30, ge=1, description="Burst of client frames allowed per socket.")
+    log_level: str = Field("info", description="uvicorn log level.")
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file of the embedded backend."""
+        return self.data_dir / "chat.sqlite3"
+
+    @property
+    def base_url(self) -> str:
+        """Where the server says it can be reached."""
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        """True when ``origin`` may open a shopper socket (the server's own origin always may)."""
+        if origin is None:
+            return False
+        allowed = {self.base_url, *self.allowed_origins}
+        if self.host in ("127.0.0.1", "localhost"):
+            allowed |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}
+        return origin.rstrip("/") in allowed or "*" in self.allowed_origins

@@ -1,0 +1,74 @@
+"""Errors a client can cause; each becomes an ``error`` frame naming what was wrong.
+
+    ChatError
+    ├── InvalidFrame          malformed JSON, unknown type, missing or bad field
+    ├── FrameTooLarge         frame over the configured size limit
+    ├── RateLimited           too many frames too fast
+    ├── NotAllowed            a frame this client may not send now
+    │   └── NotYourConversation
+    ├── NotFound              a conversation or agent that does not exist
+    ├── Unavailable           the backend cannot store right now; retry later
+    └── Unauthorized          missing or wrong token, or a refused origin (closes the socket)
+"""
+
+from __future__ import annotations
+
+
+class ChatError(Exception):
+    """Base of every error a client is told about."""
+
+    code: str = "error"
+    close_code: int | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidFrame(ChatError):
+    """Raised when a frame is not valid JSON or does not match any frame model."""
+
+    code = "invalid_frame"
+
+
+class FrameTooLarge(ChatError):
+    """Raised when a frame is larger than ``max_frame_bytes``."""
+
+    code = "frame_too_large"
+
+
+class RateLimited(ChatError):
+    """Raised when a client sends frames faster than its allowance."""
+
+    code = "rate_limited"
+
+
+class NotAllowed(ChatError):
+    """Raised when a frame is valid but not allowed for this client or state."""
+
+    code = "not_allowed"
+
+
+class NotYourConversation(NotAllowed):
+    """Raised when a client touches a conversation that is not its own."""
+
+    code = "not_your_conversation"
+
+
+class NotFound(ChatError):
+    """Raised when a frame names a conversation or agent that does not exist."""
+
+    code = "not_found"
+
+
+class Unavailable(ChatError):
+    """Raised when the backend cannot store right now; nothing was acknowledged."""
+
+    code = "unavailable"
+
+
+class Unauthorized(ChatError):
+    """Raised when a token is missing or wrong, or the origin is not allowed."""
+
+    code = "unauthorized"
+    close_code = 1008

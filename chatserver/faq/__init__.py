@@ -1,0 +1,20 @@
+"""The FAQ bot: load `faq_data/faq.toml`, match shopper questions, decide answer or hand-off."""
+
+from __future__ import annotations
+
+from chatserver.faq.bot import BotReply, FaqBot
+from chatserver.faq.loader import Faq, FaqEntry, FaqError, FaqProblem, check_faq, load_faq
+from chatserver.faq.matcher import Match, Matcher
+
+__all__ = [
+    "BotReply",
+    "Faq",
+    "FaqBot",
+    "FaqEntry",
+    "FaqError",
+    "FaqProblem",
+    "Match",
+    "Matcher",
+    "check_faq",
+    "load_faq",
+]

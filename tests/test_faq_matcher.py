@@ -1,0 +1,81 @@
+"""The bot's decisions: answer, hand off, greet, thank, or abstain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatserver.faq import FaqBot, load_faq
+from chatserver.faq._text import normalise
+from chatserver.faq.bench import run_match_bench
+
+FAQ = Path(__file__).resolve().parents[1] / "faq_data" / "faq.toml"
+
+
+@pytest.fixture(scope="module")
+def bot() -> FaqBot:
+    return FaqBot(load_faq(FAQ))
+
+
+@pytest.mark.parametrize(
+    ("text", "entry_id"),
+    [
+        ("how do I cancel my order", "order-cancel"),
+        ("refund status", "refund-status"),
+        ("do you ship to switzerland?", "shipping-countries"),
+        ("wat is ur return policy", "return-policy"),
+        ("my pakage is lost", "lost-package"),
+        ("i forgot my pasword", "account-password"),
+    ],
+)
+def test_clear_questions_get_their_entry_with_title_and_answer(bot: FaqBot, text: str, entry_id: str) -> None:
+    reply = bot.reply(text)
+    assert (reply.kind, reply.entry_id) == ("answer", entry_id)
+    assert reply.title and reply.answer and reply.confidence >= bot.matcher.threshold
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I want a person", "agent please", "human", "talk to someone", "real person", "HUMAN!!",
+     "can i speak with a representative", "connect me to customer service", "this is useless"],
+)
+def test_handoff_requests_are_always_recognised(bot: FaqBot, text: str) -> None:
+    assert bot.reply(text).kind == "handoff"
+
+
+def test_handoff_wins_over_a_faq_question(bot: FaqBot) -> None:
+    assert bot.reply("where is my refund? let me talk to a human").kind == "handoff"
+
+
+@pytest.mark.parametrize("text", ["hi", "Hello there!", "good morning", "hey"])
+def test_greetings_get_a_greeting_not_an_answer(bot: FaqBot, text: str) -> None:
+    assert bot.reply(text).kind == "greeting"
+
+
+@pytest.mark.parametrize("text", ["thanks", "thank you so much!", "ok thx", "cheers"])
+def test_thanks_get_a_thanks_reply(bot: FaqBot, text: str) -> None:
+    assert bot.reply(text).kind == "thanks"
+
+
+@pytest.mark.parametrize(
+    "text", ["do you sell protein powder", "what is the capital of peru", "xyzzy", "", "order"]
+)
+def test_out_of_scope_questions_abstain(bot: FaqBot, text: str) -> None:
+    reply = bot.reply(text)
+    assert reply.kind == "abstain" and reply.entry_id is None and reply.answer is None
+
+
+def test_customer_service_hours_is_a_question_not_a_handoff(bot: FaqBot) -> None:
+    assert bot.reply("what are your customer service hours").entry_id == "contact-hours"
+
+
+def test_normalise_folds_fancy_letters_accents_and_shorthand() -> None:
+    assert normalise("𝓘 𝔀𝓪𝓷𝓽 to cancél, pls!!") == "i want to cancel please"
+    assert normalise("I didn't get it") == "i did not get it"
+
+
+def test_bench_reports_latency_percentiles(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_match_bench(entries=60, queries=50)
+    assert result["entries"] == 60 and 0 < result["p50_ms"] <= result["p99_ms"]
+    assert "p99 ms" in capsys.readouterr().out

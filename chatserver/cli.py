@@ -35,21 +35,23 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatserver", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    settings = argparse.ArgumentParser(add_help=False)
+    _add_settings_options(settings)
 
-    serve = commands.add_parser("serve", help="run the chat server")
-    _add_settings_options(serve)
+    commands.add_parser("serve", help="run the chat server", parents=[settings])
 
     agents = commands.add_parser("agents", help="manage agent accounts")
-    _add_settings_options(agents)
     agent_commands = agents.add_subparsers(dest="agents_command", required=True)
-    add = agent_commands.add_parser("add", help="create an agent, or reset their password")
+    add = agent_commands.add_parser(
+        "add", help="create an agent, or reset their password", parents=[settings]
+    )
     add.add_argument("agent_id")
     add.add_argument("--name", help="display name shown to shoppers (default: the id)")
     add.add_argument("--password", help="password (default: a random one, printed)")
     add.add_argument("--role", choices=["agent", "manager", "admin"], default="agent")
     add.add_argument("--capacity", type=int, default=3, help="concurrent chats")
-    agent_commands.add_parser("list", help="list agents")
-    remove = agent_commands.add_parser("remove", help="delete an agent")
+    agent_commands.add_parser("list", help="list agents", parents=[settings])
+    remove = agent_commands.add_parser("remove", help="delete an agent", parents=[settings])
     remove.add_argument("agent_id")
     return parser
 

@@ -104,6 +104,24 @@ class Server:
     clock: FakeClock
     clients: list[Client] = field(default_factory=list)
 
+    async def until(self, condition: Callable[[], Awaitable[bool]]) -> None:
+        """Wait until the server reaches a state (polls it; fails after the timeout)."""
+
+        async def poll() -> None:
+            while not await condition():
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(poll(), TIMEOUT)
+
+    async def agent_offline(self, agent_id: str) -> None:
+        """Wait until the server has noticed an agent's socket closing."""
+
+        async def offline() -> bool:
+            presence = {a.agent_id: a.status for a in await self.hub.backend.presence()}
+            return presence.get(agent_id) == "offline"
+
+        await self.until(offline)
+
     async def raw(self, path: str, origin: str | None = None) -> Client:
         headers = {"Origin": origin} if origin else None
         ws = await connect(self.ws_url + path, additional_headers=headers, max_size=2**22)

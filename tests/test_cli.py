@@ -1,0 +1,60 @@
+"""The command line: agents management, serve's options and refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatserver.cli import main
+from chatserver.config import Settings
+
+
+def test_agents_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    assert main(["agents", "add", "maria", "--name", "Maria", "--capacity", "4", *data]) == 0
+    added = capsys.readouterr().out
+    assert "maria" in added and "with password" in added
+    assert main(["agents", "list", *data]) == 0
+    assert "maria\tMaria\tagent\tcapacity 4" in capsys.readouterr().out
+    assert main(["agents", "remove", "maria", *data]) == 0
+    assert main(["agents", "remove", "maria", *data]) == 1
+    assert main(["agents", "list", *data]) == 0
+    assert "no agents" in capsys.readouterr().out
+
+
+def test_generated_passwords_differ(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("a1", "a2"):
+        main(["agents", "add", name, "--data-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    passwords = [line.split("password ")[1] for line in out.splitlines() if "password" in line]
+    assert len(set(passwords)) == 2
+
+
+def test_serve_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    help_text = capsys.readouterr().out
+    for name in Settings.model_fields:
+        assert "--" + name.replace("_", "-") in help_text
+        assert f"CHAT_{name.upper()}" in help_text.replace("\n", "").replace(" ", "")
+
+
+def test_serve_refuses_several_workers_without_redis(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--workers", "2"]) == 2
+    assert "needs --redis-url" in capsys.readouterr().err
+
+
+def test_bad_setting_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", "not-a-port"]) == 2
+    assert "port" in capsys.readouterr().err
+
+
+def test_settings_come_from_a_config_file(tmp_path: Path) -> None:
+    from chatserver.cli import build_parser, settings_from
+
+    config = tmp_path / "chat.env"
+    config.write_text("CHAT_RESPONSE_TARGET_S=45\nCHAT_SHOP_ID=acme\n")
+    args = build_parser().parse_args(["serve", "--config", str(config), "--shop-id", "override"])
+    settings = settings_from(args)
+    assert settings.response_target_s == 45 and settings.shop_id == "override"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from chatserver.clock import Clock, SystemClock
 from chatserver.config import Settings
 from chatserver.connection import Connection
 from chatserver.hub import Hub
+from chatserver.reports import api as reports_api
 from chatserver.routing import Bot, NoBot
 
 log = logging.getLogger("chatserver")
@@ -31,8 +34,43 @@ STATIC = Path(__file__).parent / "static"
 def backend_for(settings: Settings) -> Backend:
     """The backend the settings ask for: Redis when a URL is set, else the embedded SQLite file."""
     if settings.redis_url:
-        return backend_from_url(settings.redis_url)
+        return backend_from_url(settings.redis_url, prefix=settings.redis_prefix)
     return backend_from_url(f"sqlite://{settings.database_path.resolve()}")
+
+
+def bot_for(settings: Settings) -> Bot:
+    """The shop's FAQ bot from ``faq_dir``; without a FAQ there, every chat goes to the queue."""
+    if not (settings.faq_dir / "faq.toml").exists():
+        log.warning("no %s: the FAQ bot is off", settings.faq_dir / "faq.toml")
+        return NoBot()
+    from chatserver.shop_bot import ShopBot
+
+    return ShopBot.from_dir(settings.faq_dir, settings.response_target_s)
+
+
+SETTINGS_ENV = "CHATSERVER_SETTINGS"
+"""Settings as JSON, handed by ``chatserver serve --workers N`` to its worker processes."""
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker process, for uvicorn's ``factory=True`` (``--workers`` above 1).
+
+    Settings come from ``$CHATSERVER_SETTINGS`` (JSON) when the serve command set it, else from
+    ``CHAT_*`` variables.
+    """
+    raw = os.environ.get(SETTINGS_ENV)
+    return create_app(Settings(**json.loads(raw)) if raw else Settings())
+
+
+async def prepare_shared(settings: Settings) -> None:
+    """Before workers start: make the signing key file and the first agent once, not per worker."""
+    load_secret(settings.secret_key, settings.data_dir)
+    store = backend_for(settings)
+    await store.start()
+    try:
+        await first_start(Accounts(store), settings)
+    finally:
+        await store.close()
 
 
 async def shopper_socket(websocket: WebSocket) -> None:
@@ -41,6 +79,28 @@ async def shopper_socket(websocket: WebSocket) -> None:
 
 async def agent_socket(websocket: WebSocket) -> None:
     await Connection(websocket, websocket.app.state.hub, "agent").run()
+
+
+async def widget_script(request: Request) -> Response:
+    """``/widget.js``: the one-tag shopper widget (its source is ``widget/widget.js``)."""
+    return FileResponse(
+        STATIC / "widget.js",
+        media_type="text/javascript; charset=utf-8",
+        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"},
+    )
+
+
+async def locale_table(request: Request) -> Response:
+    """``/locales/{lang}.json``: the strings the widget and console show; shop pages fetch them."""
+    name = request.path_params["lang"]
+    path = STATIC / "locales" / f"{name}.json"
+    if not name.isalpha() or len(name) > 8 or not path.is_file():
+        return Response("no such locale", 404, headers={"Access-Control-Allow-Origin": "*"})
+    return FileResponse(
+        path,
+        media_type="application/json",
+        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"},
+    )
 
 
 def page(name: str):  # type: ignore[no-untyped-def]
@@ -73,7 +133,7 @@ def create_app(
     """Build the app; tests may pass a built backend, a controllable clock or a bot."""
     store = backend or backend_for(settings)
     tokens = Tokens(load_secret(settings.secret_key, settings.data_dir), settings.session_max_age_s)
-    hub = Hub(settings, store, tokens, clock or SystemClock(), bot or NoBot())
+    hub = Hub(settings, store, tokens, clock or SystemClock(), bot or bot_for(settings))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -95,8 +155,15 @@ def create_app(
     routes = [
         Route("/", page("demo.html")),
         Route("/console", page("console.html")),
+        Route("/widget.js", widget_script),
+        Route("/locales/{lang}.json", locale_table),
         Route("/api/login", api.login, methods=["POST"]),
         Route("/api/health", api.health),
+        Route("/reports", page("reports.html")),
+        Route("/api/reports", reports_api.report),
+        Route("/api/reports/live", reports_api.live_state),
+        Route("/api/reports/{table}.csv", reports_api.table_csv),
+        Route("/metrics", reports_api.metrics),
         WebSocketRoute("/ws/shopper", shopper_socket),
         WebSocketRoute("/ws/agent", agent_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

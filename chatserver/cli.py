@@ -53,12 +53,36 @@ def build_parser() -> argparse.ArgumentParser:
     agent_commands.add_parser("list", help="list agents", parents=[settings])
     remove = agent_commands.add_parser("remove", help="delete an agent", parents=[settings])
     remove.add_argument("agent_id")
+
+    faq = commands.add_parser("faq", help="check the FAQ file or measure the bot on questions")
+    faq_commands = faq.add_subparsers(dest="faq_command", required=True)
+    check = faq_commands.add_parser("check", help="validate a FAQ file and say what is wrong")
+    check.add_argument("file", nargs="?", type=Path, default=Path("faq_data/faq.toml"))
+    evaluate = faq_commands.add_parser("eval", help="score the bot on a JSONL file of questions")
+    evaluate.add_argument("questions", type=Path)
+    evaluate.add_argument("--faq", type=Path, default=Path("faq_data/faq.toml"))
+    evaluate.add_argument("--json", action="store_true", help="print each question's result too")
+
+    from chatserver.bench import add_arguments as add_bench_arguments
+
+    bench = commands.add_parser("bench", help="measure the server under load (bench faq: the matcher)")
+    add_bench_arguments(bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "faq":
+        from chatserver.faq import commands as faq_commands
+
+        if args.faq_command == "check":
+            return faq_commands.check_command(args.file)
+        return faq_commands.eval_command(args.questions, args.faq, args.json)
+    if args.command == "bench":
+        from chatserver.bench import main as bench_main
+
+        return bench_main(args)
     try:
         settings = settings_from(args)
     except ValidationError as exc:

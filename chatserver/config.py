@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path("chatserver-data"), description="Where the SQLite file and keys live.")
     redis_url: str = Field("", description="redis:// URL; set it to share state between workers.")
+    redis_prefix: str = Field(
+        "chat:", min_length=1, description="Put before every Redis key, so shops can share a Redis."
+    )
     workers: int = Field(1, ge=1, le=64, description="Worker processes (more than 1 needs Redis).")
     secret_key: str = Field(
         "", description="Key that signs shopper and agent tokens; generated into data_dir if empty."

@@ -15,7 +15,8 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chatserver import protocol as p
-from chatserver.errors import ChatError, FrameTooLarge, InvalidFrame, RateLimited, Unauthorized
+from chatserver.backends.base import BackendUnavailable
+from chatserver.errors import ChatError, FrameTooLarge, InvalidFrame, RateLimited, Unauthorized, Unavailable
 from chatserver.hub import Hub
 from chatserver.sessions import Session
 
@@ -104,6 +105,7 @@ class Connection:
 
     async def run(self) -> None:
         await self.websocket.accept()
+        self.hub.metrics.connected(self.role)
         writer = asyncio.create_task(self._write())
         reader = asyncio.create_task(self._read())
         overflow = asyncio.create_task(self._overflow.wait())
@@ -124,6 +126,7 @@ class Connection:
                 await self._drain(writer)
             writer.cancel()
             await asyncio.gather(reader, writer, overflow, return_exceptions=True)
+            self.hub.metrics.disconnected(self.role)
             if self._connected:
                 await self.hub.disconnect(self.session)
             if close_code is not None and self.websocket.client_state == WebSocketState.CONNECTED:
@@ -161,7 +164,11 @@ class Connection:
                     frame_type = _frame_type(raw)
                     raise
                 frame_type = frame.type
-                await self._apply(frame)
+                try:
+                    await self._apply(frame)
+                except BackendUnavailable as exc:
+                    # Any read or write the frame needed failed: say so, nothing was acknowledged.
+                    raise Unavailable("the chat store is temporarily unavailable; send again") from exc
             except ChatError as exc:
                 self._send_error(exc, frame_type)
                 if exc.close_code is not None:
@@ -190,6 +197,7 @@ class Connection:
 
     def _send_error(self, exc: ChatError, frame_type: str | None) -> None:
         error = p.Error(code=exc.code, message=exc.message, frame_type=frame_type)
+        self.hub.metrics.error(exc.code)
         self.session.send(error.model_dump_json())
 
     async def _write(self) -> None:

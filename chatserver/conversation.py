@@ -40,6 +40,7 @@ class Conversation(BaseModel):
     rating_comment: str = ""
     email: str | None = None
     messages: int = 0
+    tags: list[str] = []
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Conversation:
@@ -55,7 +56,7 @@ class Conversation(BaseModel):
         """When the running response clock misses the target, or None if it is stopped."""
         return None if self.clock_started is None else self.clock_started + target_s
 
-    def info(self, target_s: float, last_seq: int = 0) -> ConversationInfo:
+    def info(self, target_s: float) -> ConversationInfo:
         """What a client needs to draw this conversation."""
         return ConversationInfo(
             conversation_id=self.id,
@@ -65,7 +66,6 @@ class Conversation(BaseModel):
             agent_name=self.agent_name,
             created_at=self.created_at,
             deadline=self.deadline(target_s),
-            last_seq=last_seq,
         )
 
 

@@ -105,6 +105,21 @@ class StaffedHours:
                     return start
         return None
 
+    def spans(self, since: datetime, until: datetime) -> list[tuple[float, float]]:
+        """The staffed intervals overlapping ``[since, until)``, as sorted, merged epoch seconds."""
+        first, last = self._local(since).date() - timedelta(days=1), self._local(until).date()
+        spans: list[tuple[float, float]] = []
+        for offset in range((last - first).days + 1):
+            for start, end in sorted(self._intervals(first + timedelta(days=offset))):
+                lo, hi = start.timestamp(), end.timestamp()
+                if hi <= since.timestamp() or lo >= until.timestamp():
+                    continue
+                if spans and lo <= spans[-1][1]:
+                    spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+                else:
+                    spans.append((lo, hi))
+        return spans
+
     def is_open_now(self) -> bool:
         """`is_open` for the current instant; for callers without a clock of their own."""
         return self.is_open(datetime.now(self.zone))

@@ -14,10 +14,12 @@ from typing import Any
 
 from chatserver import protocol as p
 from chatserver.auth import Accounts, Tokens
+from chatserver.canned import load_canned
 from chatserver.backends.base import Appended, Backend, BackendUnavailable
 from chatserver.clock import Clock
 from chatserver.config import Settings
 from chatserver.conversation import Conversation, start_clock, stop_clock
+from chatserver.metrics import Metrics
 from chatserver.errors import (
     InvalidFrame,
     NotAllowed,
@@ -55,6 +57,7 @@ class Hub:
         self.clock = clock
         self.bot = bot
         self.waits = WaitEstimator()
+        self.metrics = Metrics(settings.response_target_s)
         self._target = settings.response_target_s
         self._shoppers: dict[str, set[Session]] = defaultdict(set)
         self._agents: dict[str, set[Session]] = defaultdict(set)
@@ -99,6 +102,7 @@ class Hub:
             infos.append(conversation.info(self._target))
             await self._follow(session, conversation.id, hello.last_seq)
         self._welcome(session, token, infos)
+        session.send(await self._availability())
         if conversation is not None and conversation.status == "queued":
             await self._announce_queue()
 
@@ -120,6 +124,8 @@ class Hub:
             conversation = await self._conversation(conversation_id)
             infos.append(conversation.info(self._target))
             await self._follow(session, conversation_id, hello.last_seqs.get(conversation_id, 0))
+            staff = p.staff_log(conversation_id)
+            await self._follow(session, staff, hello.last_seqs.get(staff, 0))
         self._welcome(session, None, infos)
         away = self._away.pop(agent_id, None)
         if away is not None:
@@ -205,6 +211,24 @@ class Hub:
             case p.CloseConversation():
                 conversation = await self._own(session, frame.conversation_id)
                 await self._close(conversation, "agent", session.user_id)
+            case p.BotFeedback():
+                conversation = await self._own(session, None)
+                await self._post(
+                    conversation.id, p.BotFeedbackGiven, answer_seq=frame.seq, helpful=frame.helpful
+                )
+            case p.LeaveEmail():
+                await self._leave_email(session, frame)
+            case p.AddNote():
+                await self._add_note(session, frame)
+            case p.SetTags():
+                await self._set_tags(session, frame)
+            case p.ListCanned():
+                replies = load_canned(self.settings.faq_dir / "canned.toml")
+                session.send(p.CannedReplies(replies=replies).model_dump_json())
+            case p.ListAgents():
+                session.send(await self._agent_list())
+            case p.GetHistory():
+                session.send(await self._history(session, frame.conversation_id))
             case _:
                 raise InvalidFrame(f"frame type {getattr(frame, 'type', '?')!r} is not handled")
 
@@ -254,6 +278,8 @@ class Hub:
         if not appended.duplicate:
             changes = stop_clock(conversation, self.clock.now())
             await self._update(conversation, messages=conversation.messages + 1, **changes)
+            if changes:
+                self.metrics.answered(changes["response_times"][-1], "first_response_s" in changes)
 
     def _ack(self, session: Session, conversation_id: str, client_id: str, appended: Appended) -> None:
         ack = p.Ack(
@@ -332,7 +358,17 @@ class Hub:
 
     async def _bot_reply(self, conversation: Conversation, text: str) -> None:
         turn = self.bot.reply(text, conversation.locale, self.clock.now())
-        await self._post(conversation.id, p.MessagePosted, author="bot", author_id="bot", text=turn.text)
+        await self._post(
+            conversation.id,
+            p.MessagePosted,
+            author="bot",
+            author_id="bot",
+            text=turn.text,
+            faq_id=turn.faq_id,
+            faq_title=turn.title,
+            ask_email=turn.ask_email,
+        )
+        self.metrics.bot_replied(turn.handoff)
         if turn.handoff:
             await self._queue(conversation, "handoff")
 
@@ -376,6 +412,89 @@ class Hub:
         await self.backend.publish(agent_channel(target.id), conversation.id)
         await self._send_status(session)
         self._soon(self.dispatch())
+
+    # --- shopper extras and agent tools --------------------------------------------------------
+
+    async def _availability(self) -> str:
+        """Who would answer a new shopper message now: the widget's honest greeting."""
+        queue = await self.backend.queue()
+        online = await self._agents_online()
+        estimate = self.waits.estimate(len(queue) + 1, online)
+        wait = float("inf") if estimate is None else estimate
+        if self.bot.in_charge(self.clock.now(), len(queue), wait):
+            mode = "bot"
+        elif online == 0:
+            mode = "offline"
+        else:
+            mode = "live" if wait <= self._target else "busy"
+        frame = p.Availability(mode=mode, estimated_wait_s=estimate, agents_online=online)  # type: ignore[arg-type]
+        return frame.model_dump_json()
+
+    async def _leave_email(self, session: Session, frame: p.LeaveEmail) -> None:
+        async with self._shopper_locks[session.user_id]:
+            conversation = await self._latest(session.user_id)
+            if conversation is None or conversation.status == "closed":
+                conversation = await self._start(session)
+        await self._update(conversation, email=frame.email)
+        await self._post(conversation.id, p.EmailLeft, email=frame.email, name=frame.name)
+
+    async def _add_note(self, session: Session, frame: p.AddNote) -> None:
+        conversation = await self._own(session, frame.conversation_id)
+        appended = await self._post(
+            conversation.id,
+            p.NoteAdded,
+            log_id=p.staff_log(conversation.id),
+            author_id=session.user_id,
+            author_name=session.name,
+            text=frame.text,
+            client_id=frame.client_id,
+        )
+        self._ack(session, conversation.id, frame.client_id, appended)
+
+    async def _set_tags(self, session: Session, frame: p.SetTags) -> None:
+        conversation = await self._own(session, frame.conversation_id)
+        tags = list(dict.fromkeys(tag.strip().lower() for tag in frame.tags if tag.strip()))
+        await self._update(conversation, tags=tags)
+        await self._post(
+            conversation.id, p.TagsChanged, log_id=p.staff_log(conversation.id), by_id=session.user_id, tags=tags
+        )
+
+    async def _agent_list(self) -> str:
+        presence = {a.agent_id: a for a in await self.backend.presence()}
+        entries = []
+        for account in await self.accounts.all():
+            seen = presence.get(account.id)
+            entries.append(
+                p.AgentEntry(
+                    agent_id=account.id,
+                    name=account.name,
+                    status=seen.status if seen else "offline",  # type: ignore[arg-type]
+                    open_chats=seen.open_chats if seen else 0,
+                    capacity=seen.capacity if seen else account.capacity,
+                )
+            )
+        return p.AgentList(agents=entries).model_dump_json()
+
+    async def _history(self, session: Session, conversation_id: str) -> str:
+        """The earlier conversations of this chat's shopper, newest first (at most 20)."""
+        conversation = await self._own(session, conversation_id)
+        ids = [i for i in await self.backend.shopper_conversations(conversation.shopper_id) if i != conversation.id]
+        past = []
+        for earlier_id in reversed(ids[-20:]):
+            earlier = await self._conversation(earlier_id)
+            past.append(
+                p.PastConversation(
+                    conversation_id=earlier.id,
+                    created_at=earlier.created_at,
+                    status=earlier.status,
+                    agent_name=earlier.agent_name,
+                    messages=earlier.messages,
+                    rating=earlier.rating,
+                    tags=earlier.tags,
+                    context=earlier.context,
+                )
+            )
+        return p.ConversationHistory(conversation_id=conversation.id, conversations=past).model_dump_json()
 
     # --- routing --------------------------------------------------------------------------------
 
@@ -468,20 +587,24 @@ class Hub:
 
     # --- store and publish --------------------------------------------------------------------------
 
-    async def _post(self, conversation_id: str, kind: type[p.Event], **fields: Any) -> Appended:
+    async def _post(
+        self, conversation_id: str, kind: type[p.Event], *, log_id: str | None = None, **fields: Any
+    ) -> Appended:
         """Store an event (seq and server time assigned), then publish it to every follower.
 
         An event with a ``client_id`` already in the log is not stored again: the original returns.
+        ``log_id`` stores it in another log of the conversation (its agent-only staff log).
         """
+        log_id = log_id or conversation_id
         ts = self.clock.now()
         client_id: str | None = fields.get("client_id")
 
         def render(seq: int) -> str:
             return kind(conversation_id=conversation_id, seq=seq, ts=ts, **fields).model_dump_json()
 
-        appended = await self._store(self.backend.append(conversation_id, render, client_id))
+        appended = await self._store(self.backend.append(log_id, render, client_id))
         if not appended.duplicate:
-            await self.backend.publish(conversation_channel(conversation_id), appended.text, appended.seq)
+            await self.backend.publish(conversation_channel(log_id), appended.text, appended.seq)
         return appended
 
     async def _notify(self, conversation_id: str, frame: p.Frame) -> None:
@@ -553,6 +676,7 @@ class Hub:
             for session in tuple(self._agents.get(key, ())):
                 if not session.follows(text):
                     self._soon(self._follow(session, text, 0))
+                    self._soon(self._follow(session, p.staff_log(text), 0))
         elif channel == AGENTS_CHANNEL:
             for sessions in self._agents.values():
                 for session in sessions:

@@ -62,12 +62,16 @@ class SendMessage(Frame):
 
 
 class Typing(Frame):
+    """The client is (or stopped) typing in a conversation."""
+
     type: Literal["typing"] = "typing"
     is_typing: bool = True
     conversation_id: Id | None = None
 
 
 class MarkRead(Frame):
+    """The client has read its conversation up to ``seq``."""
+
     type: Literal["mark_read"] = "mark_read"
     seq: Annotated[int, Field(ge=0)]
     conversation_id: Id | None = None
@@ -102,22 +106,84 @@ class SetStatus(Frame):
 
 
 class Transfer(Frame):
+    """An agent hands a chat to another agent who is online with room."""
+
     type: Literal["transfer"] = "transfer"
     conversation_id: Id
     to_agent: Id
 
 
 class CloseConversation(Frame):
+    """An agent closes a chat."""
+
     type: Literal["close_conversation"] = "close_conversation"
     conversation_id: Id
 
 
+class BotFeedback(Frame):
+    """The shopper says whether the bot's answer (the message at ``seq``) settled the question."""
+
+    type: Literal["bot_feedback"] = "bot_feedback"
+    seq: Annotated[int, Field(ge=1)]
+    helpful: bool = True
+
+
+class LeaveEmail(Frame):
+    """Nobody is staffed: the shopper leaves an address (and a name) for a reply later."""
+
+    type: Literal["leave_email"] = "leave_email"
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    name: Annotated[str, Field(max_length=100)] = ""
+
+
+class AddNote(Frame):
+    """An agent writes a private note on a conversation; shoppers never receive it."""
+
+    type: Literal["add_note"] = "add_note"
+    conversation_id: Id
+    client_id: Id
+    text: Text
+
+
+class SetTags(Frame):
+    """An agent replaces a conversation's tags (agent-only, like notes)."""
+
+    type: Literal["set_tags"] = "set_tags"
+    conversation_id: Id
+    tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=32)]], Field(max_length=20)]
+
+
+class ListCanned(Frame):
+    """An agent asks for the shop's canned replies."""
+
+    type: Literal["list_canned"] = "list_canned"
+
+
+class ListAgents(Frame):
+    """An agent asks who else is there (to transfer a chat)."""
+
+    type: Literal["list_agents"] = "list_agents"
+
+
+class GetHistory(Frame):
+    """An agent asks for the earlier conversations of the shopper in this one."""
+
+    type: Literal["get_history"] = "get_history"
+    conversation_id: Id
+
+
 ShopperFrame = Annotated[
-    Union[Hello, SendMessage, Typing, MarkRead, RequestHuman, EndConversation, Rate],
+    Union[
+        Hello, SendMessage, Typing, MarkRead, RequestHuman, EndConversation, Rate, BotFeedback,
+        LeaveEmail,
+    ],
     Field(discriminator="type"),
 ]
 AgentFrame = Annotated[
-    Union[Hello, SendMessage, Typing, MarkRead, SetStatus, Transfer, CloseConversation],
+    Union[
+        Hello, SendMessage, Typing, MarkRead, SetStatus, Transfer, CloseConversation, AddNote,
+        SetTags, ListCanned, ListAgents, GetHistory,
+    ],
     Field(discriminator="type"),
 ]
 shopper_frame: TypeAdapter[ShopperFrame] = TypeAdapter(ShopperFrame)
@@ -152,6 +218,9 @@ class MessagePosted(Event):
     text: str
     client_id: str | None = None
     deadline: float | None = None
+    faq_id: str | None = None
+    faq_title: str = ""
+    ask_email: bool = False
 
 
 class ConversationQueued(Event):
@@ -193,6 +262,45 @@ class RatingGiven(Event):
     comment: str = ""
 
 
+class BotFeedbackGiven(Event):
+    type: Literal["bot_feedback_given"] = "bot_feedback_given"
+    answer_seq: int
+    helpful: bool
+
+
+class EmailLeft(Event):
+    type: Literal["email_left"] = "email_left"
+    email: str
+    name: str = ""
+
+
+# Agent-only events live in a separate log per conversation, the staff log (see ``staff_log``):
+# their ``seq`` counts in that log, and shoppers never follow it, so they can never receive them.
+
+
+def staff_log(conversation_id: str) -> str:
+    """The id of a conversation's agent-only log (notes, tags)."""
+    return f"{conversation_id}.staff"
+
+
+class NoteAdded(Event):
+    """A private note, in the staff log; ``conversation_id`` names the conversation it is about."""
+
+    type: Literal["note_added"] = "note_added"
+    author_id: str
+    author_name: str = ""
+    text: str
+    client_id: str | None = None
+
+
+class TagsChanged(Event):
+    """A conversation's tags, in the staff log."""
+
+    type: Literal["tags_changed"] = "tags_changed"
+    by_id: str
+    tags: list[str]
+
+
 # --- server -> client: live notices --------------------------------------------------------
 
 
@@ -206,7 +314,6 @@ class ConversationInfo(Frame):
     agent_name: str = ""
     created_at: float
     deadline: float | None = None
-    last_seq: int = 0
 
 
 class Welcome(Frame):
@@ -276,6 +383,64 @@ class ReadReceipt(Frame):
     seq: int
 
 
+class Availability(Frame):
+    """Sent to a shopper after welcome: who would answer a new message now, and how soon.
+
+    ``live``: an agent, within the response target; ``busy``: an agent, later than that;
+    ``bot``: the FAQ bot first; ``offline``: nobody is online (leave an e-mail address).
+    """
+
+    type: Literal["availability"] = "availability"
+    mode: Literal["live", "busy", "bot", "offline"]
+    estimated_wait_s: float | None = None
+    agents_online: int = 0
+
+
+class CannedReply(Frame):
+    """One shop-written reply; ``{placeholders}`` are filled in by the console."""
+
+    shortcut: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")]
+    title: Annotated[str, Field(min_length=1, max_length=100)]
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class CannedReplies(Frame):
+    type: Literal["canned_replies"] = "canned_replies"
+    replies: list[CannedReply]
+
+
+class AgentEntry(Frame):
+    agent_id: str
+    name: str
+    status: AgentStatus
+    open_chats: int = 0
+    capacity: int = 0
+
+
+class AgentList(Frame):
+    type: Literal["agent_list"] = "agent_list"
+    agents: list[AgentEntry]
+
+
+class PastConversation(Frame):
+    conversation_id: str
+    created_at: float
+    status: ConversationStatus
+    agent_name: str = ""
+    messages: int = 0
+    rating: int | None = None
+    tags: list[str] = []
+    context: PageContext | None = None
+
+
+class ConversationHistory(Frame):
+    """The earlier conversations of the shopper in ``conversation_id``, newest first."""
+
+    type: Literal["conversation_history"] = "conversation_history"
+    conversation_id: str
+    conversations: list[PastConversation]
+
+
 class Error(Frame):
     """What was wrong with the last frame; the socket stays open unless told otherwise."""
 
@@ -295,6 +460,10 @@ ServerFrame = Annotated[
         ConversationRequeued,
         ConversationClosed,
         RatingGiven,
+        BotFeedbackGiven,
+        EmailLeft,
+        NoteAdded,
+        TagsChanged,
         Welcome,
         Ack,
         QueuePosition,
@@ -302,6 +471,10 @@ ServerFrame = Annotated[
         StatusChanged,
         TypingNotice,
         ReadReceipt,
+        Availability,
+        CannedReplies,
+        AgentList,
+        ConversationHistory,
         Error,
     ],
     Field(discriminator="type"),

@@ -10,10 +10,17 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class BotTurn:
-    """What the bot says to one shopper message, and whether a person must take over."""
+    """What the bot says to one shopper message, and whether a person must take over.
+
+    ``faq_id`` and ``title`` name the FAQ entry an answer came from; ``ask_email`` asks the
+    shopper for an address because nobody is staffed.
+    """
 
     text: str
     handoff: bool = False
+    faq_id: str | None = None
+    title: str = ""
+    ask_email: bool = False
 
 
 class Bot(Protocol):

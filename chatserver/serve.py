@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 
 import uvicorn
 
-from chatserver.app import create_app
+from chatserver.app import SETTINGS_ENV, create_app, prepare_shared
 from chatserver.config import Settings
 
 
@@ -33,5 +35,16 @@ def serve(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    if settings.workers > 1:
+        # Each worker process builds its own app (import string + factory); they share Redis.
+        asyncio.run(prepare_shared(settings))
+        os.environ[SETTINGS_ENV] = settings.model_dump_json()
+        uvicorn.run(
+            "chatserver.app:app_from_environment",
+            factory=True,
+            workers=settings.workers,
+            **uvicorn_config(settings),  # type: ignore[arg-type]
+        )
+        return 0
     uvicorn.Server(uvicorn.Config(create_app(settings), **uvicorn_config(settings))).run()  # type: ignore[arg-type]
     return 0

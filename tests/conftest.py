@@ -17,10 +17,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from chatserver import protocol as p
 from chatserver.app import create_app
 from chatserver.backends.base import Backend
+from chatserver.backends.redis import RedisBackend
 from chatserver.config import Settings
 from chatserver.hub import Hub
 from chatserver.routing import Bot
 from chatserver.serve import uvicorn_config
+from tests._redis import REDIS_URL, drop_keys, unique_prefix
 
 TIMEOUT = 5.0
 
@@ -106,7 +108,6 @@ class Server:
 
     async def until(self, condition: Callable[[], Awaitable[bool]]) -> None:
         """Wait until the server reaches a state (polls it; fails after the timeout)."""
-
         async def poll() -> None:
             while not await condition():
                 await asyncio.sleep(0.01)
@@ -155,14 +156,29 @@ class Server:
 ServerFactory = Callable[..., Awaitable[Server]]
 
 
+@pytest.fixture(params=["sqlite", "redis"])
+def backend_kind(request: pytest.FixtureRequest) -> str:
+    """Every app-level test runs on each backend."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def start_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
-    """Start real uvicorn servers in this test's loop; all are stopped at the end."""
+async def start_server(tmp_path: Path, backend_kind: str) -> AsyncIterator[ServerFactory]:
+    """Start real uvicorn servers in this test's loop; all are stopped at the end.
+
+    On Redis, the servers of one test share a key prefix (like workers of one shop) that is
+    deleted afterwards.
+    """
     running: list[tuple[uvicorn.Server, asyncio.Task[None], Server]] = []
+    prefix = unique_prefix()
 
     async def start(
         backend: Backend | None = None, bot: Bot | None = None, **overrides: Any
     ) -> Server:
+        if backend is None and backend_kind == "redis":
+            backend = RedisBackend(REDIS_URL, prefix=prefix)
+        # No FAQ bot unless a test asks for one: routing tests need every chat in the queue.
+        overrides.setdefault("faq_dir", tmp_path / "no-faq")
         settings = Settings(port=0, data_dir=tmp_path / f"data{len(running)}", **overrides)
         clock = FakeClock()
         app = create_app(settings, backend=backend, clock=clock, bot=bot)
@@ -186,6 +202,8 @@ async def start_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
             await client.close()
         server.should_exit = True
         await task
+    if backend_kind == "redis":
+        await drop_keys(prefix)
 
 
 @pytest.fixture

@@ -58,3 +58,28 @@ def test_settings_come_from_a_config_file(tmp_path: Path) -> None:
     args = build_parser().parse_args(["serve", "--config", str(config), "--shop-id", "override"])
     settings = settings_from(args)
     assert settings.response_target_s == 45 and settings.shop_id == "override"
+
+
+def test_faq_check_names_the_problem_and_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "faq.toml"
+    entry = '[[entry]]\nid = "{id}"\ncategory = "c"\ntitle = "t"\nanswer = "{answer}"\nquestions = ["q {id}"]\n'
+    bad.write_text(entry.format(id="dup", answer="a") + entry.format(id="dup", answer="b"))
+    assert main(["faq", "check", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "'dup'" in out and "duplicate" in out.lower()
+    bad.write_text(entry.format(id="one", answer="a") + entry.format(id="two", answer=""))
+    assert main(["faq", "check", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "entry 2" in out and "'answer' must not be empty" in out
+
+
+def test_faq_eval_prints_the_contract_line_last(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"text": "which payment methods do you take", "expect": "payment-methods"}\n'
+        '{"text": "let me talk to a human", "expect": "human"}\n'
+        '{"text": "what is the capital of peru", "expect": null, "note": "ignored"}\n'
+    )
+    assert main(["faq", "eval", str(questions)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == "correct=1.000 wrong=0.000 abstained=0.000 in_scope_correct=1.000 n=3"

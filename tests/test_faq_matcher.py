@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from chatserver.faq import FaqBot, load_faq
+from chatserver.faq._places import fold_places
 from chatserver.faq._text import normalise
 from chatserver.faq.bench import run_match_bench
 
@@ -73,6 +74,29 @@ def test_customer_service_hours_is_a_question_not_a_handoff(bot: FaqBot) -> None
 def test_normalise_folds_fancy_letters_accents_and_shorthand() -> None:
     assert normalise("𝓘 𝔀𝓪𝓷𝓽 to cancél, pls!!") == "i want to cancel please"
     assert normalise("I didn't get it") == "i did not get it"
+
+
+@pytest.mark.parametrize(
+    "text", ["do you deliver to Tromsø", "can you ship to 75011", "do you ship to new zealand"]
+)
+def test_any_place_in_a_shipping_question_reads_as_a_place(bot: FaqBot, text: str) -> None:
+    assert bot.reply(text).entry_id == "shipping-countries"
+
+
+def test_unknown_word_after_to_is_not_a_place_outside_shipping_questions(bot: FaqBot) -> None:
+    assert bot.matcher._words("how to gain weight") == ["how", "to", "gain", "weight"]
+
+
+def test_place_names_fold_to_one_word() -> None:
+    assert fold_places("ship to south africa or norway") == "ship to country or country"
+
+
+@pytest.mark.parametrize(
+    ("text", "entry_id"),
+    [("wen will my refnd come", "refund-status"), ("trackin number?", "order-tracking")],
+)
+def test_typos_still_match(bot: FaqBot, text: str, entry_id: str) -> None:
+    assert bot.reply(text).entry_id == entry_id
 
 
 def test_bench_reports_latency_percentiles(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,8 +7,10 @@ from pathlib import Path
 from chatserver.backends.base import Backend
 
 
-def backend_from_url(url: str) -> Backend:
+def backend_from_url(url: str, *, prefix: str = "chat:") -> Backend:
     """Build the backend a URL names: ``sqlite:///path`` (embedded) or ``redis://``/``rediss://``.
+
+    ``prefix`` goes before every Redis key and channel (ignored by the embedded backend).
 
     Raises:
         ValueError: the scheme is not one we have.
@@ -19,7 +21,7 @@ def backend_from_url(url: str) -> Backend:
 
         return SQLiteBackend(Path(url.removeprefix("sqlite://")))
     if scheme in ("redis", "rediss"):
-        from chatserver.backends.redis import RedisBackend  # type: ignore[import-not-found]
+        from chatserver.backends.redis import RedisBackend
 
-        return RedisBackend(url)
+        return RedisBackend(url, prefix=prefix)
     raise ValueError(f"unknown backend URL scheme {scheme!r}: use sqlite:///PATH or redis://HOST")

@@ -6,7 +6,7 @@ Payloads cross this interface as JSON text; backends never import the protocol m
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 Render = Callable[[int], str]
@@ -42,6 +42,14 @@ class Claim:
 
     conversation_id: str
     agent_id: str
+
+
+REPORT_FIELDS = (
+    "id", "shop_id", "status", "created_at", "agent_id", "queued_at", "clock_started",
+    "first_response_s", "response_times", "closed_at", "closed_by", "rating", "rating_comment",
+    "messages", "tags",
+)  # fmt: skip
+"""The record fields reports read, in the order ``scan_conversations`` gives them."""
 
 
 class BackendUnavailable(Exception):
@@ -94,6 +102,19 @@ class Backend(ABC):
     @abstractmethod
     async def list_conversations(self, since: float, until: float) -> list[dict[str, str]]:
         """Records of conversations created in ``[since, until)``, for reports."""
+
+    # Reports read many records at once. These defaults work on any backend through the verbs
+    # above; a backend overrides them when it can answer in one query (SQLite does).
+
+    async def scan_conversations(self, since: float, until: float) -> list[str]:
+        """For each record created in ``[since, until)``, oldest first, a JSON array of the
+        values of its ``REPORT_FIELDS``, in that order (``null`` where a field is unset)."""
+        records = await self.list_conversations(since, until)
+        return ["[" + ",".join(r.get(n, "null") for n in REPORT_FIELDS) + "]" for r in records]
+
+    async def read_logs(self, conversation_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The stored events' JSON texts of many conversations, each log in ``seq`` order."""
+        return {c: [text for _, text in await self.read_log(c)] for c in conversation_ids}
 
     # --- queue and routing ----------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -13,6 +14,7 @@ from typing import Any
 
 from chatserver.backends._router import MemoryRouter
 from chatserver.backends.base import (
+    REPORT_FIELDS,
     Appended,
     Backend,
     BackendUnavailable,
@@ -36,12 +38,18 @@ CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     shopper_id TEXT NOT NULL,
     created_at REAL NOT NULL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    report_row TEXT GENERATED ALWAYS AS ({report_row}) STORED
 );
 CREATE INDEX IF NOT EXISTS conversations_shopper ON conversations (shopper_id, created_at);
 CREATE INDEX IF NOT EXISTS conversations_created ON conversations (created_at);
 CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 """
+
+# Reports read REPORT_FIELDS of up to 100k records at once: SQLite keeps them as a JSON array in a
+# column it computes on every write, so a report never parses whole documents.
+_REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
+_SCHEMA = _SCHEMA.replace("{report_row}", _REPORT_ROW)
 
 Statement = tuple[str, Sequence[Any]]
 
@@ -62,6 +70,9 @@ class SQLiteBackend(Backend):
         self._router = MemoryRouter()
         self._logs: dict[str, _Log] = {}
         self._docs: dict[str, dict[str, str]] = {}
+        # Each shopper's conversations as (created_at, id), sorted like the table's index; loaded
+        # once, then kept in step by create_conversation: no read per shopper message.
+        self._by_shopper: dict[str, list[tuple[float, str]]] = {}
         self._channels: set[str] = set()
         self._listener: Listener | None = None
         self._pending: list[tuple[list[Statement], asyncio.Future[None]]] = []
@@ -71,6 +82,7 @@ class SQLiteBackend(Backend):
         self._read_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-read")
         self._write_db: sqlite3.Connection | None = None
         self._read_db: sqlite3.Connection | None = None
+        self._has_report_row = False
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -80,6 +92,8 @@ class SQLiteBackend(Backend):
         self._write_db = await loop.run_in_executor(self._write_pool, self._connect, True)
         self._read_db = await loop.run_in_executor(self._read_pool, self._connect, False)
         self._writer_task = asyncio.create_task(self._write_loop(), name="sqlite-group-commit")
+        columns = await self._read("SELECT name FROM pragma_table_xinfo('conversations')", ())
+        self._has_report_row = ("report_row",) in columns
         rows = await self._read(
             "SELECT id, doc FROM conversations"
             " WHERE json_extract(doc, '$.status') IN ('queued', 'assigned')"
@@ -235,8 +249,9 @@ class SQLiteBackend(Backend):
     async def create_conversation(
         self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
     ) -> None:
-        self._docs[conversation_id] = dict(fields)
         created_at = json.loads(fields.get("created_at", "0"))
+        bisect.insort(await self._shopper_index(shopper_id), (created_at, conversation_id))
+        self._docs[conversation_id] = dict(fields)
         await self._write(
             [
                 (
@@ -275,11 +290,18 @@ class SQLiteBackend(Backend):
         return doc
 
     async def shopper_conversations(self, shopper_id: str) -> list[str]:
-        rows = await self._read(
-            "SELECT id FROM conversations WHERE shopper_id = ? ORDER BY created_at, id",
-            (shopper_id,),
-        )
-        return [row[0] for row in rows]
+        return [conversation_id for _, conversation_id in await self._shopper_index(shopper_id)]
+
+    async def _shopper_index(self, shopper_id: str) -> list[tuple[float, str]]:
+        known = self._by_shopper.get(shopper_id)
+        if known is None:
+            rows = await self._read(
+                "SELECT created_at, id FROM conversations WHERE shopper_id = ? ORDER BY created_at, id",
+                (shopper_id,),
+            )
+            # Another caller may have loaded it meanwhile (and a create added to it): keep theirs.
+            known = self._by_shopper.setdefault(shopper_id, [(c, i) for c, i in rows])
+        return known
 
     async def list_conversations(self, since: float, until: float) -> list[dict[str, str]]:
         rows = await self._read(
@@ -288,6 +310,28 @@ class SQLiteBackend(Backend):
             (since, until),
         )
         return [{k: json.dumps(v) for k, v in json.loads(row[0]).items()} for row in rows]
+
+    async def scan_conversations(self, since: float, until: float) -> list[str]:
+        # A file made before the report_row column computes the same array on the fly (slower).
+        column = "report_row" if self._has_report_row else _REPORT_ROW
+        rows = await self._read(
+            f"SELECT {column} FROM conversations"
+            " WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
+            (since, until),
+        )
+        return [row[0] for row in rows]
+
+    async def read_logs(self, conversation_ids: Sequence[str]) -> dict[str, list[str]]:
+        logs: dict[str, list[str]] = {c: [] for c in conversation_ids}
+        rows = await self._read(
+            "SELECT conversation_id, body FROM events"
+            " WHERE conversation_id IN (SELECT value FROM json_each(?))"
+            " ORDER BY conversation_id, seq",
+            (json.dumps(list(conversation_ids)),),
+        )
+        for conversation_id, body in rows:
+            logs[conversation_id].append(body)
+        return logs
 
     # --- queue and routing -------------------------------------------------------------------
 

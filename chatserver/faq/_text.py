@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from chatserver.faq._places import fold_places
+
 # Chat shorthand and contractions, applied per word after lower-casing.
 _SHORTHAND: dict[str, str] = {
     "u": "you", "ya": "you", "yu": "you", "ur": "your", "urs": "yours", "r": "are",
@@ -56,7 +58,7 @@ GENERIC: frozenset[str] = frozenset(
 # stems (see stem()); a value may also be a new concept word.
 _SYNONYMS: dict[str, str] = {
     "parcel": "packag", "shipment": "packag", "box": "packag",
-    "arriv": "deliver", "arrival": "deliver", "receiv": "deliver", "com": "deliver",
+    "arriv": "deliver", "arrival": "deliver", "deliverabl": "deliver", "receiv": "deliver", "com": "deliver",
     "dispatch": "ship", "sent": "ship", "send": "ship", "post": "ship", "postag": "ship",
     "courier": "carrier",
     "reimburs": "refund", "repay": "refund", "money": "refund",
@@ -92,7 +94,7 @@ _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ed", "es", "ly", "
 
 
 def normalise(text: str) -> str:
-    """Fold case, width, accents and fancy letters; drop punctuation; expand shorthand.
+    """Fold case, width, accents and fancy letters; drop punctuation; expand shorthand and places.
 
     Returns the words joined by single spaces.
     """
@@ -102,7 +104,7 @@ def normalise(text: str) -> str:
     text = _APOSTROPHE.sub("", text)
     text = _REPEAT.sub(r"\1\1", text)
     words = _NON_WORD.sub(" ", text).split()
-    return " ".join(_SHORTHAND.get(word, word) for word in words)
+    return fold_places(" ".join(_SHORTHAND.get(word, word) for word in words))
 
 
 def stem(word: str) -> str:

@@ -18,7 +18,7 @@ class Intent(str, Enum):
 
 _STRONG = (
     r"(?:humans?|agents?|representatives?|rep|operators?|executives?|advisou?r|supervisor|"
-    r"manager|customer (?:service|care|support)|support (?:team|staff)|live chat|"
+    r"manager|customer (?:service|care|support)|support(?: team| staff)?|live chat|"
     r"(?:real|live|actual) (?:person|human|people|agent))"
 )
 _WEAK = r"(?:person|people|someone|somebody|anybody|anyone|staff|employee|member of staff)"
@@ -31,6 +31,7 @@ _REQUEST = re.compile(
     rf"|\b{_WANT}\s+(?:an?\s+|some\s+)?person\b"
     r"|\b(?:someone|somebody|anyone|a person) (?:from|on|in|at) (?:your|the) (?:team|staff|shop|store)"
     r"|\b(?:can|could|will) (?:someone|somebody|anyone|a person) (?:please )?help\b"
+    rf"|\b(?:is|are) there (?:a |an |any )?(?:{_STRONG}|person|people)\b"
 )
 # "human", "agent please", "real person pls", "live chat", "operator!"
 _BARE = re.compile(

@@ -1,31 +1,39 @@
-"""Match a shopper's question to a FAQ entry: weighted word overlap plus rapidfuzz, with a score."""
+"""Match a shopper's question to a FAQ entry: word overlap and character n-grams, nearest example."""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from chatserver.faq._places import PLACE
 from chatserver.faq._text import GENERIC, STOPWORDS, concept, content_words, normalise
+from chatserver.faq._vectors import NearestIndex, char_grams, document_frequencies
 from chatserver.faq.loader import Faq
 
 #: Below this confidence the bot does not answer.
-DEFAULT_THRESHOLD = 0.6
+DEFAULT_THRESHOLD = 0.55
 #: The best entry must beat the next one by this much, or the bot does not answer.
-DEFAULT_MARGIN = 0.1
+DEFAULT_MARGIN = 0.03
 #: The matched words must weigh at least this much (one specific word does, "order" alone not).
 MIN_EVIDENCE = 1.6
-#: The best entry must explain this share of the question's weight (unknown words lower it).
-MIN_COVERAGE = 0.5
+#: The best entry's word score alone must reach this (its ways of asking share enough words).
+MIN_WORD_SCORE = 0.5
+#: ... and so must its character n-gram cosine: both signals have to agree before the bot answers.
+MIN_CHAR_SCORE = 0.45
 _GENERIC_WEIGHT = 0.4
-_COSINE_WEIGHT = 0.55
-_COVERAGE_WEIGHT = 0.35
-_FUZZY_WEIGHT = 0.10
-_RERANK = 6
+#: The word score is this share of the closest example's cosine plus the rest of the coverage.
+_COSINE_WEIGHT = 0.6
+#: The confidence is this share of the word score plus the rest of the character n-gram cosine.
+_WORD_WEIGHT = 0.4
+_PLACE_PREPOSITIONS = frozenset(("to", "in", "at", "into"))
+_SHIPPING = frozenset(("ship", "deliver", "countr", "postcod"))
 _CACHE_LIMIT = 20_000
+_TOP = 6
 
 
 class Match(BaseModel):
@@ -38,18 +46,6 @@ class Match(BaseModel):
     runner_up: str | None = None
     runner_up_confidence: float = 0.0
     accepted: bool = False
-
-
-class _Doc:
-    """One way of asking (a question or a title), indexed."""
-
-    __slots__ = ("entry_index", "weights", "norm", "text")
-
-    def __init__(self, entry_index: int, concepts: dict[str, float], text: str) -> None:
-        self.entry_index = entry_index
-        self.weights = concepts
-        self.norm = math.sqrt(sum(w * w for w in concepts.values())) or 1.0
-        self.text = text
 
 
 class Matcher:
@@ -70,46 +66,50 @@ class Matcher:
         self._ids = [entry.id for entry in faq.entries]
         self._vocabulary: dict[str, list[str]] = defaultdict(list)
         self._corrections: dict[str, str] = {}
-        self._entry_words: list[set[str]] = []
-        texts: list[tuple[int, list[str]]] = []
-        entry_concepts: list[set[str]] = []
-        words_seen: set[str] = set()
+        texts: list[str] = []
+        groups: list[int] = []
+        entry_words: list[dict[str, float]] = []
         for index, entry in enumerate(faq.entries):
-            seen: set[str] = set()
-            for text in (entry.title, *entry.questions):
-                words = content_words(normalise(text))
-                words_seen.update(words)
-                concepts = [concept(word) for word in words]
-                seen.update(concepts)
-                texts.append((index, concepts))
-            entry_concepts.append(seen)
-            answer_words = content_words(normalise(entry.answer))
-            self._entry_words.append(seen | {concept(word) for word in answer_words})
+            texts.extend(normalise(text) for text in (entry.title, *entry.questions))
+            groups.extend([index] * (1 + len(entry.questions)))
+            entry_words.append(dict.fromkeys(self._concepts(normalise(entry.answer)), 1.0))
+        concept_rows = [dict.fromkeys(self._concepts(text), 1.0) for text in texts]
+        entry_concepts: list[set[str]] = [set() for _ in faq.entries]
+        for entry_index, row in zip(groups, concept_rows):
+            entry_words[entry_index].update(row)
+            entry_concepts[entry_index].update(row)
+        words_seen = {word for text in texts for word in content_words(text)}
         for word in sorted(words_seen):
             self._vocabulary[word[0]].append(word)
         self._known = words_seen | STOPWORDS
+        # IDF over entries, not examples: an entry with many ways of asking must not dilute it.
         total = len(faq.entries)
+        per_entry = document_frequencies(entry_concepts)
         generic = {concept(word) for word in GENERIC}
-        frequency: dict[str, int] = defaultdict(int)
-        for concepts_of_entry in entry_concepts:
-            for item in concepts_of_entry:
-                frequency[item] += 1
         self._idf = {
             item: math.log(1 + total / count) * (_GENERIC_WEIGHT if item in generic else 1.0)
-            for item, count in frequency.items()
+            for item, count in per_entry.items()
         }
         # An unknown word (a product, a place) counts like a rare one: it lowers the confidence.
         self._unknown_idf = math.log(1 + total) * 0.8
-        self._docs: list[_Doc] = []
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        for entry_index, concepts in texts:
-            weights = {item: self._idf[item] for item in concepts}
-            if not weights:
-                continue
-            doc = _Doc(entry_index, weights, " ".join(concepts))
-            for item in weights:
-                self._postings[item].append(len(self._docs))
-            self._docs.append(doc)
+        self._words_index = NearestIndex(
+            [{item: self._idf[item] for item in row} for row in concept_rows], groups
+        )
+        self._coverage_index = NearestIndex(entry_words, range(total), normalise=False)
+        gram_rows = [char_grams(text) for text in texts]
+        gram_frequency = document_frequencies(gram_rows)
+        self._gram_idf = {
+            gram: math.log((1 + len(texts)) / (1 + count)) + 1.0
+            for gram, count in gram_frequency.items()
+        }
+        self._unknown_gram_idf = math.log(1 + len(texts)) + 1.0
+        self._chars_index = NearestIndex(
+            [{g: tf * self._gram_idf[g] for g, tf in row.items()} for row in gram_rows], groups
+        )
+
+    @staticmethod
+    def _concepts(normalised: str) -> list[str]:
+        return [concept(word) for word in content_words(normalised)]
 
     def _correct(self, word: str) -> str:
         """Fix a likely typo by the nearest FAQ word with the same first letter."""
@@ -130,58 +130,89 @@ class Matcher:
         self._corrections[word] = fixed
         return fixed
 
-    def _query(self, text: str) -> dict[str, float]:
-        words = [word for word in content_words(normalise(text)) if not word.isdigit()]
-        query: dict[str, float] = {}
+    def _words(self, text: str) -> list[str]:
+        """Normalise a question, fix typos, and read unknown names in a shipping question as places.
+
+        "do you deliver to vidisha" asks the same as "do you deliver to norway": in a question
+        about shipping, a word the FAQ never uses right after "to", "in" or "at" is most likely a
+        town or region. Elsewhere it is not ("how to gain weight").
+        """
+        words = [self._correct(word) for word in normalise(text).split()]
+        if not any(concept(word) in _SHIPPING for word in words):
+            return words
+        folded: list[str] = []
         for word in words:
-            item = concept(self._correct(word))
-            query[item] = self._idf.get(item, self._unknown_idf)
+            # A number there is a postcode ("deliver to 75011"); an order number follows "order".
+            if (
+                word not in self._known
+                and (word.isalpha() or word.isdigit())
+                and folded
+                and (folded[-1] in _PLACE_PREPOSITIONS or folded[-1] == PLACE)
+            ):
+                if folded[-1] != PLACE:
+                    folded.append(PLACE)
+                continue
+            folded.append(word)
+        return folded
+
+    def _query(self, words: list[str]) -> dict[str, float]:
+        query: dict[str, float] = {}
+        for word in content_words(" ".join(words)):
+            if not word.isdigit():
+                item = concept(word)
+                query[item] = self._idf.get(item, self._unknown_idf)
         return query
 
     def scores(self, text: str) -> dict[str, float]:
-        """Return a confidence (0-1) for the entries that best share words with the question."""
-        return {entry_id: score for entry_id, score, _ in self._rank(text)}
+        """Return a confidence (0-1) for the entries that best match the question."""
+        return {entry_id: score for entry_id, score, _, _ in self._rank(text)}
 
-    def _rank(self, text: str) -> list[tuple[str, float, float]]:
-        """Return (entry id, confidence, share of the question explained), best first."""
-        query = self._query(text)
+    def _word_scores(self, query: dict[str, float]) -> np.ndarray:
+        """Return, per entry, how well its closest way of asking shares the question's words."""
+        query_norm = math.sqrt(sum(w * w for w in query.values()))
+        cosine = self._words_index.best_per_group(query, query_norm)
+        covered = self._coverage_index.best_per_group(query)
+        # Generic words alone ("order") are no evidence, unless they are the whole question.
+        evidence = (covered >= MIN_EVIDENCE) | ((cosine >= 0.85) & (len(query) >= 2))
+        coverage = covered / sum(query.values())
+        return np.where(evidence, _COSINE_WEIGHT * cosine + (1 - _COSINE_WEIGHT) * coverage, 0.0)
+
+    def _char_scores(self, words: list[str]) -> np.ndarray:
+        """Return, per entry, the character n-gram cosine of its closest way of asking."""
+        grams = char_grams(" ".join(words))
+        query = {g: tf * self._gram_idf.get(g, self._unknown_gram_idf) for g, tf in grams.items()}
+        # Unknown grams still count in the norm: a question about something else scores low.
+        norm = math.sqrt(sum(w * w for w in query.values())) or 1.0
+        return self._chars_index.best_per_group(query, norm)
+
+    def _rank(self, text: str) -> list[tuple[str, float, float, float]]:
+        """Return (entry id, confidence, word score, character score), likeliest first."""
+        words = self._words(text)
+        query = self._query(words)
         if not query:
             return []
-        query_norm = math.sqrt(sum(w * w for w in query.values()))
-        dots: dict[int, float] = defaultdict(float)
-        for item, weight in query.items():
-            for doc_index in self._postings.get(item, ()):
-                dots[doc_index] += weight * weight
-        best: dict[int, tuple[float, int]] = {}
-        for doc_index, dot in dots.items():
-            doc = self._docs[doc_index]
-            cosine = dot / (query_norm * doc.norm)
-            if cosine > best.get(doc.entry_index, (0.0, 0))[0]:
-                best[doc.entry_index] = (cosine, doc_index)
-        ranked = sorted(best.items(), key=lambda item: item[1][0], reverse=True)[:_RERANK]
-        query_mass = sum(query.values())
-        query_text = " ".join(query)
-        result: list[tuple[str, float, float]] = []
-        for entry_index, (cosine, doc_index) in ranked:
-            covered = sum(w for item, w in query.items() if item in self._entry_words[entry_index])
-            # Generic words alone ("order") are no evidence, unless they are the whole question.
-            if covered < MIN_EVIDENCE and (cosine < 0.85 or len(query) < 2):
-                continue
-            fuzzy = fuzz.token_sort_ratio(query_text, self._docs[doc_index].text) / 100
-            coverage = covered / query_mass
-            score = _COSINE_WEIGHT * cosine + _COVERAGE_WEIGHT * coverage + _FUZZY_WEIGHT * fuzzy
-            result.append((self._ids[entry_index], score, coverage))
-        return sorted(result, key=lambda item: item[1], reverse=True)
+        word_scores = self._word_scores(query)
+        char_scores = self._char_scores(words)
+        combined = _WORD_WEIGHT * word_scores + (1 - _WORD_WEIGHT) * char_scores
+        top = np.argsort(-combined)[:_TOP]
+        return [
+            (self._ids[i], float(combined[i]), float(word_scores[i]), float(char_scores[i]))
+            for i in top
+            if combined[i] > 0
+        ]
 
     def match(self, text: str) -> Match:
         """Return the best entry for a question, its confidence, and whether it is accepted."""
         ranked = self._rank(text)
         if not ranked:
             return Match(entry_id=None, confidence=0.0)
-        best_id, best, coverage = ranked[0]
-        second_id, second, _ = ranked[1] if len(ranked) > 1 else (None, 0.0, 0.0)
+        best_id, best, word_score, char_score = ranked[0]
+        second_id, second = (ranked[1][0], ranked[1][1]) if len(ranked) > 1 else (None, 0.0)
         accepted = (
-            best >= self.threshold and best - second >= self.margin and coverage >= MIN_COVERAGE
+            best >= self.threshold
+            and best - second >= self.margin
+            and word_score >= MIN_WORD_SCORE
+            and char_score >= MIN_CHAR_SCORE
         )
         return Match(
             entry_id=best_id,

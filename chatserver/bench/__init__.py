@@ -1,0 +1,68 @@
+"""``chatserver bench``: how many shoppers and messages one machine carries, against a bare relay.
+
+``runner`` starts the server and load generators as processes and runs the phases; ``load`` is the
+load-generator process; ``bare_relay`` the baseline server; ``report`` the table and JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``chatserver bench`` (``chatserver bench faq`` times the FAQ matcher)."""
+    from chatserver.bench.runner import Options
+
+    d = Options()
+    parser.add_argument("what", nargs="?", choices=["chat", "faq"], default="chat",
+                        help="chat: the server under load (default); faq: the FAQ matcher alone")
+    parser.add_argument("--shoppers", type=int, default=d.shoppers, help=f"open shopper sockets (default {d.shoppers})")
+    parser.add_argument("--agents", type=int, default=d.agents, help=f"agent sockets (default {d.agents})")
+    parser.add_argument("--rate", type=float, default=d.rate,
+                        help=f"shopper messages per second over all shoppers; 0 = closed loop (default {d.rate:g})")
+    parser.add_argument("--duration", type=float, default=d.duration, help=f"measured seconds per phase (default {d.duration:g})")
+    parser.add_argument("--warmup", type=float, default=d.warmup, help=f"unmeasured seconds before each phase (default {d.warmup:g})")
+    parser.add_argument("--drain", type=float, default=d.drain,
+                        help=f"seconds to wait for late replies before counting them lost (default {d.drain:g})")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also run the bare websockets relay under the same load, and a closed loop on both")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object on the last line")
+    parser.add_argument("--redis-url", default="", help="run the hub on this Redis instead of the embedded backend")
+    parser.add_argument("--workers", type=int, default=1, help="hub worker processes (more than 1 needs --redis-url)")
+    parser.add_argument("--load-procs", type=int, default=1, help="load-generator processes (default 1)")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the bench the parsed arguments ask for; returns the exit code."""
+    if args.what == "faq":
+        from chatserver.faq.bench import run_match_bench
+
+        run_match_bench()
+        return 0
+    from chatserver.bench.report import table
+    from chatserver.bench.runner import BenchFailed, Options, run_bench
+
+    if args.workers > 1 and not args.redis_url:
+        print("chatserver bench: --workers above 1 needs --redis-url", file=sys.stderr)
+        return 2
+    if min(args.shoppers, args.agents, args.load_procs) < 1 or args.rate < 0 or args.duration <= 0:
+        print("chatserver bench: shoppers, agents and load procs must be >= 1, rate >= 0, duration > 0",
+              file=sys.stderr)
+        return 2
+    options = Options(
+        shoppers=args.shoppers, agents=args.agents, rate=args.rate, duration=args.duration,
+        warmup=args.warmup, drain=args.drain, baseline=args.baseline, redis_url=args.redis_url,
+        workers=args.workers, load_procs=args.load_procs,
+    )
+    try:
+        summary = asyncio.run(run_bench(options))
+    except BenchFailed as exc:
+        print(f"chatserver bench: {exc}", file=sys.stderr)
+        return 1
+    print(table(summary), flush=True)
+    if args.json:
+        print(json.dumps(summary), flush=True)
+    return 0 if summary["lost"] == 0 and summary["duplicated"] == 0 else 1

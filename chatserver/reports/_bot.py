@@ -1,0 +1,78 @@
+"""What the bot did in one conversation, read from its stored events.
+
+The log is scanned as text and only the few events that matter are parsed: reports walk the logs
+of every conversation the bot spoke in. An unanswered question is the shopper message the bot
+could not settle: the last real question before a hand-off to a person, the question before an
+answer the shopper marked unhelpful, or one the bot met by asking for an e-mail address
+(nobody staffed, ``ask_email``). Add new signals in :func:`walk`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from dataclasses import dataclass, field
+
+from chatserver.faq.intents import Intent, detect
+
+
+@dataclass
+class BotOutcome:
+    spoke: bool = False
+    handoffs: int = 0
+    helpful: bool = False
+    unanswered: list[str] = field(default_factory=list)
+
+    @property
+    def settled(self) -> bool:
+        """"That answered it" from the shopper, and no person was needed."""
+        return self.spoke and self.helpful and self.handoffs == 0
+
+
+@lru_cache(maxsize=4096)
+def _asks_for_a_person(text: str) -> bool:
+    # Cached: intent detection normalises text at some cost, and questions repeat a lot.
+    return detect(text) is Intent.HANDOFF
+
+
+def normalise(question: str) -> str:
+    """The form questions are counted under: lower case, single spaces."""
+    return " ".join(question.lower().split())
+
+
+def walk(log: Sequence[str]) -> BotOutcome:
+    """Read a conversation's events (JSON texts, in seq order) for the bot's outcome."""
+    outcome = BotOutcome()
+    questions: list[tuple[int, str]] = []  # (seq, text) of the shopper's messages so far
+    counted: set[int] = set()
+
+    def unanswered_before(seq: int) -> None:
+        for asked_seq, text in reversed(questions):
+            if asked_seq < seq and not _asks_for_a_person(text):
+                if asked_seq not in counted:
+                    counted.add(asked_seq)
+                    outcome.unanswered.append(normalise(text))
+                return
+
+    for raw in log:
+        if '"message_posted"' in raw:
+            if '"author":"shopper"' in raw:
+                event = json.loads(raw)
+                questions.append((event["seq"], event["text"]))
+            elif '"author":"bot"' in raw:
+                outcome.spoke = True
+                if '"ask_email":true' in raw:  # nobody staffed and no answer: asks for an address
+                    unanswered_before(json.loads(raw)["seq"])
+        elif '"conversation_queued"' in raw and '"handoff"' in raw:
+            event = json.loads(raw)
+            if event.get("reason") == "handoff":
+                outcome.handoffs += 1
+                unanswered_before(event["seq"])
+        elif '"bot_feedback_given"' in raw:
+            event = json.loads(raw)
+            if event["helpful"]:
+                outcome.helpful = True
+            else:
+                unanswered_before(event["answer_seq"])
+    return outcome

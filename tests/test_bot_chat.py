@@ -1,0 +1,66 @@
+"""The FAQ bot in a real chat: answers at once, hands off when asked or unsure, never stops the clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatserver import protocol as p
+from tests.conftest import ServerFactory
+
+FAQ = Path(__file__).resolve().parent.parent / "faq_data"
+FRIDAY_9PM_BERLIN = 12 * 3600  # the fake clock starts on a Friday at 09:00 in Berlin
+
+
+async def test_bot_answers_from_the_faq_when_nobody_is_online(start_server: ServerFactory) -> None:
+    server = await start_server(faq_dir=FAQ)
+    shopper = await server.shopper()
+    await shopper.send(p.SendMessage(client_id="q", text="What payment methods do you accept?"))
+    started = await shopper.expect("conversation_started")
+    assert started["status"] == "bot"
+    answer = await shopper.expect("message_posted", author="bot")
+    assert answer["faq_id"] == "payment-methods" and "PayPal" in answer["text"]
+    assert answer["faq_title"]
+    assert not shopper.all("conversation_queued")
+
+
+async def test_asking_for_a_person_hands_off_to_the_queue(start_server: ServerFactory) -> None:
+    server = await start_server(faq_dir=FAQ)
+    shopper = await server.shopper()
+    await shopper.send(p.SendMessage(client_id="q", text="hello"))
+    greeting = await shopper.expect("message_posted", author="bot")
+    assert greeting["faq_id"] is None
+    await shopper.send(p.SendMessage(client_id="h", text="I want to talk to a real person please"))
+    await shopper.expect("conversation_queued", reason="handoff")
+    alice = await server.agent("alice")
+    await alice.expect("conversation_assigned")
+    await alice.expect("message_posted", text="I want to talk to a real person please")
+
+
+async def test_unsure_bot_does_not_guess_and_queues_inside_hours(start_server: ServerFactory) -> None:
+    server = await start_server(faq_dir=FAQ)
+    shopper = await server.shopper()
+    await shopper.send(p.SendMessage(client_id="q", text="zebra quantum violin"))
+    reply = await shopper.expect("message_posted", author="bot")
+    assert reply["faq_id"] is None and not reply["ask_email"]
+    await shopper.expect("conversation_queued", reason="handoff")
+
+
+async def test_outside_hours_the_bot_asks_for_an_email_address(start_server: ServerFactory) -> None:
+    server = await start_server(faq_dir=FAQ)
+    await server.clock.advance(FRIDAY_9PM_BERLIN)
+    await server.agent("alice")  # an agent online does not change staffed hours
+    shopper = await server.shopper()
+    await shopper.send(p.SendMessage(client_id="q", text="zebra quantum violin"))
+    assert (await shopper.expect("conversation_started"))["status"] == "bot"
+    reply = await shopper.expect("message_posted", author="bot")
+    assert reply["ask_email"] and "Saturday 10:00" in reply["text"]
+
+
+async def test_inside_hours_with_room_the_chat_goes_to_a_person(start_server: ServerFactory) -> None:
+    server = await start_server(faq_dir=FAQ)
+    alice = await server.agent("alice")
+    shopper = await server.shopper()
+    await shopper.send(p.SendMessage(client_id="q", text="What payment methods do you accept?"))
+    assert (await shopper.expect("conversation_started"))["status"] == "queued"
+    await alice.expect("conversation_assigned")
+    assert not shopper.all("message_posted")[1:]

@@ -1,0 +1,444 @@
+/* chatserver shopper widget: one tag, <script src="https://HOST/widget.js" data-shop="ID" async>.
+   Plain JS in a Shadow DOM. Every string comes from HOST/locales/<lang>.json; shopper and agent
+   text is only ever set with textContent, never parsed as HTML. Optional script attributes:
+   data-shop-name, data-locale, data-color. */
+(function () {
+  "use strict";
+  var script = document.currentScript || document.querySelector("script[data-shop][src*='widget.js']");
+  if (!script || window.__chatWidget) return;
+  window.__chatWidget = true;
+  var base = new URL(script.src, location.href).origin;
+  var shop = script.getAttribute("data-shop") || "default";
+  var shopName = script.getAttribute("data-shop-name") || "";
+  var color = script.getAttribute("data-color") || "#0f766e";
+  var KEY = "chatwidget:" + shop;
+  var MAX_EVENTS = 300;
+  var locale = script.getAttribute("data-locale") || document.documentElement.lang || navigator.language || "en";
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* old browser */ }
+
+  var L = {}; // the locale table
+  var st = load(); // what survives reloads: token, conversation, events, unsent messages, unread
+  var ws = null, welcomed = false, attempt = 0, retryTimer = null, online = true;
+  var avail = null, queue = null, agentTyping = false, agentTypingTimer = null, readSeq = 0;
+  var lastTypingSent = 0, typingOff = null, markedSeq = 0, target = 60;
+  var open = false, ui = {};
+
+  function load() {
+    try {
+      var s = JSON.parse(localStorage.getItem(KEY) || "null");
+      if (s && typeof s === "object") return s;
+    } catch (e) { /* private mode or bad JSON: start clean */ }
+    return { token: null, cid: null, events: [], pending: [], unread: 0, open: false };
+  }
+  function save() {
+    st.events = st.events.slice(-MAX_EVENTS);
+    try { localStorage.setItem(KEY, JSON.stringify(st)); } catch (e) { /* storage full or blocked */ }
+  }
+  function lastSeq() {
+    var n = 0;
+    st.events.forEach(function (e) { if (e.seq > n) n = e.seq; });
+    return n;
+  }
+  function t(key, vars) {
+    var s = L[key] != null ? String(L[key]) : key;
+    return s.replace(/\{(\w+)\}/g, function (m, k) { return vars && vars[k] != null ? vars[k] : m; });
+  }
+  function duration(sec) {
+    if (sec == null) return "";
+    sec = Math.max(0, Math.round(sec));
+    if (sec < 60) return t("w.seconds", { n: Math.max(5, Math.ceil(sec / 5) * 5) });
+    return t("w.minutes", { n: Math.ceil(sec / 60) });
+  }
+  function clock(ts) {
+    try { return new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" }).format(new Date(ts * 1000)); }
+    catch (e) { return ""; }
+  }
+  function cut(s, n) { return String(s == null ? "" : s).trim().slice(0, n); }
+
+  // --- the page's product context: schema.org JSON-LD, microdata, or data-product-* attributes ---
+  function findProduct(node) {
+    if (!node || typeof node !== "object") return null;
+    if (Array.isArray(node)) { for (var i = 0; i < node.length; i++) { var f = findProduct(node[i]); if (f) return f; } return null; }
+    var type = [].concat(node["@type"] || []);
+    if (type.indexOf("Product") >= 0) return node;
+    return findProduct(node["@graph"]);
+  }
+  function context() {
+    var c = { url: cut(location.href, 1000), title: cut(document.title, 300) };
+    var p = null;
+    document.querySelectorAll('script[type="application/ld+json"]').forEach(function (el) {
+      if (p) return;
+      try { p = findProduct(JSON.parse(el.textContent)); } catch (e) { /* not our business */ }
+    });
+    if (p) {
+      var offer = [].concat(p.offers || [])[0] || {};
+      c.product_id = cut(p.sku || p.productID || p.mpn || "", 300);
+      c.product_name = cut(p.name, 300);
+      c.product_price = cut(offer.price != null ? offer.price : (offer.lowPrice || ""), 300);
+      c.currency = cut(offer.priceCurrency, 8);
+    } else {
+      var md = document.querySelector('[itemtype$="schema.org/Product"]');
+      var prop = function (name) {
+        var el = md && md.querySelector('[itemprop="' + name + '"]');
+        return el ? el.getAttribute("content") || el.textContent : "";
+      };
+      var dp = document.querySelector("[data-product-id],[data-product-name]");
+      var data = function (name) { return dp ? dp.getAttribute("data-product-" + name) || "" : ""; };
+      c.product_id = cut(prop("sku") || data("id"), 300);
+      c.product_name = cut(prop("name") || data("name"), 300);
+      c.product_price = cut(prop("price") || data("price"), 300);
+      c.currency = cut(prop("priceCurrency") || data("currency"), 8);
+    }
+    return c;
+  }
+
+  // --- the socket: hello, resume, backoff ------------------------------------------------------
+  function connect() {
+    clearTimeout(retryTimer);
+    welcomed = false;
+    try { ws = new WebSocket(base.replace(/^http/, "ws") + "/ws/shopper"); }
+    catch (e) { return retry(); }
+    ws.onopen = function () {
+      send({ type: "hello", version: 1, token: st.token || null, last_seq: st.cid ? lastSeq() : 0,
+             locale: cut(locale, 35), timezone: cut(zone, 64), context: context() });
+    };
+    ws.onmessage = function (m) {
+      var f;
+      try { f = JSON.parse(m.data); } catch (e) { return; }
+      onFrame(f);
+    };
+    ws.onclose = function () { ws = null; welcomed = false; retry(); };
+  }
+  function retry() {
+    setOnline(false);
+    var delay = Math.min(30000, 1000 * Math.pow(2, attempt++)) * (0.6 + Math.random() * 0.4);
+    retryTimer = setTimeout(connect, delay);
+  }
+  function send(f) {
+    if (ws && ws.readyState === 1) { ws.send(JSON.stringify(f)); return true; }
+    return false;
+  }
+  function setOnline(v) { online = v; render(); }
+
+  function onFrame(f) {
+    switch (f.type) {
+      case "welcome":
+        welcomed = true; attempt = 0; target = f.response_target_s || 60;
+        st.token = f.token || st.token;
+        var conv = (f.conversations || [])[0];
+        if (!conv || conv.conversation_id !== st.cid) {
+          var had = st.cid && lastSeq() > 0;
+          st.cid = conv ? conv.conversation_id : null; st.events = [];
+          if (had && conv) { save(); ws.close(); return; } // resume asked for another log: start over
+        }
+        save(); setOnline(true);
+        st.pending.forEach(function (m) { send({ type: "send_message", client_id: m.client_id, text: m.text }); });
+        return;
+      case "availability": avail = f; break;
+      case "queue_position": queue = f; break;
+      case "ack":
+        st.pending = st.pending.filter(function (m) { return m.client_id !== f.client_id; });
+        save(); break;
+      case "typing_notice":
+        if (f.role !== "shopper") {
+          agentTyping = f.is_typing;
+          clearTimeout(agentTypingTimer);
+          if (agentTyping) agentTypingTimer = setTimeout(function () { agentTyping = false; render(); }, 8000);
+        }
+        break;
+      case "read_receipt": if (f.role === "agent" && f.seq > readSeq) readSeq = f.seq; break;
+      case "error":
+        if (f.code === "unauthorized" && st.token) { st.token = null; st.cid = null; st.events = []; save(); }
+        if (f.frame_type === "send_message" || f.frame_type === "rate" || f.frame_type === "leave_email") notice(f.message);
+        break;
+      default:
+        if (typeof f.seq === "number" && f.conversation_id) stored(f);
+        return;
+    }
+    render();
+  }
+  function stored(e) {
+    if (e.conversation_id !== st.cid) {
+      if (e.type !== "conversation_started") return;
+      st.cid = e.conversation_id; st.events = []; queue = null; readSeq = 0; markedSeq = 0;
+    }
+    if (st.events.some(function (x) { return x.seq === e.seq; })) return;
+    st.events.push(e);
+    if (e.type === "message_posted" && e.author !== "shopper") {
+      agentTyping = false;
+      if (!open || document.hidden) st.unread = (st.unread || 0) + 1;
+    }
+    if (e.type === "message_posted" && e.client_id) {
+      st.pending = st.pending.filter(function (m) { return m.client_id !== e.client_id; });
+    }
+    save(); render(); markRead();
+  }
+  function markRead() {
+    var s = lastSeq();
+    if (open && !document.hidden && s > markedSeq && welcomed && st.cid) {
+      if (send({ type: "mark_read", seq: s })) markedSeq = s;
+    }
+  }
+
+  // --- what the shopper does --------------------------------------------------------------------
+  function sendText(text) {
+    text = text.trim();
+    if (!text) return;
+    var m = { client_id: "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10), text: text.slice(0, 2000) };
+    st.pending.push(m); save();
+    if (welcomed) send({ type: "send_message", client_id: m.client_id, text: m.text });
+    typing(false);
+    render();
+  }
+  function typing(on) {
+    var now = Date.now();
+    clearTimeout(typingOff);
+    if (on) {
+      if (now - lastTypingSent > 3000 && st.cid && welcomed) { send({ type: "typing", is_typing: true }); lastTypingSent = now; }
+      typingOff = setTimeout(function () { typing(false); }, 4000);
+    } else if (lastTypingSent) {
+      if (welcomed) send({ type: "typing", is_typing: false });
+      lastTypingSent = 0;
+    }
+  }
+  function notice(text) { ui.notice.textContent = text; ui.notice.hidden = false; setTimeout(function () { ui.notice.hidden = true; }, 6000); }
+  function setOpen(v) {
+    open = v; st.open = v;
+    if (v) { st.unread = 0; }
+    save(); render();
+    if (v) { ui.input.focus(); markRead(); } else { ui.bubble.focus(); }
+  }
+
+  // --- the view ---------------------------------------------------------------------------------
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text != null) n.textContent = text;
+    return n;
+  }
+  function state() {
+    var s = { status: null, closed: null, rated: false, agent: "", email: false, bot: false, answers: {} };
+    st.events.forEach(function (e) {
+      if (e.type === "conversation_started") s.status = e.status;
+      if (e.type === "conversation_queued" || e.type === "conversation_requeued") s.status = "queued";
+      if (e.type === "conversation_assigned" || e.type === "conversation_transferred") { s.status = "assigned"; s.agent = e.agent_name; }
+      if (e.type === "conversation_closed") { s.status = "closed"; s.closed = e; s.rated = false; }
+      if (e.type === "rating_given") s.rated = true;
+      if (e.type === "email_left") s.email = e.email;
+      if (e.type === "bot_feedback_given") s.answers[e.answer_seq] = true;
+    });
+    return s;
+  }
+  function headline(s) {
+    if (!online) return t("w.reconnecting");
+    if (s.status === "assigned") return t("w.with_agent", { name: s.agent });
+    if (s.status === "queued") {
+      if (queue && queue.estimated_wait_s != null) return t("w.queue_position_wait", { n: queue.position, wait: duration(queue.estimated_wait_s) });
+      if (queue) return t("w.queue_position", { n: queue.position });
+      return t("w.queued");
+    }
+    if (s.status === "bot") return t("w.bot_answers");
+    if (s.status === "closed") return t("w.chat_ended");
+    if (!avail) return t("w.connecting");
+    if (avail.mode === "live") return target <= 60 ? t("w.reply_under_minute") : t("w.reply_within", { wait: duration(target) });
+    if (avail.mode === "busy") return t("w.busy_wait", { wait: duration(avail.estimated_wait_s) });
+    if (avail.mode === "bot") return t("w.bot_answers");
+    return t("w.offline");
+  }
+  function render() {
+    if (!ui.root) return;
+    var s = state();
+    ui.bubble.setAttribute("aria-expanded", String(open));
+    ui.panel.hidden = !open;
+    ui.bubble.hidden = open && window.innerWidth <= 480;
+    ui.badge.hidden = open || !st.unread;
+    ui.badge.textContent = st.unread > 9 ? "9+" : String(st.unread || "");
+    ui.bubble.setAttribute("aria-label", st.unread ? t("w.open_chat_unread", { n: st.unread }) : t("w.open_chat"));
+    ui.sub.textContent = headline(s);
+    ui.dot.className = "dot " + (!online ? "off" : s.status === "assigned" || (!s.status && avail && avail.mode === "live") ? "on" : "idle");
+    ui.banner.hidden = online;
+    ui.end.hidden = !s.status || s.status === "closed";
+
+    var log = ui.log;
+    log.textContent = "";
+    log.appendChild(line("them", t("w.greeting"), shopName || t("w.team"), null));
+    var lastBot = null;
+    st.events.forEach(function (e) {
+      if (e.type === "message_posted") {
+        var who = e.author === "shopper" ? "me" : e.author === "bot" ? "them bot" : e.author === "system" ? "sys" : "them";
+        var name = e.author === "bot" ? t("w.assistant") : e.author_name;
+        var li = line(who, e.text, e.author === "shopper" ? null : name, e.ts);
+        if (e.author === "shopper") li.appendChild(el("span", "tick", e.seq <= readSeq ? t("w.read") : t("w.delivered")));
+        log.appendChild(li);
+        if (e.author === "bot") lastBot = { e: e, li: li };
+      } else if (e.type === "conversation_assigned") log.appendChild(el("li", "sys", t("w.agent_joined", { name: e.agent_name })));
+      else if (e.type === "conversation_transferred") log.appendChild(el("li", "sys", t("w.transferred", { name: e.agent_name })));
+      else if (e.type === "conversation_requeued") log.appendChild(el("li", "sys", t("w.requeued")));
+      else if (e.type === "conversation_queued" && e.reason === "handoff") log.appendChild(el("li", "sys", t("w.handoff")));
+      else if (e.type === "conversation_closed") log.appendChild(el("li", "sys", t(e.by === "shopper" ? "w.you_ended" : "w.agent_ended")));
+      else if (e.type === "rating_given") log.appendChild(el("li", "sys", t("w.rating_thanks")));
+      else if (e.type === "email_left") log.appendChild(el("li", "sys", t("w.email_saved", { email: e.email })));
+      else if (e.type === "bot_feedback_given" && e.helpful) log.appendChild(el("li", "sys", t("w.glad")));
+    });
+    if (lastBot && s.status === "bot" && !s.answers[lastBot.e.seq]) {
+      var row = el("div", "actions");
+      var yes = el("button", "chip", t("w.answered"));
+      yes.onclick = function () { send({ type: "bot_feedback", seq: lastBot.e.seq, helpful: true }); };
+      var human = el("button", "chip", t("w.talk_to_person"));
+      human.onclick = function () { send({ type: "request_human" }); };
+      row.appendChild(yes); row.appendChild(human);
+      lastBot.li.appendChild(row);
+    }
+    var ids = {};
+    st.events.forEach(function (e) { if (e.client_id) ids[e.client_id] = 1; });
+    st.pending.forEach(function (m) {
+      if (ids[m.client_id]) return;
+      var li = line("me pending", m.text, null, null);
+      li.appendChild(el("span", "tick", online ? t("w.sending") : t("w.will_send")));
+      log.appendChild(li);
+    });
+    ui.typing.hidden = !(agentTyping && s.status === "assigned");
+    ui.typing.textContent = t("w.agent_typing", { name: s.agent || t("w.team") });
+
+    var offline = !s.email && s.status !== "assigned" && s.status !== "closed" && avail && (avail.mode === "offline" || (avail.mode === "bot" && !avail.agents_online));
+    ui.email.hidden = !offline;
+    ui.rate.hidden = !(s.closed && !s.rated);
+    ui.compose.hidden = !ui.rate.hidden;
+    if (open) requestAnimationFrame(function () { log.scrollTop = log.scrollHeight; });
+  }
+  function line(cls, text, name, ts) {
+    var li = el("li", "msg " + cls);
+    if (name) li.appendChild(el("span", "who", name));
+    li.appendChild(el("p", "text", text));
+    if (ts) li.appendChild(el("time", "at", clock(ts)));
+    return li;
+  }
+
+  function build() {
+    var host = document.createElement("div");
+    host.setAttribute("data-chat-widget", shop);
+    var root = host.attachShadow({ mode: "open" });
+    var style = el("style", null, CSS.replace(/--accent:[^;]*;/, "--accent:" + color.replace(/[^#\w(),.% ]/g, "") + ";"));
+    root.appendChild(style);
+    var wrap = el("div", "wrap");
+    wrap.innerHTML = HTML; // our own fixed markup; every dynamic string below uses textContent
+    root.appendChild(wrap);
+    var q = function (s) { return wrap.querySelector(s); };
+    ui = { root: root, bubble: q(".bubble"), badge: q(".badge"), panel: q(".panel"), sub: q(".sub"),
+           dot: q(".dot"), banner: q(".banner"), log: q(".log"), typing: q(".typing"), notice: q(".notice"),
+           email: q(".email"), rate: q(".rate"), compose: q(".compose"), input: q(".compose textarea"), end: q(".end") };
+    wrap.querySelectorAll("[data-t]").forEach(function (n) { n.textContent = t(n.getAttribute("data-t")); });
+    wrap.querySelectorAll("[data-ph]").forEach(function (n) { n.setAttribute("placeholder", t(n.getAttribute("data-ph"))); });
+    wrap.querySelectorAll("[data-label]").forEach(function (n) { n.setAttribute("aria-label", t(n.getAttribute("data-label"))); });
+    q(".name").textContent = shopName || t("w.team");
+    ui.panel.setAttribute("aria-label", t("w.panel_label"));
+    ui.bubble.onclick = function () { setOpen(!open); };
+    q(".min").onclick = function () { setOpen(false); };
+    ui.end.onclick = function () { send({ type: "end_conversation" }); };
+    ui.panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
+    ui.input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); ui.compose.requestSubmit(); }
+    });
+    ui.input.addEventListener("input", function () {
+      typing(!!ui.input.value.trim());
+      ui.input.style.height = "auto";
+      ui.input.style.height = Math.min(120, ui.input.scrollHeight) + "px";
+    });
+    ui.compose.onsubmit = function (e) { e.preventDefault(); sendText(ui.input.value); ui.input.value = ""; ui.input.style.height = ""; };
+    ui.email.onsubmit = function (e) {
+      e.preventDefault();
+      send({ type: "leave_email", email: cut(q(".email [name=email]").value, 254), name: cut(q(".email [name=name]").value, 100) });
+    };
+    var stars = q(".stars");
+    for (var i = 1; i <= 5; i++) {
+      var lab = el("label", "star");
+      var r = el("input"); r.type = "radio"; r.name = "score"; r.value = String(i);
+      r.setAttribute("aria-label", t("w.stars", { n: i }));
+      lab.appendChild(r); lab.appendChild(el("span", null, "\u2605"));
+      stars.appendChild(lab);
+    }
+    stars.addEventListener("change", function () {
+      var v = +((q(".stars input:checked") || {}).value || 0);
+      stars.querySelectorAll(".star").forEach(function (s, k) { s.classList.toggle("lit", k < v); });
+    });
+    ui.rate.onsubmit = function (e) {
+      e.preventDefault();
+      var v = +((q(".stars input:checked") || {}).value || 0);
+      if (!v) return notice(t("w.pick_stars"));
+      send({ type: "rate", score: v, comment: cut(q(".rate textarea").value, 1000) });
+    };
+    document.addEventListener("visibilitychange", markRead);
+    window.addEventListener("resize", render);
+    window.addEventListener("storage", function (e) { if (e.key === KEY) { st = load(); render(); } });
+    document.body.appendChild(host);
+  }
+
+  var HTML =
+    '<button class="bubble" type="button" aria-expanded="false"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>' +
+    '<section class="panel" role="dialog" hidden>' +
+    '<header><div class="avatar" aria-hidden="true"><svg viewBox="0 0 24 24"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg></div>' +
+    '<div class="head"><div class="name"></div><div class="subline"><span class="dot"></span><span class="sub" aria-live="polite"></span></div></div>' +
+    '<button class="end" type="button" data-t="w.end_chat" hidden></button>' +
+    '<button class="min" type="button" data-label="w.minimise">\u2013</button></header>' +
+    '<div class="banner" role="status" data-t="w.reconnecting_banner" hidden></div>' +
+    '<ol class="log" aria-live="polite"></ol><div class="typing" hidden></div><div class="notice" role="alert" hidden></div>' +
+    '<form class="email card" hidden><p data-t="w.offline_form_intro"></p>' +
+    '<input name="name" autocomplete="name" data-ph="w.your_name" data-label="w.your_name" maxlength="100">' +
+    '<input name="email" type="email" required autocomplete="email" data-ph="w.your_email" data-label="w.your_email" maxlength="254">' +
+    '<button type="submit" class="primary" data-t="w.notify_me"></button></form>' +
+    '<form class="rate card" hidden><p data-t="w.rate_question"></p><div class="stars" role="radiogroup"></div>' +
+    '<textarea rows="2" maxlength="1000" data-ph="w.rate_comment" data-label="w.rate_comment"></textarea>' +
+    '<button type="submit" class="primary" data-t="w.rate_send"></button></form>' +
+    '<form class="compose"><textarea rows="1" maxlength="2000" data-ph="w.placeholder" data-label="w.placeholder"></textarea>' +
+    '<button type="submit" class="send" data-label="w.send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20l18-8L3 4v6l12 2-12 2z"/></svg></button></form>' +
+    '<footer data-t="w.footer"></footer></section>';
+
+  var CSS =
+    ":host{all:initial}" +
+    ".wrap{--accent:#0f766e;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2933}" +
+    "*{box-sizing:border-box}button,input,textarea{font:inherit;color:inherit}" +
+    ".bubble{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:60px;height:60px;border-radius:50%;border:0;background:var(--accent);color:#fff;cursor:pointer;box-shadow:0 6px 20px rgba(0,0,0,.25);display:grid;place-items:center}" +
+    ".bubble svg{width:28px;height:28px;fill:#fff}.bubble:focus-visible,button:focus-visible,input:focus-visible,textarea:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}" +
+    ".badge{position:absolute;top:-2px;right:-2px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#dc2626;color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center;border:2px solid #fff}" +
+    ".panel{position:fixed;right:20px;bottom:92px;z-index:2147483000;width:370px;height:min(600px,calc(100vh - 120px));background:#fff;border-radius:16px;box-shadow:0 12px 40px rgba(0,0,0,.22);display:flex;flex-direction:column;overflow:hidden}" +
+    ".panel[hidden],[hidden]{display:none!important}" +
+    "header{display:flex;align-items:center;gap:10px;padding:14px 14px;background:var(--accent);color:#fff}" +
+    ".avatar{width:38px;height:38px;border-radius:50%;background:rgba(255,255,255,.2);display:grid;place-items:center;flex:none}.avatar svg{width:20px;fill:#fff}" +
+    ".head{flex:1;min-width:0}.name{font-weight:700;font-size:15px}.subline{display:flex;align-items:center;gap:6px;font-size:12.5px;opacity:.95}" +
+    ".dot{width:8px;height:8px;border-radius:50%;background:#fbbf24;flex:none}.dot.on{background:#4ade80}.dot.off{background:#9ca3af}" +
+    "header button{background:rgba(255,255,255,.16);border:0;color:#fff;border-radius:8px;padding:6px 10px;cursor:pointer;font-size:12.5px}.min{font-size:18px!important;line-height:1}" +
+    ".banner{background:#fef3c7;color:#92400e;padding:6px 14px;font-size:12.5px}" +
+    ".log{list-style:none;margin:0;padding:14px;flex:1;overflow-y:auto;background:#f6f7f9;display:flex;flex-direction:column;gap:8px}" +
+    ".msg{max-width:82%;display:flex;flex-direction:column}.msg .text{margin:0;padding:9px 12px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere}" +
+    ".them{align-self:flex-start}.them .text{background:#fff;border:1px solid #e5e7eb;border-bottom-left-radius:4px}" +
+    ".me{align-self:flex-end;align-items:flex-end}.me .text{background:var(--accent);color:#fff;border-bottom-right-radius:4px}.pending .text{opacity:.65}" +
+    ".who{font-size:11.5px;color:#6b7280;margin:0 0 2px 4px}.at,.tick{font-size:11px;color:#9ca3af;margin:2px 4px 0}.me .tick{margin-top:0}" +
+    ".sys{align-self:center;font-size:12px;color:#6b7280;background:#eef0f3;border-radius:10px;padding:3px 10px;text-align:center}" +
+    ".actions{display:flex;gap:6px;margin-top:6px;flex-wrap:wrap}.chip{border:1px solid var(--accent);color:var(--accent);background:#fff;border-radius:14px;padding:4px 10px;cursor:pointer;font-size:12.5px}" +
+    ".typing{font-size:12px;color:#6b7280;padding:4px 16px;background:#f6f7f9}.notice{background:#fee2e2;color:#991b1b;padding:6px 14px;font-size:12.5px}" +
+    ".card{padding:12px 14px;border-top:1px solid #e5e7eb;display:flex;flex-direction:column;gap:8px}.card p{margin:0}" +
+    ".card input,.card textarea{border:1px solid #d1d5db;border-radius:8px;padding:8px 10px;width:100%}" +
+    ".primary{background:var(--accent);color:#fff;border:0;border-radius:8px;padding:9px;cursor:pointer;font-weight:600}" +
+    ".stars{display:flex;gap:4px}.star{cursor:pointer;font-size:28px;color:#d1d5db;position:relative}.star input{position:absolute;opacity:0;width:1px;height:1px}.star.lit,.star:hover{color:#f59e0b}.star:focus-within{outline:2px solid #f59e0b;border-radius:4px}" +
+    ".compose{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid #e5e7eb}" +
+    ".compose textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:20px;padding:9px 14px;max-height:120px;min-height:40px}" +
+    ".send{width:40px;height:40px;border-radius:50%;border:0;background:var(--accent);cursor:pointer;display:grid;place-items:center;flex:none}.send svg{width:18px;fill:#fff}" +
+    "footer{font-size:11px;color:#9ca3af;text-align:center;padding:0 0 8px}" +
+    "@media (max-width:480px){.panel{right:0;bottom:0;width:100%;height:100%;border-radius:0}.bubble{right:14px;bottom:14px}}";
+
+  function start() {
+    var lang = String(locale).toLowerCase().split(/[-_]/)[0];
+    var get = function (l) {
+      return fetch(base + "/locales/" + l + ".json").then(function (r) { if (!r.ok) throw new Error(l); return r.json(); });
+    };
+    get(lang).catch(function () { return get("en"); }).then(function (table) {
+      L = table;
+      build();
+      open = !!st.open;
+      render();
+      connect();
+    });
+  }
+  if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
+})();

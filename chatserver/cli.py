@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import date
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--faq", type=Path, default=Path("faq_data/faq.toml"))
     evaluate.add_argument("--json", action="store_true", help="print each question's result too")
 
+    report = commands.add_parser(
+        "report", help="print a report's headline figures (or one table)", parents=[settings]
+    )
+    report.add_argument("--from", dest="first", type=date.fromisoformat, help="first day, YYYY-MM-DD (default: 6 days before --to)")
+    report.add_argument("--to", dest="last", type=date.fromisoformat, help="last day, YYYY-MM-DD (default: today)")
+    report.add_argument("--csv", action="store_true", help="print CSV instead of aligned text")
+    report.add_argument("--table", default="summary", help="summary (default), response, agents, days, tags, comments, unanswered")
+
     from chatserver.bench import add_arguments as add_bench_arguments
 
     bench = commands.add_parser("bench", help="measure the server under load (bench faq: the matcher)")
@@ -92,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         from chatserver.serve import serve
 
         return serve(settings)
+    if args.command == "report":
+        from chatserver.reports.command import report
+
+        return asyncio.run(report(settings, args.first, args.last, args.table, args.csv))
     if args.command == "agents":
         from chatserver import agents_cli
 

@@ -81,7 +81,9 @@ def frames_of(page: Page) -> list[str]:
     return frames
 
 
-async def test_shopper_and_agent_chat_both_ways_with_context(start_server: ServerFactory, new_page: NewPage, shop_dir: Path) -> None:
+async def test_shopper_and_agent_chat_both_ways_with_context(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+) -> None:
     server = await start_server(faq_dir=shop_dir)
     agent = await agent_console(new_page, server)
     shopper = await shopper_page(new_page, server, locale="de-AT", timezone_id="Europe/Vienna")
@@ -108,7 +110,9 @@ async def test_shopper_and_agent_chat_both_ways_with_context(start_server: Serve
     await expect(agent.locator("#shopper-typing")).to_be_visible()
 
 
-async def test_countdown_shows_and_turns_amber_then_red(start_server: ServerFactory, new_page: NewPage, shop_dir: Path) -> None:
+async def test_countdown_shows_and_turns_amber_then_red(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+) -> None:
     server = await start_server(faq_dir=shop_dir)
     shopper = await shopper_page(new_page, server)
     await expect(shopper.locator(".email")).to_be_visible()  # nobody online: the offline form
@@ -127,7 +131,9 @@ async def test_countdown_shows_and_turns_amber_then_red(start_server: ServerFact
     await expect(countdown).to_be_hidden()
 
 
-async def test_reload_and_navigation_resume_the_same_conversation(start_server: ServerFactory, new_page: NewPage, shop_dir: Path) -> None:
+async def test_reload_and_navigation_resume_the_same_conversation(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+) -> None:
     server = await start_server(faq_dir=shop_dir)
     agent = await agent_console(new_page, server)
     shopper = await shopper_page(new_page, server)
@@ -155,7 +161,9 @@ async def test_reload_and_navigation_resume_the_same_conversation(start_server: 
     assert len(await server.hub.backend.shopper_conversations(shopper_ids[0])) == 1
 
 
-async def test_message_typed_while_disconnected_is_sent_once(start_server: ServerFactory, new_page: NewPage, shop_dir: Path) -> None:
+async def test_message_typed_while_disconnected_is_sent_once(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+) -> None:
     server = await start_server(faq_dir=shop_dir)
     agent = await agent_console(new_page, server)
     shopper = await shopper_page(new_page, server)
@@ -177,7 +185,9 @@ async def test_message_typed_while_disconnected_is_sent_once(start_server: Serve
     assert sum("typed while offline" in text for log in logs for _, text in log) == 1
 
 
-async def test_markup_in_messages_shows_as_text_both_ways(start_server: ServerFactory, new_page: NewPage, shop_dir: Path) -> None:
+async def test_markup_in_messages_shows_as_text_both_ways(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+) -> None:
     server = await start_server(faq_dir=shop_dir)
     agent = await agent_console(new_page, server)
     shopper = await shopper_page(new_page, server)
@@ -190,7 +200,9 @@ async def test_markup_in_messages_shows_as_text_both_ways(start_server: ServerFa
         assert await page.locator(".text img, .text b").count() == 0
 
 
-async def test_rating_after_the_chat_ends_is_stored(start_server: ServerFactory, new_page: NewPage, shop_dir: Path) -> None:
+async def test_rating_after_the_chat_ends_is_stored(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+) -> None:
     server = await start_server(faq_dir=shop_dir)
     agent = await agent_console(new_page, server)
     shopper = await shopper_page(new_page, server)
@@ -211,7 +223,9 @@ async def test_rating_after_the_chat_ends_is_stored(start_server: ServerFactory,
     assert (record.rating, record.rating_comment) == (4, "Quick and clear")
 
 
-async def test_private_notes_never_reach_the_shopper(start_server: ServerFactory, new_page: NewPage, shop_dir: Path) -> None:
+async def test_private_notes_never_reach_the_shopper(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+) -> None:
     server = await start_server(faq_dir=shop_dir)
     agent = await agent_console(new_page, server)
     shopper = await shopper_page(new_page, server)
@@ -240,7 +254,9 @@ async def test_private_notes_never_reach_the_shopper(start_server: ServerFactory
     assert "R-77" not in storage
 
 
-async def test_canned_reply_is_inserted_with_its_shortcut(start_server: ServerFactory, new_page: NewPage, shop_dir: Path) -> None:
+async def test_canned_reply_is_inserted_with_its_shortcut(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+) -> None:
     server = await start_server(faq_dir=shop_dir)
     agent = await agent_console(new_page, server)
     shopper = await shopper_page(new_page, server)
@@ -252,7 +268,9 @@ async def test_canned_reply_is_inserted_with_its_shortcut(start_server: ServerFa
     await expect(agent.locator("#reply")).to_have_value(re.compile("^The Aurora Packable Rain Jacket runs true to size"))
 
 
-async def test_screenshots_of_widget_and_console(start_server: ServerFactory, new_page: NewPage, shop_dir: Path, tmp_path: Path) -> None:
+async def test_screenshots_of_widget_and_console(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path, tmp_path: Path
+) -> None:
     """Drives a realistic chat and keeps screenshots; CHAT_SCREENSHOTS=1 copies them to docs/."""
     server = await start_server(faq_dir=shop_dir)
     agent = await agent_console(new_page, server, viewport=DESKTOP)

@@ -75,7 +75,9 @@ async def test_notes_and_tags_only_on_your_own_chats(server: Server) -> None:
     assert "add_note" in error["message"]
 
 
-async def test_canned_replies_come_from_the_shops_file(start_server: ServerFactory, tmp_path: Path) -> None:
+async def test_canned_replies_come_from_the_shops_file(
+    start_server: ServerFactory, tmp_path: Path
+) -> None:
     (tmp_path / "canned.toml").write_text(
         '[[reply]]\nshortcut = "hi"\ntitle = "Greeting"\ntext = "Hi {shopper_name}!"\n', encoding="utf-8"
     )

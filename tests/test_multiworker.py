@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -214,4 +215,4 @@ async def _stored(client: Client) -> bool:
         for i, frame in enumerate(client.received):
             if i not in client._matched and frame.get("type") in ("ack", "error"):
                 return frame["type"] == "ack"
-        client.received.append(__import__("json").loads(await asyncio.wait_for(client.ws.recv(), 10)))
+        client.received.append(json.loads(await asyncio.wait_for(client.ws.recv(), 10)))

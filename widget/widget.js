@@ -263,13 +263,14 @@
     var log = ui.log;
     log.textContent = "";
     log.appendChild(line("them", t("w.greeting"), shopName || t("w.team"), null));
-    var lastBot = null;
+    var lastBot = null, lastMine = 0;
+    st.events.forEach(function (e) { if (e.type === "message_posted" && e.author === "shopper") lastMine = e.seq; });
     st.events.forEach(function (e) {
       if (e.type === "message_posted") {
         var who = e.author === "shopper" ? "me" : e.author === "bot" ? "them bot" : e.author === "system" ? "sys" : "them";
         var name = e.author === "bot" ? t("w.assistant") : e.author_name;
         var li = line(who, e.text, e.author === "shopper" ? null : name, e.ts);
-        if (e.author === "shopper") li.appendChild(el("span", "tick", e.seq <= readSeq ? t("w.read") : t("w.delivered")));
+        if (e.seq === lastMine) li.appendChild(el("span", "tick", e.seq <= readSeq ? t("w.read") : t("w.delivered")));
         log.appendChild(li);
         if (e.author === "bot") lastBot = { e: e, li: li };
       } else if (e.type === "conversation_assigned") log.appendChild(el("li", "sys", t("w.agent_joined", { name: e.agent_name })));

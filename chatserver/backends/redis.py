@@ -25,10 +25,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from chatserver.backends import _redis_scripts as lua
 from chatserver.backends.base import (
@@ -63,13 +63,19 @@ class RedisBackend(Backend):
         self.presence_ttl = presence_ttl
         # Quick, few retries: an outage must reach clients as an error frame within a second or
         # two, not hang their sends. Retried writes are safe: appends carry a nonce (see APPEND).
-        self._redis = aioredis.Redis.from_url(
+        # A blocking pool: a burst of requests waits for a free connection instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=64,
+            timeout=5,
             decode_responses=True,
             socket_connect_timeout=2,
             socket_timeout=5,
             retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 3),
+            # Without this list redis-py ignores ``retry`` (a stale pooled connection would fail).
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
+        self._redis = aioredis.Redis.from_pool(pool)
         r = self._redis
         self._append = r.register_script(lua.APPEND)
         self._update = r.register_script(lua.UPDATE_IF_EXISTS)
@@ -383,7 +389,7 @@ class RedisBackend(Backend):
             return
         try:
             self._listener(channel, seq, text)
-        except Exception:  # noqa: BLE001 - one bad delivery must not stop the listener
+        except Exception:
             log.exception("listener failed on channel %s", channel)
 
     # --- agent accounts ----------------------------------------------------------------------

@@ -17,8 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from chatserver.bench.runner import Options
 
     d = Options()
-    parser.add_argument("what", nargs="?", choices=["chat", "faq"], default="chat",
-                        help="chat: the server under load (default); faq: the FAQ matcher alone")
+    parser.add_argument("what", nargs="?", choices=["chat", "faq", "reports"], default="chat",
+                        help="chat: the server under load (default); faq: the FAQ matcher alone; "
+                        "reports: a report over many conversations")
+    parser.add_argument("--conversations", type=int, default=100_000,
+                        help="reports: conversations to seed (default 100000)")
     parser.add_argument("--shoppers", type=int, default=d.shoppers, help=f"open shopper sockets (default {d.shoppers})")
     parser.add_argument("--agents", type=int, default=d.agents, help=f"agent sockets (default {d.agents})")
     parser.add_argument("--rate", type=float, default=d.rate,
@@ -42,6 +45,10 @@ def main(args: argparse.Namespace) -> int:
 
         run_match_bench()
         return 0
+    if args.what == "reports":
+        from chatserver.reports.bench import main as reports_bench
+
+        return reports_bench(args.conversations)
     from chatserver.bench.report import table
     from chatserver.bench.runner import BenchFailed, Options, run_bench
 

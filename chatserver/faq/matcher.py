@@ -1,4 +1,4 @@
-"""Match a shopper's question to a FAQ entry: word overlap and character n-grams, nearest example."""
+"""Match a shopper's question to a FAQ entry: words, character n-grams and meaning, nearest example."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from chatserver.faq._embedding import Embedder
 from chatserver.faq._places import PLACE
 from chatserver.faq._text import GENERIC, STOPWORDS, concept, content_words, normalise
 from chatserver.faq._vectors import NearestIndex, char_grams, document_frequencies
@@ -28,8 +29,13 @@ MIN_CHAR_SCORE = 0.45
 _GENERIC_WEIGHT = 0.4
 #: The word score is this share of the closest example's cosine plus the rest of the coverage.
 _COSINE_WEIGHT = 0.6
-#: The confidence is this share of the word score plus the rest of the character n-gram cosine.
+#: The confidence is these shares of the word score, the character n-gram cosine and the
+#: embedding cosine (they add up to 1).
 _WORD_WEIGHT = 0.4
+_CHAR_WEIGHT = 0.6
+_MEANING_WEIGHT = 0.0
+#: ... and the embedding cosine must reach this.
+MIN_MEANING_SCORE = 0.0
 _PLACE_PREPOSITIONS = frozenset(("to", "in", "at", "into"))
 _SHIPPING = frozenset(("ship", "deliver", "countr", "postcod"))
 _CACHE_LIMIT = 20_000
@@ -55,12 +61,22 @@ class Matcher:
         faq: the loaded FAQ.
         threshold: the confidence (0-1) below which `match` does not accept.
         margin: how far the best entry must be ahead of the second to be accepted.
+        embedder: the word-embedding model; by default one is loaded (build it once and share it
+            when making several matchers).
+
+    Raises:
+        EmbeddingUnavailable: no embedder was given and `wordllama` cannot be loaded.
     """
 
     def __init__(
-        self, faq: Faq, threshold: float = DEFAULT_THRESHOLD, margin: float = DEFAULT_MARGIN
+        self,
+        faq: Faq,
+        threshold: float = DEFAULT_THRESHOLD,
+        margin: float = DEFAULT_MARGIN,
+        embedder: Embedder | None = None,
     ) -> None:
         self.faq = faq
+        self.embedder = embedder if embedder is not None else Embedder()
         self.threshold = threshold
         self.margin = margin
         self._ids = [entry.id for entry in faq.entries]
@@ -106,6 +122,9 @@ class Matcher:
         self._chars_index = NearestIndex(
             [{g: tf * self._gram_idf[g] for g, tf in row.items()} for row in gram_rows], groups
         )
+        self._example_vectors = self.embedder.embed(texts)
+        group_array = np.asarray(groups, dtype=np.int64)
+        self._example_starts = np.flatnonzero(np.r_[True, group_array[1:] != group_array[:-1]])
 
     @staticmethod
     def _concepts(normalised: str) -> list[str]:
@@ -184,6 +203,11 @@ class Matcher:
         # Unknown grams still count in the norm: a question about something else scores low.
         norm = math.sqrt(sum(w * w for w in query.values())) or 1.0
         return self._chars_index.best_per_group(query, norm)
+
+    def _meaning_scores(self, words: list[str]) -> np.ndarray:
+        """Return, per entry, the embedding cosine of its closest way of asking."""
+        vector = self.embedder.embed([" ".join(words)])[0]
+        return np.maximum.reduceat(self._example_vectors @ vector, self._example_starts)
 
     def _rank(self, text: str) -> list[tuple[str, float, float, float]]:
         """Return (entry id, confidence, word score, character score), likeliest first."""

@@ -44,31 +44,32 @@ def normalise(question: str) -> str:
 def walk(log: Sequence[str]) -> BotOutcome:
     """Read a conversation's events (JSON texts, in seq order) for the bot's outcome."""
     outcome = BotOutcome()
-    questions: list[tuple[int, str]] = []  # (seq, text) of the shopper's messages so far
+    asked: list[str] = []  # the shopper's messages so far, parsed only when one is needed
     counted: set[int] = set()
 
-    def unanswered_before(seq: int) -> None:
-        for asked_seq, text in reversed(questions):
-            if asked_seq < seq and not _asks_for_a_person(text):
-                if asked_seq not in counted:
-                    counted.add(asked_seq)
-                    outcome.unanswered.append(normalise(text))
+    def unanswered_before(seq: int | None) -> None:
+        """Count the last real question (before ``seq``, if given) as unanswered, once."""
+        for position in range(len(asked) - 1, -1, -1):
+            event = json.loads(asked[position])
+            if seq is not None and event["seq"] >= seq:
+                continue
+            if not _asks_for_a_person(event["text"]):
+                if position not in counted:
+                    counted.add(position)
+                    outcome.unanswered.append(normalise(event["text"]))
                 return
 
     for raw in log:
         if '"message_posted"' in raw:
             if '"author":"shopper"' in raw:
-                event = json.loads(raw)
-                questions.append((event["seq"], event["text"]))
+                asked.append(raw)
             elif '"author":"bot"' in raw:
                 outcome.spoke = True
                 if '"ask_email":true' in raw:  # nobody staffed and no answer: asks for an address
-                    unanswered_before(json.loads(raw)["seq"])
-        elif '"conversation_queued"' in raw and '"handoff"' in raw:
-            event = json.loads(raw)
-            if event.get("reason") == "handoff":
-                outcome.handoffs += 1
-                unanswered_before(event["seq"])
+                    unanswered_before(None)
+        elif '"conversation_queued"' in raw and '"reason":"handoff"' in raw:
+            outcome.handoffs += 1
+            unanswered_before(None)
         elif '"bot_feedback_given"' in raw:
             event = json.loads(raw)
             if event["helpful"]:

@@ -17,7 +17,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -76,9 +76,10 @@ class ReportSettings:
 
 def _codes(keys: Iterable[str]) -> tuple[list[str], Ints]:
     """Distinct keys (first seen first) and each key's index among them."""
-    index: dict[str, int] = {}
-    codes = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64)
-    return list(index), codes
+    keys = list(keys)
+    names = list(dict.fromkeys(keys))
+    index = {name: i for i, name in enumerate(names)}
+    return names, np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys))
 
 
 def _time_stats(ordered: Floats, misses: int, target_s: float) -> TimeStats:
@@ -98,18 +99,17 @@ def _time_stats(ordered: Floats, misses: int, target_s: float) -> TimeStats:
     )
 
 
-@dataclass(frozen=True)
 class _Clocks:
     """Answered times (``values``, of rows ``owners``) and, per row, a clock missed unanswered."""
 
-    values: Floats
-    owners: Ints
-    missed: Bools
+    def __init__(self, values: Floats, owners: Ints, missed: Bools) -> None:
+        by_time = np.argsort(values, kind="stable")
+        self.values, self.owners, self.missed = values[by_time], owners[by_time], missed
 
     def by_group(self, names: list[str], codes: Ints, target_s: float) -> dict[str, TimeStats]:
         groups = codes[self.owners]
-        order = np.lexsort((self.values, groups))  # by group, then by time
-        values = self.values[order]
+        # Values are sorted by time already: a stable sort by group keeps each group's in order.
+        values = self.values[np.argsort(groups, kind="stable")]
         counts = np.bincount(groups, minlength=len(names))
         misses = np.bincount(codes[self.missed], minlength=len(names))
         bounds = np.concatenate(([0], np.cumsum(counts)))
@@ -133,6 +133,26 @@ def _table(
         for k in keys
         if k in firsts or k in everys
     ]
+
+
+def _ratings(names: list[str], codes: Ints, rating: Floats, rated: Bools) -> dict[str, Ratings]:
+    """CSAT per group, for the groups with any rating."""
+    width = len(names)
+    count = np.bincount(codes[rated], minlength=width)
+    total = np.bincount(codes[rated], weights=rating[rated], minlength=width)
+    satisfied = np.bincount(codes[rated & (rating >= 4)], minlength=width)
+    return {
+        name: Ratings(count=int(count[k]), satisfied=int(satisfied[k]), total=int(total[k]))
+        for k, name in enumerate(names)
+        if count[k]
+    }
+
+
+def _days(since: float, until: float, zone: ZoneInfo) -> list[str]:
+    """Every day of ``[since, until)`` in the zone, as YYYY-MM-DD (empty days too, for charts)."""
+    first = datetime.fromtimestamp(since, zone).date()
+    last = datetime.fromtimestamp(max(since, until - 1e-3), zone).date()
+    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
 def _floats(values: Sequence[Any]) -> Floats:
@@ -194,8 +214,9 @@ def compute(
         names, per_unique = _codes(labels)
         return names, per_unique[inverse] if len(inverse) else np.zeros(0, dtype=np.int64)
 
-    anchor_inverse, anchor_parts = local_parts(anchors)
-    created_inverse, created_parts = local_parts(created)
+    both_inverse, parts = local_parts(np.concatenate((anchors, created)))
+    anchor_inverse, created_inverse = both_inverse[:n], both_inverse[n:]
+    anchor_parts = created_parts = parts
     hours_of = dimension(anchor_inverse, [h for _, h, _ in anchor_parts])
     weekdays_of = dimension(anchor_inverse, [w for _, _, w in anchor_parts])
     days_of = dimension(created_inverse, [d for d, _, _ in created_parts])
@@ -238,26 +259,26 @@ def compute(
     peak = int(concurrent.max()) if len(concurrent) else 0
 
     # Quality.
-    rated = np.flatnonzero(~np.isnan(rating))
-    overall_ratings, per_agent, per_day = Ratings(), {}, {}
+    rated = ~np.isnan(rating)
     day_codes = days_of[1]
-    for i in rated.tolist():
-        score = int(rating[i])
-        overall_ratings.add(score)
-        per_agent.setdefault(agent_names[agent_codes[i]], Ratings()).add(score)
-        per_day.setdefault(days_of[0][day_codes[i]], Ratings()).add(score)
+    overall_ratings = _ratings(["all"], np.zeros(n, dtype=np.int64), rating, rated).get("all", Ratings())
+    per_agent = _ratings(agent_names, agent_codes, rating, rated)
+    per_day = _ratings(days_of[0], day_codes, rating, rated)
     ids, remarks = col["id"], col["rating_comment"]
-    commented = sorted(
-        ((ends[i] if not np.isnan(closed[i]) else created[i], i) for i in rated.tolist() if remarks[i]),
-        reverse=True,
-    )[:MAX_COMMENTS]
+    commented_rows = np.flatnonzero(rated & np.array([bool(r) for r in remarks], dtype=bool))
+    commented_at = ends[commented_rows]  # when it closed (or now, if still open)
+    commented = [
+        (float(commented_at[j]), int(commented_rows[j]))
+        for j in np.argsort(-commented_at, kind="stable")[:MAX_COMMENTS].tolist()
+    ]
     tags = Counter(chain.from_iterable(t for t in col["tags"] if t))
     resolved_count = int(resolved.sum())
 
     # The bot, from the events of the conversations it spoke in.
     bot_conversations = settled = bot_handoffs = handoffs = 0
     questions: Counter[str] = Counter()
-    position = {ids[i]: i for i in np.flatnonzero(resolved).tolist()} if bot_logs else {}
+    candidates = np.flatnonzero(resolved & ~(queued == created)).tolist() if bot_logs else []
+    position = {ids[i]: i for i in candidates}  # resolved conversations the bot may have spoken in
     for conversation_id, log in bot_logs.items():
         outcome = _bot.walk(log)
         if outcome.spoke:
@@ -268,7 +289,8 @@ def compute(
         if conversation_id in position:
             handoffs += outcome.handoffs
 
-    day_counts = np.bincount(day_codes, minlength=len(days_of[0]))
+    counts = np.bincount(day_codes, minlength=len(days_of[0]))
+    day_counts = {day: int(counts[k]) for k, day in enumerate(days_of[0])}
     return Report(
         since=since,
         until=until,
@@ -339,11 +361,11 @@ def compute(
         days=[
             DayRow(
                 day=day,
-                conversations=int(day_counts[k]),
+                conversations=day_counts.get(day, 0),
                 first=day_table[day].first if day in day_table else TimeStats(),
                 csat=per_day[day].csat if day in per_day else None,
                 average_rating=per_day[day].average if day in per_day else None,
             )
-            for k, day in sorted(enumerate(days_of[0]), key=lambda pair: pair[1])
+            for day in _days(since, until, zone)
         ],
     )

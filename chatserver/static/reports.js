@@ -1,0 +1,181 @@
+/* The managers' reports page: log in, fetch /api/reports and /api/reports/live, draw with Chart.js. */
+(function () {
+  "use strict";
+  // Every string the page shows, in one table (English first), like the console's locale files.
+  var STRINGS = {
+    within: "Within target", p50: "p50 (s)", p90: "p90 (s)", target: "Target", csat: "CSAT (4-5)",
+    avg: "Average rating", count: "Clocks", misses: "Misses", answered: "Answered",
+    online: "Agents online", away: "Agents away", open: "Chats open", queue: "Queue now",
+    oldest: "Oldest wait (s)", conversations: "Conversations", abandoned: "Abandoned while waiting",
+    ratings: "Ratings", resolved: "Resolved", msgs: "Messages / resolved", handoffs: "Hand-offs / resolved",
+    settled: "Settled by the bot", handoffRate: "Hand-off rate", botConvs: "Bot conversations",
+    agent: "Agent", rating: "Rating", comment: "Comment", tag: "Tag", question: "Question", times: "Times", key: "",
+    msgsCol: "Messages", perHour: "Per staffed hour", forbidden: "Reports are for managers and admins.",
+    failed: "Could not load the report: ", loginFailed: "Wrong username or password."
+  };
+  var TOKEN_KEY = "console:token"; // shared with the console: one login for both pages
+  var token = localStorage.getItem(TOKEN_KEY);
+  var charts = {};
+  var $ = function (id) { return document.getElementById(id); };
+
+  function pct(x) { return x == null ? "–" : Math.round(x * 1000) / 10 + "%"; }
+  function num(x) { return x == null ? "–" : String(Math.round(x * 10) / 10); }
+
+  function api(path) {
+    return fetch(path, { headers: { Authorization: "Bearer " + token } }).then(function (r) {
+      if (r.status === 401) { logout(); throw new Error("401"); }
+      if (r.status === 403) { throw new Error(STRINGS.forbidden); }
+      if (!r.ok) { return r.json().then(function (b) { throw new Error(b.error || r.status); }); }
+      return r;
+    });
+  }
+
+  function figures(el, items) {
+    el.replaceChildren.apply(el, items.map(function (item) {
+      var box = document.createElement("div"); box.className = "figure";
+      var b = document.createElement("b"); b.textContent = item[1];
+      var span = document.createElement("span"); span.textContent = item[0];
+      box.append(b, span); return box;
+    }));
+  }
+
+  function table(el, header, rows) {
+    var head = document.createElement("tr");
+    header.forEach(function (h) { var th = document.createElement("th"); th.textContent = h; head.append(th); });
+    var trs = rows.map(function (row) {
+      var tr = document.createElement("tr");
+      row.forEach(function (cell) { var td = document.createElement("td"); td.textContent = cell; tr.append(td); });
+      return tr;
+    });
+    el.replaceChildren.apply(el, [head].concat(trs));
+  }
+
+  function chart(id, config) {
+    if (charts[id]) { charts[id].destroy(); }
+    config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
+    charts[id] = new Chart($(id), config);
+  }
+
+  function draw(report) {
+    var first = report.response.overall.first, target = report.target_s;
+    $("from").value = shopDay(report.since, report.time_zone);
+    $("to").value = shopDay(report.until - 1, report.time_zone);
+    figures($("headline"), [
+      [STRINGS.within, pct(first.share_within)], [STRINGS.p50, num(first.p50_s)], [STRINGS.p90, num(first.p90_s)],
+      [STRINGS.misses, String(first.misses)], [STRINGS.conversations, String(report.workload.conversations)],
+      [STRINGS.abandoned, String(report.workload.abandoned)]
+    ]);
+    var days = report.days;
+    chart("chart-response", { type: "line", data: {
+      labels: days.map(function (d) { return d.day; }),
+      datasets: [
+        { label: STRINGS.p50, data: days.map(function (d) { return d.first.p50_s; }), borderColor: "#2f6fdb" },
+        { label: STRINGS.p90, data: days.map(function (d) { return d.first.p90_s; }), borderColor: "#e08a00" },
+        { label: STRINGS.target, data: days.map(function () { return target; }), borderColor: "#c62828",
+          borderDash: [6, 4], pointRadius: 0 }
+      ] }, options: { scales: { y: { beginAtZero: true } } } });
+    var agents = report.response.by_agent.filter(function (r) { return r.key !== "(none)"; });
+    chart("chart-agents", { type: "bar", data: {
+      labels: agents.map(function (r) { return r.key; }),
+      datasets: [{ label: STRINGS.within, data: agents.map(function (r) { return r.first.share_within == null ? null : r.first.share_within * 100; }),
+        backgroundColor: "#2f6fdb" }] }, options: { scales: { y: { min: 0, max: 100 } } } });
+    chart("chart-csat", { type: "line", data: {
+      labels: days.map(function (d) { return d.day; }),
+      datasets: [{ label: STRINGS.csat, data: days.map(function (d) { return d.csat == null ? null : d.csat * 100; }),
+        borderColor: "#2e7d32", spanGaps: true }] }, options: { scales: { y: { min: 0, max: 100 } } } });
+    var hours = report.response.by_hour;
+    chart("chart-hours", { type: "bar", data: {
+      labels: hours.map(function (r) { return r.key + ":00"; }),
+      datasets: [{ label: STRINGS.within, data: hours.map(function (r) { return r.first.share_within == null ? null : r.first.share_within * 100; }),
+        backgroundColor: "#7e57c2" }] }, options: { scales: { y: { min: 0, max: 100 } } } });
+
+    table($("staffed"), [STRINGS.key, STRINGS.count, STRINGS.answered, STRINGS.misses, STRINGS.p50, STRINGS.p90, STRINGS.within],
+      report.response.by_staffed.map(function (r) {
+        return [r.key, r.first.count, r.first.answered, r.first.misses, num(r.first.p50_s), num(r.first.p90_s), pct(r.first.share_within)];
+      }));
+    var ratings = {};
+    report.quality.by_agent.forEach(function (r) { ratings[r.agent_id] = r; });
+    table($("agents"), [STRINGS.agent, STRINGS.conversations, STRINGS.msgsCol, STRINGS.perHour, STRINGS.within, STRINGS.avg],
+      report.workload.by_agent.map(function (a) {
+        var row = report.response.by_agent.filter(function (r) { return r.key === a.agent_id; })[0];
+        return [a.agent_id, a.conversations, a.messages, num(a.conversations_per_staffed_hour),
+          pct(row ? row.first.share_within : null), num(ratings[a.agent_id] ? ratings[a.agent_id].average : null)];
+      }));
+    var q = report.quality;
+    figures($("quality"), [[STRINGS.csat, pct(q.csat)], [STRINGS.avg, num(q.average)], [STRINGS.ratings, String(q.ratings)],
+      [STRINGS.msgs, num(q.messages_per_resolved)], [STRINGS.handoffs, num(q.handoffs_per_resolved)]]);
+    table($("tags"), [STRINGS.tag, STRINGS.times], q.tags.map(function (t) { return [t.tag, t.count]; }));
+    table($("comments"), [STRINGS.agent, STRINGS.rating, STRINGS.comment], q.comments.map(function (c) { return [c.agent_id, c.rating, c.comment]; }));
+    var bot = report.bot;
+    figures($("bot"), [[STRINGS.botConvs, String(bot.conversations)], [STRINGS.settled, pct(bot.settled_share)],
+      [STRINGS.handoffRate, pct(bot.handoff_rate)]]);
+    table($("unanswered"), [STRINGS.question, STRINGS.times], bot.unanswered.map(function (u) { return [u.text, u.count]; }));
+    document.body.dataset.drawn = "yes";
+  }
+
+  function drawLive(live) {
+    figures($("live"), [[STRINGS.online, String(live.agents_online)], [STRINGS.away, String(live.agents_away)],
+      [STRINGS.open, String(live.chats_open)], [STRINGS.queue, String(live.queue_length)], [STRINGS.oldest, num(live.oldest_wait_s)]]);
+  }
+
+  // Empty dates let the server choose (the last 7 days by its clock, in the shop's zone).
+  function range() { return $("from").value ? "from=" + $("from").value + "&to=" + $("to").value : ""; }
+
+  function shopDay(seconds, zone) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" })
+      .formatToParts(new Date(seconds * 1000)).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day;
+  }
+
+  function load() {
+    $("error").textContent = "";
+    api("/api/reports?" + range()).then(function (r) { return r.json(); }).then(draw)
+      .catch(function (e) { if (e.message !== "401") { $("error").textContent = STRINGS.failed + e.message; } });
+    refreshLive();
+  }
+
+  function refreshLive() {
+    if (!token) { return; }
+    api("/api/reports/live").then(function (r) { return r.json(); }).then(drawLive).catch(function () {});
+  }
+
+  function csvLinks() {
+    var names = ["summary", "response", "agents", "days", "tags", "comments", "unanswered"];
+    $("csv").replaceChildren.apply($("csv"), names.map(function (name) {
+      var a = document.createElement("a"); a.href = "#"; a.textContent = name + ".csv";
+      a.addEventListener("click", function (ev) {
+        ev.preventDefault(); // a plain link cannot carry the Authorization header: fetch, then save
+        api("/api/reports/" + name + ".csv?" + range()).then(function (r) { return r.blob(); }).then(function (blob) {
+          var url = URL.createObjectURL(blob), save = document.createElement("a");
+          save.href = url; save.download = name + ".csv"; save.click(); URL.revokeObjectURL(url);
+        });
+      });
+      return a;
+    }));
+  }
+
+  function showApp() {
+    $("login").hidden = true; $("app").hidden = false;
+    csvLinks(); load();
+  }
+
+  function logout() {
+    localStorage.removeItem(TOKEN_KEY); token = null;
+    $("app").hidden = true; $("login").hidden = false;
+  }
+
+  $("login").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var form = new FormData(ev.target);
+    fetch("/api/login", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: form.get("username"), password: form.get("password") }) })
+      .then(function (r) { if (!r.ok) { throw new Error(); } return r.json(); })
+      .then(function (body) { token = body.token; localStorage.setItem(TOKEN_KEY, token); $("login-error").textContent = ""; showApp(); })
+      .catch(function () { $("login-error").textContent = STRINGS.loginFailed; });
+  });
+  $("refresh").addEventListener("click", load);
+  $("logout").addEventListener("click", logout);
+  setInterval(refreshLive, 10000);
+  if (token) { showApp(); } else { logout(); }
+})();

@@ -74,9 +74,16 @@ class Hub:
         self.backend.set_listener(self._on_publish)
         await self.backend.subscribe(AGENTS_CHANNEL)
         for agent_id in await self.backend.agent_chats():
-            if not self._agents.get(agent_id):
+            # With several workers, an agent connected elsewhere is online there: leave them be.
+            if not self._agents.get(agent_id) and not await self._present(agent_id):
                 self._start_grace(agent_id, "online")
         await self.dispatch()
+
+    async def _present(self, agent_id: str) -> bool:
+        """True if the agent is online or away on any worker."""
+        return any(
+            a.agent_id == agent_id and a.status != "offline" for a in await self.backend.presence()
+        )
 
     async def close(self) -> None:
         for _, task in self._away.values():
@@ -578,6 +585,8 @@ class Hub:
         if self._away.get(agent_id, (None, None))[1] is not asyncio.current_task():
             return
         del self._away[agent_id]
+        if await self._present(agent_id):
+            return  # came back through another worker
         held = (await self.backend.agent_chats()).get(agent_id, [])
         for conversation_id in reversed(held):
             conversation = await self._conversation(conversation_id)

@@ -66,7 +66,10 @@ class Metrics:
             registry=own,
         )
         self.bot_outcomes = Counter(
-            "chat_bot_outcomes", "Bot replies by outcome (answer, handoff).", ["outcome"], registry=own
+            "chat_bot_outcomes",
+            "Bot replies by outcome (answer, handoff).",
+            ["outcome"],
+            registry=own,
         )
         self.errors = Counter("chat_errors", "Error frames sent, by code.", ["code"], registry=own)
 
@@ -107,7 +110,9 @@ class _LiveCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         live = self._live
-        yield GaugeMetricFamily("chat_queue_length", "Conversations waiting for an agent.", live.queue_length)
+        yield GaugeMetricFamily(
+            "chat_queue_length", "Conversations waiting for an agent.", live.queue_length
+        )
         yield GaugeMetricFamily(
             "chat_oldest_wait_seconds",
             "How long the longest-waiting conversation has waited (0 when none waits).",

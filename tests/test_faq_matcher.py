@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from chatserver.faq import FaqBot, load_faq
+from chatserver.faq._embedding import DIMENSIONS, Embedder, EmbeddingUnavailable
 from chatserver.faq._places import fold_places
 from chatserver.faq._text import normalise
 from chatserver.faq.bench import run_match_bench
@@ -103,3 +107,41 @@ def test_bench_reports_latency_percentiles(capsys: pytest.CaptureFixture[str]) -
     result = run_match_bench(entries=60, queries=50)
     assert result["entries"] == 60 and 0 < result["p50_ms"] <= result["p99_ms"]
     assert "p99 ms" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", ["how do i place an order", "how can I buy something here?"])
+def test_how_to_order_gets_the_place_order_entry(bot: FaqBot, text: str) -> None:
+    assert bot.reply(text).entry_id == "place-order"
+
+
+def test_meaning_signal_matches_a_question_sharing_few_words(bot: FaqBot) -> None:
+    # "pincode" and "service" share no stored word with shipping-countries' ways of asking.
+    assert bot.reply("Why are you not delivering in my pincode").entry_id == "shipping-countries"
+
+
+def test_embedder_loads_from_the_package_without_the_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the embedder tried to open a connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    vectors = Embedder().embed(["where is my order", "where's my parcel", "do you sell hats"])
+    assert vectors.shape == (3, DIMENSIONS)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_missing_wordllama_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "wordllama", None)  # makes `import wordllama` fail
+    with pytest.raises(EmbeddingUnavailable, match="pip install 'wordllama>=0.4'"):
+        Embedder()
+
+
+def test_one_text_embeds_as_in_a_batch() -> None:
+    embedder = Embedder()
+    texts = ["where is my order", "wen will my refnd come", "ok"]
+    batch = embedder.embed(texts)
+    for text, row in zip(texts, batch, strict=True):
+        assert np.allclose(embedder.embed_one(text), row, atol=1e-5)

@@ -54,7 +54,11 @@ def test_several_workers_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
         subprocess.run([sys.executable, "-c", WORKER, seconds], env=env, check=True)
     # A fourth worker answers the scrape: it reports every worker's counts, its own included.
     text = subprocess.run(
-        [sys.executable, "-c", WORKER, "20", "render"], env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-c", WORKER, "20", "render"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     assert "chat_first_response_seconds_count 4.0" in text
     assert 'chat_first_response_seconds_bucket{le="45.0"} 2.0' in text

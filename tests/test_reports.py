@@ -24,7 +24,9 @@ from chatserver.reports.source import build_report, day_range
 from tests.conftest import Server
 
 BERLIN = ZoneInfo("Europe/Berlin")
-WEEKDAYS_8_TO_20 = {d: ["08:00-20:00"] for d in ("monday", "tuesday", "wednesday", "thursday", "friday")}
+WEEKDAYS_8_TO_20 = {
+    d: ["08:00-20:00"] for d in ("monday", "tuesday", "wednesday", "thursday", "friday")
+}
 SETTINGS = ReportSettings(
     target_s=60, time_zone="Europe/Berlin", hours=StaffedHours("Europe/Berlin", WEEKDAYS_8_TO_20)
 )
@@ -51,38 +53,126 @@ async def seed(backend: SQLiteBackend) -> None:
 
     async def add(cid: str, created: float, events: tuple[Any, ...] = (), **fields: Any) -> None:
         fields.setdefault("queued_at", created)
-        record = Conversation(id=cid, shop_id="kitebay", shopper_id=f"s-{cid}", created_at=created, **fields)
+        record = Conversation(
+            id=cid, shop_id="kitebay", shopper_id=f"s-{cid}", created_at=created, **fields
+        )
         await backend.create_conversation(cid, record.shopper_id, record.fields())
         for render in events:
             await backend.append(cid, render)
 
     closed = {"status": "closed", "closed_by": "agent"}
     # Inside staffed hours (Monday 08:00-20:00).
-    await add("c1", at(10), agent_id="alice", first_response_s=20, response_times=[20, 40],
-              closed_at=at(10, 30), rating=5, rating_comment="great", messages=4, tags=["shipping"], **closed)
-    await add("c2", at(11), agent_id="alice", first_response_s=50, response_times=[50],
-              closed_at=at(11, 30), rating=4, messages=2, tags=["shipping", "returns"], **closed)
-    await add("c3", at(12), agent_id="bob", first_response_s=70, response_times=[70, 100],
-              closed_at=at(12, 30), rating=2, rating_comment="slow", messages=4, **closed)
+    await add(
+        "c1",
+        at(10),
+        agent_id="alice",
+        first_response_s=20,
+        response_times=[20, 40],
+        closed_at=at(10, 30),
+        rating=5,
+        rating_comment="great",
+        messages=4,
+        tags=["shipping"],
+        **closed,
+    )
+    await add(
+        "c2",
+        at(11),
+        agent_id="alice",
+        first_response_s=50,
+        response_times=[50],
+        closed_at=at(11, 30),
+        rating=4,
+        messages=2,
+        tags=["shipping", "returns"],
+        **closed,
+    )
+    await add(
+        "c3",
+        at(12),
+        agent_id="bob",
+        first_response_s=70,
+        response_times=[70, 100],
+        closed_at=at(12, 30),
+        rating=2,
+        rating_comment="slow",
+        messages=4,
+        **closed,
+    )
     # Outside: answered; waited 90 s and left (a miss); waited 30 s and left (neither).
-    await add("c4", at(21), agent_id="bob", first_response_s=30, response_times=[30],
-              closed_at=at(21, 30), messages=2, **closed)
-    await add("c5", at(21, 30), clock_started=at(21, 30), status="closed", closed_by="shopper",
-              closed_at=at(21, 30) + 90, messages=1)
-    await add("c6", at(22), clock_started=at(22), status="closed", closed_by="shopper",
-              closed_at=at(22) + 30, messages=1)
+    await add(
+        "c4",
+        at(21),
+        agent_id="bob",
+        first_response_s=30,
+        response_times=[30],
+        closed_at=at(21, 30),
+        messages=2,
+        **closed,
+    )
+    await add(
+        "c5",
+        at(21, 30),
+        clock_started=at(21, 30),
+        status="closed",
+        closed_by="shopper",
+        closed_at=at(21, 30) + 90,
+        messages=1,
+    )
+    await add(
+        "c6",
+        at(22),
+        clock_started=at(22),
+        status="closed",
+        closed_by="shopper",
+        closed_at=at(22) + 30,
+        messages=1,
+    )
     # The bot settles one; hands another off, which alice answers in 10 s.
-    await add("c7", at(9), queued_at=None, status="closed", closed_by="shopper", closed_at=at(9, 5), events=(
-        event(p.MessagePosted, "c7", author="shopper", author_id="s", text="Where is my kite?"),
-        event(p.MessagePosted, "c7", author="bot", author_id="bot", text="Here: ...", faq_id="track"),
-        event(p.BotFeedbackGiven, "c7", answer_seq=2, helpful=True),
-    ))
-    await add("c8", at(13), queued_at=at(13) + 30, agent_id="alice", first_response_s=10, response_times=[10],
-              closed_at=at(13, 30), messages=3, **closed, events=(
-        event(p.MessagePosted, "c8", author="shopper", author_id="s", text="Do you ship to  Mars?"),
-        event(p.MessagePosted, "c8", author="bot", author_id="bot", text="A person will follow up."),
-        event(p.ConversationQueued, "c8", reason="handoff"),
-    ))
+    await add(
+        "c7",
+        at(9),
+        queued_at=None,
+        status="closed",
+        closed_by="shopper",
+        closed_at=at(9, 5),
+        events=(
+            event(p.MessagePosted, "c7", author="shopper", author_id="s", text="Where is my kite?"),
+            event(
+                p.MessagePosted,
+                "c7",
+                author="bot",
+                author_id="bot",
+                text="Here: ...",
+                faq_id="track",
+            ),
+            event(p.BotFeedbackGiven, "c7", answer_seq=2, helpful=True),
+        ),
+    )
+    await add(
+        "c8",
+        at(13),
+        queued_at=at(13) + 30,
+        agent_id="alice",
+        first_response_s=10,
+        response_times=[10],
+        closed_at=at(13, 30),
+        messages=3,
+        **closed,
+        events=(
+            event(
+                p.MessagePosted, "c8", author="shopper", author_id="s", text="Do you ship to  Mars?"
+            ),
+            event(
+                p.MessagePosted,
+                "c8",
+                author="bot",
+                author_id="bot",
+                text="A person will follow up.",
+            ),
+            event(p.ConversationQueued, "c8", reason="handoff"),
+        ),
+    )
     # Still open: answered once in 15 s, and a shopper message has waited 120 s since.
     await add("c9", at(14), agent_id="bob", status="assigned", first_response_s=15, response_times=[15],
               clock_started=NOW - 120, messages=3)  # fmt: skip
@@ -120,14 +210,30 @@ def test_every_response_counts_running_clocks_past_the_target_as_misses(report: 
 
 def test_inside_and_outside_staffed_hours_are_split(report: Report) -> None:
     split = {row.key: row.first for row in report.response.by_staffed}
-    assert (split["inside"].count, split["inside"].p50_s, split["inside"].share_within) == (5, 20, 0.8)
-    assert (split["outside"].count, split["outside"].misses, split["outside"].share_within) == (2, 1, 0.5)
+    assert (split["inside"].count, split["inside"].p50_s, split["inside"].share_within) == (
+        5,
+        20,
+        0.8,
+    )
+    assert (split["outside"].count, split["outside"].misses, split["outside"].share_within) == (
+        2,
+        1,
+        0.5,
+    )
 
 
 def test_breakdowns_per_agent_hour_and_weekday(report: Report) -> None:
     agents = {row.key: row.first for row in report.response.by_agent}
-    assert (agents["alice"].count, agents["alice"].p50_s, agents["alice"].share_within) == (3, 20, 1.0)
-    assert (agents["bob"].count, agents["bob"].p90_s, agents["bob"].share_within) == (3, 70, round(2 / 3, 4))
+    assert (agents["alice"].count, agents["alice"].p50_s, agents["alice"].share_within) == (
+        3,
+        20,
+        1.0,
+    )
+    assert (agents["bob"].count, agents["bob"].p90_s, agents["bob"].share_within) == (
+        3,
+        70,
+        round(2 / 3, 4),
+    )
     assert agents["(none)"].misses == 1
     hours = {row.key: row.first.count for row in report.response.by_hour}
     assert hours == {"10": 1, "11": 1, "12": 1, "13": 1, "14": 1, "21": 2}
@@ -137,12 +243,24 @@ def test_breakdowns_per_agent_hour_and_weekday(report: Report) -> None:
 
 def test_csat_comments_tags_and_effort(report: Report) -> None:
     quality = report.quality
-    assert (quality.ratings, quality.satisfied, quality.csat, quality.average) == (3, 2, 0.6667, 3.667)
-    assert [(c.conversation_id, c.comment) for c in quality.comments] == [("c3", "slow"), ("c1", "great")]
+    assert (quality.ratings, quality.satisfied, quality.csat, quality.average) == (
+        3,
+        2,
+        0.6667,
+        3.667,
+    )
+    assert [(c.conversation_id, c.comment) for c in quality.comments] == [
+        ("c3", "slow"),
+        ("c1", "great"),
+    ]
     assert {r.agent_id: r.average for r in quality.by_agent} == {"alice": 4.5, "bob": 2.0}
     assert [(t.tag, t.count) for t in quality.tags] == [("shipping", 2), ("returns", 1)]
     # Resolved: c1 c2 c3 c4 c7 c8 (c5, c6 were abandoned; c9 is open): 16 messages, 1 hand-off.
-    assert (quality.resolved, quality.messages_per_resolved, quality.handoffs_per_resolved) == (6, 2.5, 0.167)
+    assert (quality.resolved, quality.messages_per_resolved, quality.handoffs_per_resolved) == (
+        6,
+        2.5,
+        0.167,
+    )
 
 
 def test_workload_and_abandoned(report: Report) -> None:
@@ -167,8 +285,15 @@ def test_csv_tables_carry_the_same_figures(report: Report) -> None:
     text = tables.to_csv(tables.response(report))
     header, overall = text.splitlines()[:2]
     row = dict(zip(header.split(","), overall.split(",")))
-    assert (row["dimension"], row["first_p90_s"], row["first_misses"], row["every_count"]) == ("all", "70.0", "1", "10")
-    summary = dict(line.split(",") for line in tables.to_csv(tables.summary(report)).splitlines()[1:])
+    assert (row["dimension"], row["first_p90_s"], row["first_misses"], row["every_count"]) == (
+        "all",
+        "70.0",
+        "1",
+        "10",
+    )
+    summary = dict(
+        line.split(",") for line in tables.to_csv(tables.summary(report)).splitlines()[1:]
+    )
     assert summary["first_response_within_target"] == str(round(5 / 7, 4))
 
 
@@ -180,7 +305,9 @@ async def test_an_empty_range_reports_zeros(store: SQLiteBackend) -> None:
     assert empty.workload.conversations == 0
 
 
-def test_report_command_prints_the_headline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_command_prints_the_headline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import asyncio
 
     data = tmp_path / "data"
@@ -206,12 +333,16 @@ def test_report_command_prints_the_headline(tmp_path: Path, capsys: pytest.Captu
 async def login(server: Server, agent_id: str, role: str) -> str:
     await server.hub.accounts.add(agent_id, agent_id.title(), "pw-" + agent_id, role=role)  # type: ignore[arg-type]
     async with httpx.AsyncClient(base_url=server.url) as client:
-        reply = await client.post("/api/login", json={"username": agent_id, "password": "pw-" + agent_id})
+        reply = await client.post(
+            "/api/login", json={"username": agent_id, "password": "pw-" + agent_id}
+        )
     return str(reply.json()["token"])
 
 
 async def test_only_managers_and_admins_read_reports(server: Server) -> None:
-    tokens = {role: await login(server, f"user-{role}", role) for role in ("agent", "manager", "admin")}
+    tokens = {
+        role: await login(server, f"user-{role}", role) for role in ("agent", "manager", "admin")
+    }
     async with httpx.AsyncClient(base_url=server.url) as client:
         for path in ("/api/reports", "/api/reports/live", "/api/reports/summary.csv"):
             assert (await client.get(path)).status_code == 401
@@ -263,3 +394,28 @@ async def test_a_live_chat_shows_in_the_report_csv_and_metrics(server: Server) -
     assert "chat_queue_length 1.0" in metrics
     assert "chat_oldest_wait_seconds 5.0" in metrics
     assert 'chat_connections{role="shopper"} 2.0' in metrics
+
+
+async def test_a_file_made_before_the_report_column_still_reports(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE conversations (id TEXT PRIMARY KEY, shopper_id TEXT NOT NULL,"
+        " created_at REAL NOT NULL, doc TEXT NOT NULL)"
+    )
+    doc = {"id": "c1", "shop_id": "kitebay", "shopper_id": "s", "status": "closed",
+           "created_at": at(10), "queued_at": at(10), "first_response_s": 42.0,
+           "response_times": [42.0], "closed_at": at(10, 5), "closed_by": "agent", "agent_id": "alice"}  # fmt: skip
+    old.execute("INSERT INTO conversations VALUES ('c1', 's', ?, ?)", (at(10), json.dumps(doc)))
+    old.commit()
+    old.close()
+    backend = SQLiteBackend(path)
+    await backend.start()
+    try:
+        since, until = day_range(MONDAY, MONDAY, "Europe/Berlin")
+        result = await build_report(backend, SETTINGS, since, until, NOW)
+    finally:
+        await backend.close()
+    assert (result.response.overall.first.count, result.response.overall.first.p50_s) == (1, 42.0)

@@ -63,7 +63,9 @@ async def test_manager_logs_in_and_sees_the_charts_drawn(new_page: NewPage, serv
     headline = await page.inner_text("#headline")
     assert "100%" in headline and "20" in headline
     assert "quick" in await page.inner_text("#comments")
-    await page.wait_for_function("document.getElementById('live').textContent.includes('Agents online')")
+    await page.wait_for_function(
+        "document.getElementById('live').textContent.includes('Agents online')"
+    )
 
 
 async def test_an_agent_is_told_reports_are_for_managers(new_page: NewPage, server: Server) -> None:
@@ -73,4 +75,6 @@ async def test_an_agent_is_told_reports_are_for_managers(new_page: NewPage, serv
     await page.fill("#login [name=username]", "sam")
     await page.fill("#login [name=password]", "pw-sam-1234")
     await page.click("#login button[type=submit]")
-    await page.wait_for_function("document.getElementById('error').textContent.includes('managers')")
+    await page.wait_for_function(
+        "document.getElementById('error').textContent.includes('managers')"
+    )

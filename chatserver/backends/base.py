@@ -106,11 +106,12 @@ class Backend(ABC):
     # Reports read many records at once. These defaults work on any backend through the verbs
     # above; a backend overrides them when it can answer in one query (SQLite does).
 
-    async def scan_conversations(self, since: float, until: float) -> list[str]:
-        """For each record created in ``[since, until)``, oldest first, a JSON array of the
-        values of its ``REPORT_FIELDS``, in that order (``null`` where a field is unset)."""
+    async def scan_conversations(self, since: float, until: float) -> str:
+        """The records created in ``[since, until)``, in any order, as one JSON array holding for
+        each record the array of its ``REPORT_FIELDS`` values (``null`` where a field is unset)."""
         records = await self.list_conversations(since, until)
-        return ["[" + ",".join(r.get(n, "null") for n in REPORT_FIELDS) + "]" for r in records]
+        rows = ("[" + ",".join(r.get(n, "null") for n in REPORT_FIELDS) + "]" for r in records)
+        return "[" + ",".join(rows) + "]"
 
     async def read_logs(self, conversation_ids: Sequence[str]) -> dict[str, list[str]]:
         """The stored events' JSON texts of many conversations, each log in ``seq`` order."""

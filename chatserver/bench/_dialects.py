@@ -16,7 +16,7 @@ from chatserver.bench import _wsclient as ws
 try:
     from orjson import loads
 except ImportError:  # pragma: no cover - orjson is optional, it only makes the client lighter
-    from json import loads
+    from json import loads  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from chatserver.bench.load import LoadGen, Phase

@@ -64,8 +64,12 @@ class BareRelay:
 async def run(host: str, port: int, agents: int) -> None:
     relay = BareRelay(agents)
     stop = asyncio.get_running_loop().create_future()
+    def finish() -> None:
+        if not stop.done():
+            stop.set_result(None)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+        asyncio.get_running_loop().add_signal_handler(sig, finish)
     # Deflate off, as on the hub (DESIGN.md); the library's defaults otherwise.
     async with serve(relay.handler, host, port, compression=None, max_size=65536):
         print(f"bare relay on ws://{host}:{port}", flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 # The keys every ``chatserver bench --json`` summary has; ``--baseline`` adds BASELINE_KEYS.
@@ -16,7 +17,7 @@ def percentile(sorted_values: list[float], share: float) -> float:
     """The value below which ``share`` of the values lie (nearest rank); 0.0 when empty."""
     if not sorted_values:
         return 0.0
-    rank = max(0, min(len(sorted_values) - 1, round(share * len(sorted_values) + 0.5) - 1))
+    rank = max(0, min(len(sorted_values) - 1, math.ceil(share * len(sorted_values)) - 1))
     return sorted_values[rank]
 
 

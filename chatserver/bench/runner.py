@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 from chatserver.bench._dialects import BENCH_PASSWORD, agent_id
 from chatserver.bench._system import free_port, raise_open_files
@@ -147,7 +147,7 @@ async def _create_agents(options: Options, data_dir: Path, prefix: str, capacity
     from chatserver.auth import Account
     from chatserver.config import Settings
 
-    settings = Settings(data_dir=data_dir, redis_url=options.redis_url, redis_prefix=prefix)
+    settings = Settings(data_dir=data_dir, redis_url=options.redis_url, redis_prefix=prefix)  # type: ignore[call-arg]
     backend = backend_for(settings)
     await backend.start()
     # A cheap argon2 hash (its cost is in the hash): login stays real without 50 ms per agent.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from chatserver.faq._embedding import EmbeddingUnavailable
 from chatserver.faq.bot import BotReply, FaqBot
 from chatserver.faq.loader import Faq, FaqEntry, FaqError, FaqProblem, check_faq, load_faq
 from chatserver.faq.matcher import Match, Matcher
 
 __all__ = [
     "BotReply",
+    "EmbeddingUnavailable",
     "Faq",
     "FaqBot",
     "FaqEntry",

@@ -43,6 +43,10 @@ class FaqBot:
         faq: the loaded FAQ.
         threshold: the confidence below which the bot abstains.
         margin: how far ahead of the runner-up the best entry must be.
+
+    Raises:
+        EmbeddingUnavailable: the `wordllama` package (the matcher's meaning signal, loaded here
+            once) is missing.
     """
 
     def __init__(

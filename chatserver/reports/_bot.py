@@ -10,9 +10,10 @@ answer the shopper marked unhelpful, or one the bot met by asking for an e-mail 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from functools import lru_cache
+from collections import Counter
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from chatserver.faq.intents import Intent, detect
 
@@ -26,7 +27,7 @@ class BotOutcome:
 
     @property
     def settled(self) -> bool:
-        """"That answered it" from the shopper, and no person was needed."""
+        """ "That answered it" from the shopper, and no person was needed."""
         return self.spoke and self.helpful and self.handoffs == 0
 
 
@@ -71,9 +72,42 @@ def walk(log: Sequence[str]) -> BotOutcome:
             outcome.handoffs += 1
             unanswered_before(None)
         elif '"bot_feedback_given"' in raw:
-            event = json.loads(raw)
-            if event["helpful"]:
+            if '"helpful":true' in raw:
                 outcome.helpful = True
             else:
-                unanswered_before(event["answer_seq"])
+                unanswered_before(json.loads(raw)["answer_seq"])
     return outcome
+
+
+@dataclass
+class BotSummary:
+    """The bot's figures over many conversations."""
+
+    conversations: int = 0
+    settled: int = 0
+    handed_off: int = 0
+    handoffs_in_resolved: int = 0
+    questions: Counter[str] = field(default_factory=Counter)
+
+
+_TROUBLE = ('"reason":"handoff"', '"helpful":false', '"ask_email":true')
+
+
+def summarise(logs: Mapping[str, Sequence[str]], resolved: Container[str]) -> BotSummary:
+    """Add up the bot's outcomes in these logs; hand-offs are also counted for ``resolved`` ones."""
+    summary = BotSummary()
+    for conversation_id, log in logs.items():
+        text = "\n".join(log)
+        if any(sign in text for sign in _TROUBLE):
+            outcome = walk(log)
+        else:
+            # Nothing went unanswered (most conversations): no need to walk event by event.
+            outcome = BotOutcome(spoke='"author":"bot"' in text, helpful='"helpful":true' in text)
+        if outcome.spoke:
+            summary.conversations += 1
+            summary.settled += outcome.settled
+            summary.handed_off += outcome.handoffs > 0
+            summary.questions.update(outcome.unanswered)
+        if outcome.handoffs and conversation_id in resolved:
+            summary.handoffs_in_resolved += outcome.handoffs
+    return summary

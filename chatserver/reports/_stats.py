@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from chatserver.reports.models import TimeStats
+import numpy as np
+import numpy.typing as npt
+
+Floats = npt.NDArray[np.float64]
 
 
-def percentile(ordered: Sequence[float], q: float) -> float | None:
+def percentile(ordered: Sequence[float] | Floats, q: float) -> float | None:
     """The nearest-rank ``q`` percentile (0 < q <= 1) of sorted values: an observed value, never
     an interpolated one, so figures can be checked by hand."""
     if len(ordered) == 0:
         return None
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+    return float(ordered[max(0, math.ceil(q * len(ordered)) - 1)])
 
 
 def share(part: int, whole: int) -> float | None:
@@ -24,30 +26,6 @@ def share(part: int, whole: int) -> float | None:
 
 def mean(total: float, count: int) -> float | None:
     return None if count == 0 else round(total / count, 3)
-
-
-@dataclass
-class Tally:
-    """Response times of one group, and the clocks that ran past the target unanswered."""
-
-    times: list[float] = field(default_factory=list)
-    misses: int = 0
-
-    def stats(self, target_s: float) -> TimeStats:
-        ordered = sorted(self.times)
-        answered = len(ordered)
-        within = bisect_right(ordered, target_s)
-        count = answered + self.misses
-        return TimeStats(
-            count=count,
-            answered=answered,
-            misses=self.misses,
-            within_target=within,
-            p50_s=percentile(ordered, 0.5),
-            p90_s=percentile(ordered, 0.9),
-            max_s=ordered[-1] if ordered else None,
-            share_within=share(within, count),
-        )
 
 
 @dataclass

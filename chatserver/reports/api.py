@@ -52,7 +52,9 @@ def _dates(request: Request, today: date) -> tuple[date, date]:
     """The ``from`` and ``to`` days of a request (default: the last 7 days)."""
     try:
         last = date.fromisoformat(request.query_params.get("to") or today.isoformat())
-        first = date.fromisoformat(request.query_params.get("from") or (last - timedelta(days=6)).isoformat())
+        first = date.fromisoformat(
+            request.query_params.get("from") or (last - timedelta(days=6)).isoformat()
+        )
     except ValueError as exc:
         raise _Refused(400, f"dates must be YYYY-MM-DD: {exc}") from exc
     if first > last:

@@ -6,6 +6,7 @@ import asyncio
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from chatserver.reports.source import build_report
 DAY = 86_400.0
 START = 1_780_000_000.0  # a Thursday in 2026
 _HOURS = StaffedHours(
-    "Europe/Berlin", {day: ["08:00-20:00"] for day in ("monday", "tuesday", "wednesday", "thursday", "friday")}
+    "Europe/Berlin",
+    {day: ["08:00-20:00"] for day in ("monday", "tuesday", "wednesday", "thursday", "friday")},
 )
 SETTINGS = ReportSettings(target_s=60.0, time_zone="Europe/Berlin", hours=_HOURS)
 
@@ -31,7 +33,11 @@ def _conversation(i: int, rng: random.Random, days: int) -> tuple[Conversation, 
     queued_at = created + 30 if handoff else (None if with_bot else created)
     answered = queued_at is not None and rng.random() < 0.95
     first = round(rng.expovariate(1 / 40), 3) if answered else None
-    times = [first, *(round(rng.expovariate(1 / 50), 3) for _ in range(rng.randrange(4)))] if first else []
+    times = (
+        [first, *(round(rng.expovariate(1 / 50), 3) for _ in range(rng.randrange(4)))]
+        if first
+        else []
+    )
     conversation = Conversation(
         id=f"c-{i:07d}",
         shop_id="bench",
@@ -76,10 +82,16 @@ async def _seed(backend: SQLiteBackend, count: int, days: int) -> None:
 
 async def _append_all(backend: SQLiteBackend, conversation_id: str, events: list[str]) -> None:
     for text in events:
-        await backend.append(conversation_id, lambda seq, text=text: text)
+        await backend.append(conversation_id, _constant(text))
 
 
-async def run(conversations: int = 100_000, days: int = 30, repeat: int = 3, path: Path | None = None) -> dict[str, Any]:
+def _constant(text: str) -> Callable[[int], str]:
+    return lambda seq: text
+
+
+async def run(
+    conversations: int = 100_000, days: int = 30, repeat: int = 3, path: Path | None = None
+) -> dict[str, Any]:
     """Seed ``conversations`` over ``days`` days in a fresh SQLite file and time the full report."""
     with tempfile.TemporaryDirectory() as tmp:
         backend = SQLiteBackend(path or Path(tmp) / "bench.sqlite3")
@@ -91,7 +103,9 @@ async def run(conversations: int = 100_000, days: int = 30, repeat: int = 3, pat
             timings = []
             for _ in range(repeat):
                 began = time.perf_counter()
-                report = await build_report(backend, SETTINGS, START, START + days * DAY, START + days * DAY)
+                report = await build_report(
+                    backend, SETTINGS, START, START + days * DAY, START + days * DAY
+                )
                 timings.append(time.perf_counter() - began)
         finally:
             await backend.close()

@@ -20,7 +20,10 @@ async def report(
 
     make = tables.TABLES.get(table)
     if make is None:
-        print(f"chatserver report: no table {table!r}; tables: {', '.join(tables.TABLES)}", file=sys.stderr)
+        print(
+            f"chatserver report: no table {table!r}; tables: {', '.join(tables.TABLES)}",
+            file=sys.stderr,
+        )
         return 2
     measure = report_settings(settings)
     now = time.time()

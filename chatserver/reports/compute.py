@@ -17,7 +17,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,20 +49,23 @@ NO_AGENT = "(none)"
 MAX_COMMENTS = 200
 MAX_QUESTIONS = 50
 _AT = {name: i for i, name in enumerate(REPORT_FIELDS)}
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
 
-def bot_involved(row: Sequence[Any]) -> bool:
-    """True if the conversation (a row of ``REPORT_FIELDS`` values) started with the bot.
+def bot_involved(rows: Sequence[Sequence[Any]]) -> list[str]:
+    """The ids of the conversations (rows of ``REPORT_FIELDS`` values) that started with the bot.
 
     One that started in the queue has ``queued_at == created_at``; one the bot took has no
     ``queued_at``, or the later instant of its hand-off.
     """
-    queued_at = row[_AT["queued_at"]]
-    return queued_at is None or queued_at != row[_AT["created_at"]]
+    id_at, queued_at, created_at = _AT["id"], _AT["queued_at"], _AT["created_at"]
+    return [
+        row[id_at] for row in rows if row[queued_at] is None or row[queued_at] != row[created_at]
+    ]
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ class _Clocks:
 
     def by_group(self, names: list[str], codes: Ints, target_s: float) -> dict[str, TimeStats]:
         groups = codes[self.owners]
+        if len(names) < 2**15:
+            groups = groups.astype(np.int16)  # numpy sorts 16-bit keys by radix: much faster
         # Values are sorted by time already: a stable sort by group keeps each group's in order.
         values = self.values[np.argsort(groups, kind="stable")]
         counts = np.bincount(groups, minlength=len(names))
@@ -148,6 +153,40 @@ def _ratings(names: list[str], codes: Ints, rating: Floats, rated: Bools) -> dic
     }
 
 
+def _local_seconds(instants: Floats, zone: ZoneInfo) -> Floats:
+    """Instants as seconds since the epoch in local wall-clock time.
+
+    The zone's offset is looked up once per UTC hour (and per quarter hour in an hour where it
+    changes: every offset, and every change, falls on a quarter hour).
+    """
+    if len(instants) == 0:
+        return instants
+    hours, inverse = np.unique((instants // 3600).astype(np.int64), return_inverse=True)
+    offsets = np.empty(len(hours))
+    mixed: list[int] = []
+    for k, hour in enumerate(hours.tolist()):
+        start, last = (_offset(zone, hour * 3600 + s) for s in (0, 3599))
+        offsets[k] = start
+        if start != last:
+            mixed.append(k)
+    local = instants + offsets[inverse.reshape(-1)]
+    for k in mixed:  # an hour with a change: per quarter
+        inside = inverse.reshape(-1) == k
+        quarter = (instants[inside] // 900) * 900
+        local[inside] = instants[inside] + np.array([_offset(zone, q) for q in quarter.tolist()])
+    return local
+
+
+def _offset(zone: ZoneInfo, at: float) -> float:
+    offset = datetime.fromtimestamp(at, zone).utcoffset()
+    return offset.total_seconds() if offset is not None else 0.0
+
+
+def _numbered(values: Floats, labels: list[str]) -> tuple[list[str], Ints]:
+    """Group numbers 0..len(labels)-1 as (labels, codes)."""
+    return labels, values.astype(np.int64)
+
+
 def _days(since: float, until: float, zone: ZoneInfo) -> list[str]:
     """Every day of ``[since, until)`` in the zone, as YYYY-MM-DD (empty days too, for charts)."""
     first = datetime.fromtimestamp(since, zone).date()
@@ -174,6 +213,50 @@ def compute(
         rows: per conversation, the values of ``REPORT_FIELDS`` in that order (any row order).
         bot_logs: the events (JSON texts, in seq order) of the conversations the bot spoke in.
     """
+    report = compute_records(rows, settings, since, until, now)
+    return add_bot(report, _bot.summarise(bot_logs, resolved_ids(rows)))
+
+
+def resolved_ids(rows: Sequence[Sequence[Any]]) -> set[str]:
+    """Conversations closed without leaving a waiting shopper unanswered."""
+    i, status, queued_at, first = (
+        _AT["id"],
+        _AT["status"],
+        _AT["queued_at"],
+        _AT["first_response_s"],
+    )
+    return {
+        row[i]
+        for row in rows
+        if row[status] == "closed" and (row[queued_at] is None or row[first] is not None)
+    }
+
+
+def add_bot(report: Report, bot: _bot.BotSummary) -> Report:
+    """The report with the bot's figures, and hand-offs per resolved conversation."""
+    resolved = report.quality.resolved
+    quality = report.quality.model_copy(
+        update={"handoffs_per_resolved": mean(bot.handoffs_in_resolved, resolved)}
+    )
+    figures = BotFigures(
+        conversations=bot.conversations,
+        settled=bot.settled,
+        settled_share=share(bot.settled, bot.conversations),
+        handoffs=bot.handed_off,
+        handoff_rate=share(bot.handed_off, bot.conversations),
+        unanswered=[Question(text=q, count=c) for q, c in bot.questions.most_common(MAX_QUESTIONS)],
+    )
+    return report.model_copy(update={"quality": quality, "bot": figures})
+
+
+def compute_records(
+    rows: Sequence[Sequence[Any]],
+    settings: ReportSettings,
+    since: float,
+    until: float,
+    now: float,
+) -> Report:
+    """The report from the records alone: the bot's figures are left empty (see ``add_bot``)."""
     target = settings.target_s
     zone = ZoneInfo(settings.time_zone)
     n = len(rows)
@@ -192,7 +275,9 @@ def compute(
     # The two clocks: a first clock missed when queued, never answered, and past the target by
     # the close (or now); any clock still running past the target is a miss of every-response.
     rows_index = np.arange(n, dtype=np.int64)
-    first = _Clocks(first_s[answered], rows_index[answered], ~answered & was_queued & (ends - queued > target))
+    first = _Clocks(
+        first_s[answered], rows_index[answered], ~answered & was_queued & (ends - queued > target)
+    )
     times = col["response_times"]
     every = _Clocks(
         np.fromiter(chain.from_iterable(t for t in times if t), dtype=np.float64),
@@ -200,33 +285,31 @@ def compute(
         ~np.isnan(clock) & (ends - clock > target),
     )
 
-    # Where each conversation falls: local hour, weekday and day (worked out once per quarter
-    # hour, as every zone offset is a multiple of 15 minutes), and staffed or not.
-    def local_parts(instants: Floats) -> tuple[Ints, list[tuple[str, str, str]]]:
-        quarters, inverse = np.unique((instants // 900).astype(np.int64), return_inverse=True)
-        parts = []
-        for quarter in quarters.tolist():
-            local = datetime.fromtimestamp(quarter * 900, zone)
-            parts.append((local.date().isoformat(), f"{local.hour:02d}", WEEKDAYS[local.weekday()]))
-        return inverse.reshape(-1), parts
-
-    def dimension(inverse: Ints, labels: list[str]) -> tuple[list[str], Ints]:
-        names, per_unique = _codes(labels)
-        return names, per_unique[inverse] if len(inverse) else np.zeros(0, dtype=np.int64)
-
-    both_inverse, parts = local_parts(np.concatenate((anchors, created)))
-    anchor_inverse, created_inverse = both_inverse[:n], both_inverse[n:]
-    anchor_parts = created_parts = parts
-    hours_of = dimension(anchor_inverse, [h for _, h, _ in anchor_parts])
-    weekdays_of = dimension(anchor_inverse, [w for _, _, w in anchor_parts])
-    days_of = dimension(created_inverse, [d for d, _, _ in created_parts])
+    # Where each conversation falls in the shop's zone: hour, weekday, day; staffed or not.
+    anchor_local, created_local = _local_seconds(np.concatenate((anchors, created)), zone).reshape(
+        2, n
+    )
+    hours_of = _numbered(np.floor(anchor_local / 3600) % 24, [f"{h:02d}" for h in range(24)])
+    weekdays_of = _numbered(
+        (np.floor(anchor_local / 86400) + 3) % 7, list(WEEKDAYS)
+    )  # 1970-01-01: Thu
+    created_days = np.floor(created_local / 86400).astype(np.int64)
+    first_day = int(created_days.min()) if n else 0
+    day_names = [
+        date.fromordinal(_EPOCH_ORDINAL + d).isoformat()
+        for d in range(first_day, int(created_days.max()) + 1 if n else 0)
+    ]
+    days_of = (day_names, created_days - first_day)
     agent_names, agent_codes = _codes(a or NO_AGENT for a in col["agent_id"])
     shops_of = _codes(col["shop_id"])
 
     spans: list[tuple[float, float]] = []
     staffed_table: list[ResponseRow] = []
     if settings.hours is not None:
-        since_local, until_local = datetime.fromtimestamp(since, zone), datetime.fromtimestamp(until, zone)
+        since_local, until_local = (
+            datetime.fromtimestamp(since, zone),
+            datetime.fromtimestamp(until, zone),
+        )
         spans = settings.hours.spans(since_local, until_local)
         starts = np.array([s for s, _ in spans] or [math.inf])
         stops = np.array([e for _, e in spans] or [math.inf])
@@ -255,13 +338,17 @@ def compute(
     agent_resolved = np.bincount(agent_codes[assigned & resolved], minlength=width)
     open_from, open_to = np.sort(anchors[assigned]), np.sort(ends[assigned])
     # At each start, those open are the starts so far less the ends at or before it.
-    concurrent = np.arange(1, len(open_from) + 1) - np.searchsorted(open_to, open_from, side="right")
+    concurrent = np.arange(1, len(open_from) + 1) - np.searchsorted(
+        open_to, open_from, side="right"
+    )
     peak = int(concurrent.max()) if len(concurrent) else 0
 
     # Quality.
     rated = ~np.isnan(rating)
     day_codes = days_of[1]
-    overall_ratings = _ratings(["all"], np.zeros(n, dtype=np.int64), rating, rated).get("all", Ratings())
+    overall_ratings = _ratings(["all"], np.zeros(n, dtype=np.int64), rating, rated).get(
+        "all", Ratings()
+    )
     per_agent = _ratings(agent_names, agent_codes, rating, rated)
     per_day = _ratings(days_of[0], day_codes, rating, rated)
     ids, remarks = col["id"], col["rating_comment"]
@@ -273,21 +360,6 @@ def compute(
     ]
     tags = Counter(chain.from_iterable(t for t in col["tags"] if t))
     resolved_count = int(resolved.sum())
-
-    # The bot, from the events of the conversations it spoke in.
-    bot_conversations = settled = bot_handoffs = handoffs = 0
-    questions: Counter[str] = Counter()
-    candidates = np.flatnonzero(resolved & ~(queued == created)).tolist() if bot_logs else []
-    position = {ids[i]: i for i in candidates}  # resolved conversations the bot may have spoken in
-    for conversation_id, log in bot_logs.items():
-        outcome = _bot.walk(log)
-        if outcome.spoke:
-            bot_conversations += 1
-            settled += outcome.settled
-            bot_handoffs += outcome.handoffs > 0
-            questions.update(outcome.unanswered)
-        if conversation_id in position:
-            handoffs += outcome.handoffs
 
     counts = np.bincount(day_codes, minlength=len(days_of[0]))
     day_counts = {day: int(counts[k]) for k, day in enumerate(days_of[0])}
@@ -319,7 +391,9 @@ def compute(
                     messages=int(agent_messages[k]),
                     resolved=int(agent_resolved[k]),
                     conversations_per_staffed_hour=(
-                        round(int(agent_conversations[k]) / staffed_hours, 3) if staffed_hours else None
+                        round(int(agent_conversations[k]) / staffed_hours, 3)
+                        if staffed_hours
+                        else None
                     ),
                 )
                 for k, name in sorted(enumerate(agent_names), key=lambda pair: pair[1])
@@ -332,7 +406,9 @@ def compute(
             csat=overall_ratings.csat,
             average=overall_ratings.average,
             by_agent=[
-                AgentRating(agent_id=name, ratings=r.count, average=r.average, share_satisfied=r.csat)
+                AgentRating(
+                    agent_id=name, ratings=r.count, average=r.average, share_satisfied=r.csat
+                )
                 for name, r in sorted(per_agent.items())
             ],
             comments=[
@@ -348,15 +424,15 @@ def compute(
             tags=[TagCount(tag=t, count=c) for t, c in tags.most_common()],
             resolved=resolved_count,
             messages_per_resolved=mean(float(messages[resolved].sum()), resolved_count),
-            handoffs_per_resolved=mean(handoffs, resolved_count),
+            handoffs_per_resolved=None,
         ),
         bot=BotFigures(
-            conversations=bot_conversations,
-            settled=settled,
-            settled_share=share(settled, bot_conversations),
-            handoffs=bot_handoffs,
-            handoff_rate=share(bot_handoffs, bot_conversations),
-            unanswered=[Question(text=q, count=c) for q, c in questions.most_common(MAX_QUESTIONS)],
+            conversations=0,
+            settled=0,
+            settled_share=None,
+            handoffs=0,
+            handoff_rate=None,
+            unanswered=[],
         ),
         days=[
             DayRow(

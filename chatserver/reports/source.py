@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 import json
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from chatserver.backends.base import Backend
 from chatserver.config import Settings
-from chatserver.reports.compute import ReportSettings, bot_involved, compute
+from chatserver.reports import _bot
+from chatserver.reports.compute import (
+    ReportSettings,
+    add_bot,
+    bot_involved,
+    compute_records,
+    resolved_ids,
+)
 from chatserver.reports.models import Live, Report
 from chatserver.shop import load_shop
 
@@ -34,21 +47,58 @@ def day_range(first: date, last: date, time_zone: str) -> tuple[float, float]:
     return since.timestamp(), until.timestamp()
 
 
+@contextlib.contextmanager
+def _without_gc() -> Iterator[None]:
+    """Pause the cycle collector while a report holds a million short-lived objects, none in a
+    cycle: it would otherwise scan them all again and again (that halves the time at 100k
+    records). Other tasks running meanwhile only have their cycles collected a little later."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(text: str) -> list[list[Any]]:
+    # orjson parses this twice as fast as the standard library (100k records: 0.1 s, not 0.25 s).
+    rows: list[list[Any]] = orjson.loads(text)
+    return rows
+
+
 async def load_rows(backend: Backend, since: float, until: float) -> list[list[Any]]:
     """The ``REPORT_FIELDS`` values of every conversation created in ``[since, until)``."""
-    texts = await backend.scan_conversations(since, until)
-    # One parse of one string is much faster than a parse per record.
-    rows: list[list[Any]] = json.loads("[" + ",".join(texts) + "]")
-    return rows
+    return _parse(await backend.scan_conversations(since, until))
 
 
 async def build_report(
     backend: Backend, settings: ReportSettings, since: float, until: float, now: float
 ) -> Report:
-    """The report of conversations created in ``[since, until)``, as it stands at ``now``."""
-    rows = await load_rows(backend, since, until)
-    bot_logs = await backend.read_logs([row[0] for row in rows if bot_involved(row)])
-    return compute(rows, bot_logs, settings, since, until, now)
+    """The report of conversations created in ``[since, until)``, as it stands at ``now``.
+
+    The CPU-bound parts run in a thread: a report over 100k conversations takes about a second,
+    and the event loop must keep serving chats meanwhile (it gets the GIL every few ms).
+    """
+    with _without_gc():
+        text = await backend.scan_conversations(since, until)
+        rows = await asyncio.to_thread(_parse, text)
+        del text
+        # Not read while computing: the store's thread would then wait for the GIL at each row.
+        bot_logs = await backend.read_logs(bot_involved(rows))
+        return await asyncio.to_thread(_compute, rows, bot_logs, settings, since, until, now)
+
+
+def _compute(
+    rows: list[list[Any]],
+    bot_logs: Mapping[str, Sequence[str]],
+    settings: ReportSettings,
+    since: float,
+    until: float,
+    now: float,
+) -> Report:
+    report = compute_records(rows, settings, since, until, now)
+    return add_bot(report, _bot.summarise(bot_logs, resolved_ids(rows)))
 
 
 async def live(backend: Backend, now: float) -> Live:

@@ -49,10 +49,15 @@ def agents(report: Report) -> Table:
         rated = ratings.get(load.agent_id)
         rows.append(
             [
-                load.agent_id, load.conversations, load.messages, load.resolved,
-                load.conversations_per_staffed_hour, rated.ratings if rated else 0,
-                rated.average if rated else None, rated.share_satisfied if rated else None,
-            ]  # fmt: skip
+                load.agent_id,
+                load.conversations,
+                load.messages,
+                load.resolved,
+                load.conversations_per_staffed_hour,
+                rated.ratings if rated else 0,
+                rated.average if rated else None,
+                rated.share_satisfied if rated else None,
+            ]
         )
     return header, rows
 
@@ -60,7 +65,8 @@ def agents(report: Report) -> Table:
 def days(report: Report) -> Table:
     header = ["day", "conversations", *(f"first_{n}" for n in _STATS), "csat", "average_rating"]
     rows = [
-        [d.day, d.conversations, *_stats_cells(d.first), d.csat, d.average_rating] for d in report.days
+        [d.day, d.conversations, *_stats_cells(d.first), d.csat, d.average_rating]
+        for d in report.days
     ]
     return header, rows
 
@@ -71,7 +77,9 @@ def tags(report: Report) -> Table:
 
 def comments(report: Report) -> Table:
     header = ["conversation_id", "agent_id", "rating", "comment", "at"]
-    rows = [[c.conversation_id, c.agent_id, c.rating, c.comment, c.at] for c in report.quality.comments]
+    rows = [
+        [c.conversation_id, c.agent_id, c.rating, c.comment, c.at] for c in report.quality.comments
+    ]
     return header, rows
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -17,26 +16,8 @@ from websockets.asyncio.client import connect
 
 from chatserver import protocol as p
 from chatserver.cli import main
+from tests._processes import free_port, until_healthy
 from tests.conftest import Client
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(300):
-            assert proc.poll() is None, "server exited"
-            try:
-                if (await http.get(url + "/api/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("server did not start")
 
 
 @pytest.fixture
@@ -54,7 +35,7 @@ async def run_server(tmp_path: Path) -> AsyncIterator[Callable[[], asyncio.Futur
         )
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
-        await wait_healthy(url, proc)
+        await until_healthy(url, proc)
         return url
 
     yield start  # type: ignore[misc]

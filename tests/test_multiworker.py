@@ -20,28 +20,10 @@ from chatserver import protocol as p
 from chatserver.backends.redis import RedisBackend
 from chatserver.cli import main
 from tests._redis import REDIS_URL, drop_keys, unique_prefix
+from tests._processes import free_port, until_healthy
 from tests.conftest import Client, ServerFactory
 
 SHOP = "https://shop.example"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def until_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(600):
-            assert proc.poll() is None, "server exited"
-            try:
-                if (await http.get(url + "/api/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} did not start")
 
 
 Worker = Callable[[], Awaitable[tuple[str, subprocess.Popen[bytes]]]]

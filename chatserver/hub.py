@@ -10,6 +10,7 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from chatserver import protocol as p
@@ -251,20 +252,21 @@ class Hub:
             conversation.status == "assigned" and conversation.first_response_s is not None
         )
         changes = start_clock(conversation, now) if running else {}
-        deadline = conversation.model_copy(update=changes).deadline(self._target)
+        changes["messages"] = conversation.messages + 1
+        updated = conversation.model_copy(update=changes)
         appended = await self._post(
             conversation.id,
             p.MessagePosted,
+            record=updated.fields(*changes),
             author="shopper",
             author_id=session.user_id,
             text=frame.text,
             client_id=frame.client_id,
-            deadline=deadline if changes else None,
+            deadline=updated.deadline(self._target) if "clock_started" in changes else None,
         )
         self._ack(session, conversation.id, frame.client_id, appended)
         if appended.duplicate:
             return
-        await self._update(conversation, messages=conversation.messages + 1, **changes)
         if conversation.status == "bot":
             await self._bot_reply(conversation, frame.text)
 
@@ -272,9 +274,12 @@ class Hub:
         conversation = await self._own(session, frame.conversation_id)
         if conversation.status == "closed":
             raise NotAllowed(f"conversation {conversation.id} is closed")
+        changes = stop_clock(conversation, self.clock.now())
+        changes["messages"] = conversation.messages + 1
         appended = await self._post(
             conversation.id,
             p.MessagePosted,
+            record=conversation.model_copy(update=changes).fields(*changes),
             author="agent",
             author_id=session.user_id,
             author_name=session.name,
@@ -282,11 +287,8 @@ class Hub:
             client_id=frame.client_id,
         )
         self._ack(session, conversation.id, frame.client_id, appended)
-        if not appended.duplicate:
-            changes = stop_clock(conversation, self.clock.now())
-            await self._update(conversation, messages=conversation.messages + 1, **changes)
-            if changes:
-                self.metrics.answered(changes["response_times"][-1], "first_response_s" in changes)
+        if not appended.duplicate and "response_times" in changes:
+            self.metrics.answered(changes["response_times"][-1], "first_response_s" in changes)
 
     def _ack(self, session: Session, conversation_id: str, client_id: str, appended: Appended) -> None:
         ack = p.Ack(
@@ -597,12 +599,19 @@ class Hub:
     # --- store and publish --------------------------------------------------------------------------
 
     async def _post(
-        self, conversation_id: str, kind: type[p.Event], *, log_id: str | None = None, **fields: Any
+        self,
+        conversation_id: str,
+        kind: type[p.Event],
+        *,
+        log_id: str | None = None,
+        record: Mapping[str, str] | None = None,
+        **fields: Any,
     ) -> Appended:
         """Store an event (seq and server time assigned), then publish it to every follower.
 
         An event with a ``client_id`` already in the log is not stored again: the original returns.
-        ``log_id`` stores it in another log of the conversation (its agent-only staff log).
+        ``log_id`` stores it in another log of the conversation (its agent-only staff log);
+        ``record`` holds conversation record fields stored in the same write as a new event.
         """
         log_id = log_id or conversation_id
         ts = self.clock.now()
@@ -611,7 +620,7 @@ class Hub:
         def render(seq: int) -> str:
             return kind(conversation_id=conversation_id, seq=seq, ts=ts, **fields).model_dump_json()
 
-        appended = await self._store(self.backend.append(log_id, render, client_id))
+        appended = await self._store(self.backend.append(log_id, render, client_id, record))
         if not appended.duplicate:
             await self.backend.publish(conversation_channel(log_id), appended.text, appended.seq)
         return appended

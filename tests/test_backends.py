@@ -98,6 +98,18 @@ async def test_concurrent_appends_to_one_conversation_get_one_to_n_without_gaps(
 # --- records ---------------------------------------------------------------------------------
 
 
+async def test_append_sets_record_fields_in_the_same_write_only_when_new(
+    stores: list[Backend],
+) -> None:
+    one, other = stores
+    await one.create_conversation("c1", "s1", doc(id="c1", messages=0, status="queued"))
+    await one.append("c1", event("c1", "hi"), "m1", doc(messages=1))
+    await one.append("c1", event("c1", "hi"), "m1", doc(messages=99))  # a retry changes nothing
+    record = await other.get_conversation("c1")
+    assert record is not None
+    assert json.loads(record["messages"]) == 1 and json.loads(record["status"]) == "queued"
+
+
 async def test_conversation_records_are_created_updated_and_listed(stores: list[Backend]) -> None:
     backend, peer = stores
     await backend.create_conversation("c1", "s1", doc(status="queued", created_at=NOW, agent_id=None))

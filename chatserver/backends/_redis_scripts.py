@@ -39,6 +39,7 @@ local seq = expected + 1
 redis.call('SET', KEYS[1], seq)
 redis.call('XADD', KEYS[2], seq .. '-0', 'b', ARGV[2], 'n', ARGV[4])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], seq) end
+if #ARGV > 4 then redis.call('HSET', KEYS[4], unpack(ARGV, 5)) end
 return {'ok', seq}
 """
 

@@ -71,9 +71,16 @@ class Backend(ABC):
 
     @abstractmethod
     async def append(
-        self, conversation_id: str, render: Render, client_id: str | None = None
+        self,
+        conversation_id: str,
+        render: Render,
+        client_id: str | None = None,
+        fields: Mapping[str, str] | None = None,
     ) -> Appended:
-        """Store the next event durably and return it; a known ``client_id`` returns the original."""
+        """Store the next event durably and return it; a known ``client_id`` returns the original.
+
+        ``fields`` (record fields, each JSON text) are set in the same write, when the event is new.
+        """
 
     @abstractmethod
     async def read_log(self, conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:

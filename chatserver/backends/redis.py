@@ -137,7 +137,11 @@ class RedisBackend(Backend):
     # --- conversation log -------------------------------------------------------------------
 
     async def append(
-        self, conversation_id: str, render: Render, client_id: str | None = None
+        self,
+        conversation_id: str,
+        render: Render,
+        client_id: str | None = None,
+        fields: Mapping[str, str] | None = None,
     ) -> Appended:
         # Appends to one conversation from this worker queue up instead of racing; appends from
         # other workers are caught by the script's compare-and-set and retried with the new seq.
@@ -145,7 +149,7 @@ class RedisBackend(Backend):
         self._append_locks[conversation_id] = (lock, users + 1)
         try:
             async with lock:
-                return await self._append_once(conversation_id, render, client_id)
+                return await self._append_once(conversation_id, render, client_id, fields)
         finally:
             lock, users = self._append_locks[conversation_id]
             if users == 1:
@@ -154,16 +158,21 @@ class RedisBackend(Backend):
                 self._append_locks[conversation_id] = (lock, users - 1)
 
     async def _append_once(
-        self, conversation_id: str, render: Render, client_id: str | None
+        self,
+        conversation_id: str,
+        render: Render,
+        client_id: str | None,
+        fields: Mapping[str, str] | None,
     ) -> Appended:
         keys = [self._k("seq", conversation_id), self._k("log", conversation_id)]
-        keys.append(self._k("cids", conversation_id))
+        keys += [self._k("cids", conversation_id), self._k("conv", conversation_id)]
+        record = [item for pair in (fields or {}).items() for item in pair]
         nonce = uuid.uuid4().hex[:16]
         expected = self._last_seq.get(conversation_id, 0)
         while True:
             text = render(expected + 1)
             with self._guard():
-                reply = await self._append(keys, [expected, text, client_id or "", nonce])
+                reply = await self._append(keys, [expected, text, client_id or "", nonce, *record])
             outcome = reply[0]
             if outcome == "conflict":
                 expected = int(reply[1])

@@ -7,6 +7,7 @@ import bisect
 import json
 import sqlite3
 import sys
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -58,12 +59,16 @@ _REPORT_INDEX = (
 Statement = tuple[str, Sequence[Any]]
 
 
+_LOGS_IN_MEMORY = 20_000
+
+
 @dataclass
 class _Log:
-    """What memory knows of one conversation's log."""
+    """What memory knows of one conversation's log: its last seq and the client ids in it."""
 
     last_seq: int
-    by_client_id: dict[str, asyncio.Future[Appended]] = field(default_factory=dict)
+    seq_of: dict[str, int] = field(default_factory=dict)
+    pending: dict[str, asyncio.Future[int]] = field(default_factory=dict)
 
 
 class SQLiteBackend(Backend):
@@ -72,7 +77,7 @@ class SQLiteBackend(Backend):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._router = MemoryRouter()
-        self._logs: dict[str, _Log] = {}
+        self._logs: OrderedDict[str, _Log] = OrderedDict()
         self._docs: dict[str, dict[str, str]] = {}
         # Each shopper's conversations as (created_at, id), sorted like the table's index; loaded
         # once, then kept in step by create_conversation: no read per shopper message.
@@ -215,51 +220,83 @@ class SQLiteBackend(Backend):
 
     async def _log(self, conversation_id: str) -> _Log:
         log = self._logs.get(conversation_id)
+        if log is not None:
+            self._logs.move_to_end(conversation_id)
+            return log
+        rows = await self._read(
+            "SELECT seq, client_id FROM events WHERE conversation_id = ? ORDER BY seq",
+            (conversation_id,),
+        )
+        log = self._logs.get(conversation_id)
         if log is None:
-            rows = await self._read(
-                "SELECT seq, client_id, body FROM events WHERE conversation_id = ? ORDER BY seq",
-                (conversation_id,),
-            )
-            log = self._logs.get(conversation_id)
-            if log is None:
-                log = _Log(last_seq=rows[-1][0] if rows else 0)
-                loop = asyncio.get_running_loop()
-                for seq, client_id, body in rows:
-                    if client_id is not None:
-                        known = loop.create_future()
-                        known.set_result(Appended(seq, body, duplicate=True))
-                        log.by_client_id[client_id] = known
-                self._logs[conversation_id] = log
+            log = _Log(rows[-1][0] if rows else 0, {c: seq for seq, c in rows if c is not None})
+            self._logs[conversation_id] = log
+            self._forget_idle_logs()
         return log
 
+    def _forget_idle_logs(self) -> None:
+        """Keep memory bounded: drop the least recently used logs with nothing in flight."""
+        excess = len(self._logs) - _LOGS_IN_MEMORY
+        for conversation_id in list(self._logs)[: max(0, excess) * 2]:
+            if excess <= 0:
+                break
+            if not self._logs[conversation_id].pending:
+                del self._logs[conversation_id]
+                excess -= 1
+
     async def append(
-        self, conversation_id: str, render: Render, client_id: str | None = None
+        self,
+        conversation_id: str,
+        render: Render,
+        client_id: str | None = None,
+        fields: Mapping[str, str] | None = None,
     ) -> Appended:
         log = await self._log(conversation_id)
-        if client_id is not None and client_id in log.by_client_id:
-            original = await asyncio.shield(log.by_client_id[client_id])
-            return Appended(original.seq, original.text, duplicate=True)
+        doc = await self._fields(conversation_id) if fields else None
+        if fields and doc is None:
+            raise KeyError(conversation_id)
+        if client_id is not None:
+            if client_id in log.pending:
+                return await self._stored(conversation_id, await asyncio.shield(log.pending[client_id]))
+            if client_id in log.seq_of:
+                return await self._stored(conversation_id, log.seq_of[client_id])
         log.last_seq += 1
         seq = log.last_seq
         text = render(seq)
-        stored: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
+        stored: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         if client_id is not None:
-            log.by_client_id[client_id] = stored
-        insert = (
-            "INSERT INTO events (conversation_id, seq, client_id, body) VALUES (?, ?, ?, ?)",
-            (conversation_id, seq, client_id, text),
-        )
+            log.pending[client_id] = stored
+        statements: list[Statement] = [
+            (
+                "INSERT INTO events (conversation_id, seq, client_id, body) VALUES (?, ?, ?, ?)",
+                (conversation_id, seq, client_id, text),
+            )
+        ]
+        if fields and doc is not None:
+            doc.update(fields)
+            statements.append(self._patch(conversation_id, fields))
         try:
-            await self._write([insert])
+            await self._write(statements)
         except BaseException as exc:
             # Forget what memory knew so the next append re-reads the log from disk.
             self._logs.pop(conversation_id, None)
             stored.set_exception(BackendUnavailable(str(exc)))
             stored.exception()  # mark retrieved: a retry will re-read the log instead
             raise
-        appended = Appended(seq, text)
-        stored.set_result(Appended(seq, text, duplicate=True))
-        return appended
+        finally:
+            if client_id is not None:
+                log.pending.pop(client_id, None)
+        if client_id is not None:
+            log.seq_of[client_id] = seq
+        stored.set_result(seq)
+        return Appended(seq, text)
+
+    async def _stored(self, conversation_id: str, seq: int) -> Appended:
+        """The stored event at ``seq``, answering a retried client id."""
+        rows = await self._read(
+            "SELECT body FROM events WHERE conversation_id = ? AND seq = ?", (conversation_id, seq)
+        )
+        return Appended(seq, rows[0][0], duplicate=True)
 
     async def read_log(self, conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:
         rows = await self._read(
@@ -290,13 +327,13 @@ class SQLiteBackend(Backend):
         if doc is None:
             raise KeyError(conversation_id)
         doc.update(fields)
-        await self._write(
-            [
-                (
-                    "UPDATE conversations SET doc = json_patch(doc, ?) WHERE id = ?",
-                    (_doc(fields), conversation_id),
-                )
-            ]
+        await self._write([self._patch(conversation_id, fields)])
+
+    @staticmethod
+    def _patch(conversation_id: str, fields: Mapping[str, str]) -> Statement:
+        return (
+            "UPDATE conversations SET doc = json_patch(doc, ?) WHERE id = ?",
+            (_doc(fields), conversation_id),
         )
 
     async def get_conversation(self, conversation_id: str) -> dict[str, str] | None:

@@ -10,6 +10,9 @@ from scipy import sparse
 
 #: Grams are taken inside each word padded with spaces (like scikit-learn's "char_wb").
 _SIZES = (3, 4, 5)
+#: A feature in more rows than this share (and this count) is stored densely; see NearestIndex.
+_DENSE_SHARE = 0.04
+_DENSE_MIN_ROWS = 256
 
 
 def char_grams(text: str) -> dict[str, float]:
@@ -56,10 +59,21 @@ class NearestIndex:
                 data_rows.append(row_index)
                 data_cols.append(self.columns.setdefault(feature, len(self.columns)))
                 values.append(weight / (norm or 1.0))
-        # Column slices of a CSC matrix are cheap: a query touches only its own features' columns.
-        self._matrix = sparse.csc_matrix(
+        # Stored column by column (CSC layout): a query touches only its own features' columns.
+        matrix = sparse.csc_matrix(
             (values, (data_rows, data_cols)), shape=(len(rows), max(1, len(self.columns)))
         )
+        matrix.sum_duplicates()
+        self._rows = len(rows)
+        # A feature in many rows (" or", "der" among character grams) is kept as a dense row of
+        # its own: summing a few contiguous rows beats scattering tens of thousands of entries.
+        counts = np.diff(matrix.indptr)
+        dense = np.flatnonzero(counts > max(_DENSE_MIN_ROWS, _DENSE_SHARE * len(rows)))
+        self._dense_slot = {int(column): slot for slot, column in enumerate(dense)}
+        self._dense = np.ascontiguousarray(matrix[:, dense].T.toarray(), dtype=np.float32)
+        self._indptr: list[int] = matrix.indptr.tolist()
+        self._indices = matrix.indices.astype(np.intp)
+        self._data = matrix.data.astype(np.float64)
         group_array = np.asarray(groups, dtype=np.int64)
         self.groups = int(group_array.max()) + 1 if len(group_array) else 0
         if len(group_array):
@@ -67,15 +81,50 @@ class NearestIndex:
         else:
             self._starts = np.zeros(0, dtype=np.int64)
         self._group_ids = group_array[self._starts]
+        self._identity_groups = bool(np.array_equal(self._group_ids, np.arange(self.groups)))
 
     def best_per_group(self, query: Mapping[str, float], norm: float = 1.0) -> np.ndarray:
         """Return, for every group, the highest dot product of `query / norm` with its rows."""
+        if not self.groups:
+            return np.zeros(0)
+        columns = self.columns
+        indptr = self._indptr
+        dense_slot = self._dense_slot
+        slots: list[int] = []
+        dense_weights: list[float] = []
+        slices: list[slice] = []
+        lengths: list[int] = []
+        weights: list[float] = []
+        for feature, weight in query.items():
+            column = columns.get(feature)
+            if column is None:
+                continue
+            slot = dense_slot.get(column)
+            if slot is not None:
+                slots.append(slot)
+                dense_weights.append(weight / norm)
+            else:
+                start, end = indptr[column], indptr[column + 1]
+                slices.append(slice(start, end))
+                lengths.append(end - start)
+                weights.append(weight / norm)
+        if slices:
+            # A scatter-add of the query's columns, not `matrix[:, columns] @ weights`: scipy's
+            # fancy indexing validates and copies on every call, several times the cost of the sum.
+            rows = np.concatenate([self._indices[part] for part in slices])
+            products = np.concatenate([self._data[part] for part in slices])
+            products *= np.repeat(weights, lengths)
+            scores = np.bincount(rows, weights=products, minlength=self._rows)
+        else:
+            scores = np.zeros(self._rows)
+        if slots:
+            # einsum, not `@`: BLAS would spread this small product over threads (see matcher).
+            scores += np.einsum(
+                "i,ij->j", np.asarray(dense_weights, dtype=np.float32), self._dense[slots]
+            )
+        best = np.maximum.reduceat(scores, self._starts)
+        if self._identity_groups:
+            return best
         result = np.zeros(self.groups)
-        known = [(self.columns[f], w) for f, w in query.items() if f in self.columns]
-        if not known or not self.groups:
-            return result
-        columns = np.fromiter((c for c, _ in known), dtype=np.int64, count=len(known))
-        weights = np.fromiter((w for _, w in known), dtype=np.float64, count=len(known))
-        scores = self._matrix[:, columns] @ (weights / norm)
-        result[self._group_ids] = np.maximum.reduceat(scores, self._starts)
+        result[self._group_ids] = best
         return result

@@ -42,7 +42,7 @@ def test_clear_questions_get_their_entry_with_title_and_answer(bot: FaqBot, text
 
 @pytest.mark.parametrize(
     "text",
-    ["I want a person", "agent please", "human", "talk to someone", "real person", "HUMAN!!",
+    ["I want a person", "i want talk", "I need to speak please", "agent please", "human", "talk to someone", "real person", "HUMAN!!",
      "can i speak with a representative", "connect me to customer service", "this is useless"],
 )
 def test_handoff_requests_are_always_recognised(bot: FaqBot, text: str) -> None:
@@ -145,3 +145,22 @@ def test_one_text_embeds_as_in_a_batch() -> None:
     batch = embedder.embed(texts)
     for text, row in zip(texts, batch, strict=True):
         assert np.allclose(embedder.embed_one(text), row, atol=1e-5)
+
+
+def test_nearest_index_scatter_and_scipy_paths_agree_with_a_plain_dot_product() -> None:
+    from chatserver.faq import _vectors
+
+    rows = [{"a": 1.0, "b": 2.0}, {"b": 1.0}, {"c": 3.0, "a": 0.5}, {"a": 1.0, "c": 1.0}]
+    index = _vectors.NearestIndex(rows, [0, 0, 1, 2])
+    query = {"a": 2.0, "c": 1.0, "zzz": 5.0}
+    expected = [
+        max(sum(query.get(f, 0.0) * w for f, w in row.items()) / np.linalg.norm(list(row.values()))
+            for row in rows[lo:hi]) / 3.0
+        for lo, hi in ((0, 2), (2, 3), (3, 4))
+    ]
+    assert np.allclose(index.best_per_group(query, 3.0), expected)
+    limit, _vectors._SCATTER_LIMIT = _vectors._SCATTER_LIMIT, 0.0  # force the scipy path
+    try:
+        assert np.allclose(index.best_per_group(query, 3.0), expected)
+    finally:
+        _vectors._SCATTER_LIMIT = limit

@@ -331,9 +331,12 @@ class SQLiteBackend(Backend):
 
     @staticmethod
     def _patch(conversation_id: str, fields: Mapping[str, str]) -> Statement:
+        """Set fields in a record's document; SQLite parses each value once, Python none."""
+        paths = ", ".join("?, json(?)" for _ in fields)
+        params = [item for name, value in fields.items() for item in (f"$.{name}", value)]
         return (
-            "UPDATE conversations SET doc = json_patch(doc, ?) WHERE id = ?",
-            (_doc(fields), conversation_id),
+            f"UPDATE conversations SET doc = json_set(doc, {paths}) WHERE id = ?",
+            (*params, conversation_id),
         )
 
     async def get_conversation(self, conversation_id: str) -> dict[str, str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -118,6 +119,7 @@ def stem(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=50_000)
 def concept(word: str) -> str:
     """Map one normalised word to its stem, then to a shared synonym if it has one."""
     stemmed = stem(word)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Collection, Mapping, Sequence
 
@@ -10,21 +11,28 @@ from scipy import sparse
 
 #: Grams are taken inside each word padded with spaces (like scikit-learn's "char_wb").
 _SIZES = (3, 4, 5)
-#: A feature in more rows than this share (and this count) is stored densely; see NearestIndex.
-_DENSE_SHARE = 0.04
-_DENSE_MIN_ROWS = 256
+#: Above this many stored entries per row touched by a query, scipy's product is the faster.
+_SCATTER_LIMIT = 1.0
 
 
 def char_grams(text: str) -> dict[str, float]:
     """Return the sublinear counts of the 3-5 letter grams of the words of a normalised text."""
     counts: dict[str, int] = {}
     for word in text.split():
-        padded = f" {word} "
-        for size in _SIZES:
-            for start in range(max(1, len(padded) - size + 1)):
-                gram = padded[start : start + size]
-                counts[gram] = counts.get(gram, 0) + 1
+        for gram in _word_grams(word):
+            counts[gram] = counts.get(gram, 0) + 1
     return {gram: 1.0 + math.log(count) for gram, count in counts.items()}
+
+
+@functools.lru_cache(maxsize=50_000)
+def _word_grams(word: str) -> tuple[str, ...]:
+    """Return the grams of one word padded with spaces; shoppers reuse few words, so cache them."""
+    padded = f" {word} "
+    return tuple(
+        padded[start : start + size]
+        for size in _SIZES
+        for start in range(max(1, len(padded) - size + 1))
+    )
 
 
 def document_frequencies(rows: Sequence[Collection[str]]) -> dict[str, int]:
@@ -60,20 +68,15 @@ class NearestIndex:
                 data_cols.append(self.columns.setdefault(feature, len(self.columns)))
                 values.append(weight / (norm or 1.0))
         # Stored column by column (CSC layout): a query touches only its own features' columns.
-        matrix = sparse.csc_matrix(
+        self._matrix = sparse.csc_matrix(
             (values, (data_rows, data_cols)), shape=(len(rows), max(1, len(self.columns)))
         )
-        matrix.sum_duplicates()
+        self._matrix.sum_duplicates()
         self._rows = len(rows)
-        # A feature in many rows (" or", "der" among character grams) is kept as a dense row of
-        # its own: summing a few contiguous rows beats scattering tens of thousands of entries.
-        counts = np.diff(matrix.indptr)
-        dense = np.flatnonzero(counts > max(_DENSE_MIN_ROWS, _DENSE_SHARE * len(rows)))
-        self._dense_slot = {int(column): slot for slot, column in enumerate(dense)}
-        self._dense = np.ascontiguousarray(matrix[:, dense].T.toarray(), dtype=np.float32)
-        self._indptr: list[int] = matrix.indptr.tolist()
-        self._indices = matrix.indices.astype(np.intp)
-        self._data = matrix.data.astype(np.float64)
+        self._starts_of = self._matrix.indptr[:-1].astype(np.intp)
+        self._lengths_of = np.diff(self._matrix.indptr).astype(np.intp)
+        self._indices = self._matrix.indices.astype(np.intp)
+        self._data = self._matrix.data.astype(np.float64)
         group_array = np.asarray(groups, dtype=np.int64)
         self.groups = int(group_array.max()) + 1 if len(group_array) else 0
         if len(group_array):
@@ -88,40 +91,33 @@ class NearestIndex:
         if not self.groups:
             return np.zeros(0)
         columns = self.columns
-        indptr = self._indptr
-        dense_slot = self._dense_slot
-        slots: list[int] = []
-        dense_weights: list[float] = []
-        slices: list[slice] = []
-        lengths: list[int] = []
+        picked: list[int] = []
         weights: list[float] = []
         for feature, weight in query.items():
             column = columns.get(feature)
-            if column is None:
-                continue
-            slot = dense_slot.get(column)
-            if slot is not None:
-                slots.append(slot)
-                dense_weights.append(weight / norm)
-            else:
-                start, end = indptr[column], indptr[column + 1]
-                slices.append(slice(start, end))
-                lengths.append(end - start)
-                weights.append(weight / norm)
-        if slices:
-            # A scatter-add of the query's columns, not `matrix[:, columns] @ weights`: scipy's
-            # fancy indexing validates and copies on every call, several times the cost of the sum.
-            rows = np.concatenate([self._indices[part] for part in slices])
-            products = np.concatenate([self._data[part] for part in slices])
-            products *= np.repeat(weights, lengths)
-            scores = np.bincount(rows, weights=products, minlength=self._rows)
+            if column is not None:
+                picked.append(column)
+                weights.append(weight)
+        if not picked:
+            return np.zeros(self.groups)
+        scaled = np.asarray(weights) / norm
+        starts = self._starts_of[picked]
+        lengths = self._lengths_of[picked]
+        if lengths.sum() > _SCATTER_LIMIT * self._rows:
+            # Many entries (common character grams): scipy's column slice and product run in C
+            # and beat the scatter-add below, despite the fixed cost of its index checks.
+            scores = self._matrix[:, picked] @ scaled
         else:
-            scores = np.zeros(self._rows)
-        if slots:
-            # einsum, not `@`: BLAS would spread this small product over threads (see matcher).
-            scores += np.einsum(
-                "i,ij->j", np.asarray(dense_weights, dtype=np.float32), self._dense[slots]
-            )
+            # Few entries (words): a scatter-add of the query's columns, not scipy, whose fancy
+            # indexing validates and copies on every call, several times the cost of the sum.
+            parts = [
+                slice(start, start + length)
+                for start, length in zip(starts.tolist(), lengths.tolist())
+            ]
+            rows = np.concatenate([self._indices[part] for part in parts])
+            products = np.concatenate([self._data[part] for part in parts])
+            products *= np.repeat(scaled, lengths)
+            scores = np.bincount(rows, weights=products, minlength=self._rows)
         best = np.maximum.reduceat(scores, self._starts)
         if self._identity_groups:
             return best

@@ -32,6 +32,8 @@ _REQUEST = re.compile(
     r"|\b(?:someone|somebody|anyone|a person) (?:from|on|in|at) (?:your|the) (?:team|staff|shop|store)"
     r"|\b(?:can|could|will) (?:someone|somebody|anyone|a person) (?:please )?help\b"
     rf"|\b(?:is|are) there (?:a |an |any )?(?:{_STRONG}|person|people)\b"
+    # "i want talk", "need to speak": a wish to talk with nobody named is to a person too.
+    rf"|\b(?:want|need|like) (?:to )?(?:talk|speak|chat)(?: (?:now|please|urgently))?$"
 )
 # "human", "agent please", "real person pls", "live chat", "operator!"
 _BARE = re.compile(

@@ -156,7 +156,7 @@ async def test_reload_and_navigation_resume_the_same_conversation(
     await expect(shopper.locator(".badge")).to_be_hidden()
     await shopper_says(shopper, "Great, thanks")
     await expect(agent.locator(".msg.shopper .text").last).to_have_text("Great, thanks")
-    shopper_ids = list(server.hub._shoppers)
+    shopper_ids = server.hub.fanout.shopper_ids()
     assert len(shopper_ids) == 1
     assert len(await server.hub.backend.shopper_conversations(shopper_ids[0])) == 1
 
@@ -171,8 +171,8 @@ async def test_message_typed_while_disconnected_is_sent_once(
     await expect(agent.locator(".msg.shopper")).to_have_count(1)
 
     await shopper.context.set_offline(True)
-    for sessions in list(server.hub._shoppers.values()):
-        for session in sessions:
+    for shopper_id in server.hub.fanout.shopper_ids():
+        for session in server.hub.fanout.shopper_sessions(shopper_id):
             session.on_overflow()  # the server drops the socket (as a slow client would be)
     await expect(shopper.locator(".banner")).to_be_visible()
     await shopper_says(shopper, "typed while offline")
@@ -217,9 +217,9 @@ async def test_rating_after_the_chat_ends_is_stored(
     await shopper.locator(".rate button[type=submit]").click()
     await expect(shopper.locator(".log")).to_contain_text("Thanks for your feedback")
     await expect(agent.locator("#messages")).to_contain_text("Rated ★★★★☆")
-    shopper_id = next(iter(server.hub._shoppers))
+    shopper_id = server.hub.fanout.shopper_ids()[0]
     [conversation_id] = await server.hub.backend.shopper_conversations(shopper_id)
-    record = await server.hub._conversation(conversation_id)
+    record = await server.hub.conversations.get(conversation_id)
     assert (record.rating, record.rating_comment) == (4, "Quick and clear")
 
 

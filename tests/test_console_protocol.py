@@ -60,7 +60,7 @@ async def test_transferred_chat_brings_its_notes_and_tags(server: Server) -> Non
     await alice.send(p.Transfer(conversation_id=conversation_id, to_agent="bob"))
     await bob.expect("note_added", text="wants express")
     await bob.expect("tags_changed", tags=["shipping", "vip"])
-    record = await server.hub._conversation(conversation_id)
+    record = await server.hub.conversations.get(conversation_id)
     assert record.tags == ["shipping", "vip"]
 
 
@@ -139,7 +139,7 @@ async def test_offline_email_is_stored_with_the_conversation(server: Server) -> 
     shopper = await server.shopper()
     await shopper.send(p.LeaveEmail(email="ana@example.com", name="Ana"))
     left = await shopper.expect("email_left", email="ana@example.com")
-    record = await server.hub._conversation(left["conversation_id"])
+    record = await server.hub.conversations.get(left["conversation_id"])
     assert record.email == "ana@example.com"
     await shopper.send('{"type": "leave_email", "email": "not-an-address"}')
     await shopper.expect("error", code="invalid_frame", frame_type="leave_email")

@@ -42,7 +42,8 @@ def test_clear_questions_get_their_entry_with_title_and_answer(bot: FaqBot, text
 
 @pytest.mark.parametrize(
     "text",
-    ["I want a person", "i want talk", "I need to speak please", "agent please", "human", "talk to someone", "real person", "HUMAN!!",
+    ["I want a person", "i want talk", "I need to speak please", "agent please", "human",
+     "talk to someone", "real person", "HUMAN!!",
      "can i speak with a representative", "connect me to customer service", "this is useless"],
 )
 def test_handoff_requests_are_always_recognised(bot: FaqBot, text: str) -> None:

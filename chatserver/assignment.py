@@ -1,0 +1,232 @@
+"""Putting conversations in the queue and giving them to agents: presence, grace periods, positions."""
+
+from __future__ import annotations
+
+import asyncio
+
+from chatserver import protocol as p
+from chatserver.auth import Accounts
+from chatserver.conversation import Conversation, start_clock
+from chatserver.fanout import AGENTS_CHANNEL, Fanout, agent_channel
+from chatserver.records import Conversations
+from chatserver.routing import Bot, WaitEstimator
+from chatserver.sessions import Session
+
+
+class Assigner:
+    """Routes waiting conversations to agents and keeps everyone told where the queue stands."""
+
+    def __init__(
+        self,
+        conversations: Conversations,
+        fanout: Fanout,
+        accounts: Accounts,
+        bot: Bot,
+        target_s: float,
+        grace_s: float,
+    ) -> None:
+        self.conversations = conversations
+        self.backend = conversations.backend
+        self.clock = conversations.clock
+        self.fanout = fanout
+        self.accounts = accounts
+        self.bot = bot
+        self.target_s = target_s
+        self.grace_s = grace_s
+        self.waits = WaitEstimator()
+        self._away: dict[str, tuple[p.AgentStatus, asyncio.Task[None]]] = {}
+
+    async def start(self) -> None:
+        """Agents who hold chats but are connected nowhere get a grace period, then the queue moves."""
+        for agent_id in await self.backend.agent_chats():
+            # With several workers, an agent connected elsewhere is online there: leave them be.
+            if not self.fanout.agent_sessions(agent_id) and not await self._present(agent_id):
+                self.start_grace(agent_id, "online")
+        await self.dispatch()
+
+    async def close(self) -> None:
+        tasks = [task for _, task in self._away.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- the queue -------------------------------------------------------------------------
+
+    async def queue(
+        self, conversation: Conversation, reason: str, from_agent: str | None = None
+    ) -> None:
+        """Put a conversation in the queue (its clock runs), then give it to an agent with room."""
+        now = self.clock.now()
+        changes: dict[str, object] = {"status": "queued", "agent_id": None, "agent_name": ""}
+        if conversation.status == "bot" or conversation.queued_at is None:
+            changes["queued_at"] = now
+        changes |= start_clock(conversation, now)
+        conversation = await self.conversations.update(conversation, **changes)
+        deadline = conversation.deadline(self.target_s)
+        if from_agent is not None:
+            await self.conversations.post(
+                conversation.id, p.ConversationRequeued, from_agent=from_agent, deadline=deadline
+            )
+        else:
+            await self.conversations.post(
+                conversation.id, p.ConversationQueued, reason=reason, deadline=deadline
+            )
+        await self.backend.enqueue(conversation.id, at_head=from_agent is not None)
+        self.fanout.soon(self.dispatch())
+
+    async def dispatch(self) -> None:
+        """Give waiting conversations to agents with room, then tell everyone where the queue is."""
+        while (claim := await self.backend.claim_next(self.clock.now())) is not None:
+            conversation = await self.conversations.get(claim.conversation_id)
+            account = await self.accounts.get(claim.agent_id)
+            name = account.name if account else claim.agent_id
+            if conversation.queued_at is not None:
+                self.waits.record(self.clock.now() - conversation.queued_at)
+            conversation = await self.conversations.update(
+                conversation, status="assigned", agent_id=claim.agent_id, agent_name=name
+            )
+            await self.conversations.post(
+                conversation.id,
+                p.ConversationAssigned,
+                agent_id=claim.agent_id,
+                agent_name=name,
+                deadline=conversation.deadline(self.target_s),
+            )
+            await self.backend.publish(agent_channel(claim.agent_id), conversation.id)
+            for session in self.fanout.agent_sessions(claim.agent_id):
+                await self.send_status(session)
+        await self.announce_queue()
+
+    async def announce_queue(self) -> None:
+        """Every waiting shopper hears their position and wait; every agent sees the queue."""
+        queue = await self.backend.queue()
+        online = await self.agents_online()
+        for position, conversation_id in enumerate(queue, start=1):
+            notice = p.QueuePosition(
+                conversation_id=conversation_id,
+                position=position,
+                estimated_wait_s=self.waits.estimate(position, online),
+            )
+            await self.conversations.notify(conversation_id, notice)
+        await self.backend.publish(AGENTS_CHANNEL, await self.queue_snapshot())
+
+    async def queue_snapshot(self) -> str:
+        waiting = []
+        for position, conversation_id in enumerate(await self.backend.queue(), start=1):
+            conversation = await self.conversations.get(conversation_id)
+            waiting.append(
+                p.WaitingConversation(
+                    conversation_id=conversation_id,
+                    position=position,
+                    queued_at=conversation.queued_at or conversation.created_at,
+                    deadline=conversation.deadline(self.target_s),
+                )
+            )
+        online = await self.agents_online()
+        return p.QueueSnapshot(waiting=waiting, agents_online=online).model_dump_json()
+
+    async def agents_online(self) -> int:
+        return sum(1 for a in await self.backend.presence() if a.status == "online")
+
+    async def starts_with_bot(self) -> bool:
+        """Whether a conversation starting now goes to the bot rather than the queue."""
+        queue = await self.backend.queue()
+        estimate = self.waits.estimate(len(queue) + 1, await self.agents_online())
+        wait = float("inf") if estimate is None else estimate
+        return self.bot.in_charge(self.clock.now(), len(queue), wait)
+
+    async def availability(self) -> p.Availability:
+        """Who would answer a new shopper message now: the widget's honest greeting."""
+        queue = await self.backend.queue()
+        online = await self.agents_online()
+        estimate = self.waits.estimate(len(queue) + 1, online)
+        wait = float("inf") if estimate is None else estimate
+        mode: str
+        if self.bot.in_charge(self.clock.now(), len(queue), wait):
+            mode = "bot"
+        elif online == 0:
+            mode = "offline"
+        else:
+            mode = "live" if wait <= self.target_s else "busy"
+        return p.Availability(mode=mode, estimated_wait_s=estimate, agents_online=online)  # type: ignore[arg-type]
+
+    # --- agents ------------------------------------------------------------------------------
+
+    async def set_status(self, agent_id: str, status: p.AgentStatus, capacity: int | None) -> None:
+        """An agent goes online, away or offline; new chats may go to them at once."""
+        if capacity is None:
+            current = [a for a in await self.backend.presence() if a.agent_id == agent_id]
+            account = await self.accounts.get(agent_id)
+            capacity = current[0].capacity if current else (account.capacity if account else 1)
+        await self.backend.set_presence(agent_id, status, capacity, self.clock.now())
+        for session in self.fanout.agent_sessions(agent_id):
+            await self.send_status(session)
+        await self.dispatch()
+
+    async def send_status(self, session: Session) -> None:
+        mine = [a for a in await self.backend.presence() if a.agent_id == session.user_id]
+        held = (await self.backend.agent_chats()).get(session.user_id, [])
+        status, capacity = (mine[0].status, mine[0].capacity) if mine else ("offline", 0)
+        frame = p.StatusChanged(status=status, capacity=capacity, open_chats=len(held))  # type: ignore[arg-type]
+        session.send(frame.model_dump_json())
+
+    async def agent_left(self, agent_id: str) -> None:
+        """An agent's last socket closed: no new chats now, and theirs requeue after the grace period."""
+        presence = {a.agent_id: a for a in await self.backend.presence()}
+        known = presence.get(agent_id)
+        status: p.AgentStatus = known.status if known else "offline"  # type: ignore[assignment]
+        capacity = known.capacity if known else 1
+        await self.backend.set_presence(agent_id, "offline", capacity, self.clock.now())
+        self.start_grace(agent_id, status)
+        await self.announce_queue()
+
+    async def agent_back(self, session: Session) -> None:
+        """An agent reconnected: within the grace period they keep their chats and status."""
+        away = self._away.pop(session.user_id, None)
+        if away is None:
+            await self.send_status(session)
+            return
+        away[1].cancel()
+        await self.set_status(session.user_id, away[0], None)
+
+    def start_grace(self, agent_id: str, status: p.AgentStatus) -> None:
+        task = asyncio.get_running_loop().create_task(self._requeue_after_grace(agent_id))
+        self._away[agent_id] = (status, task)
+
+    async def _requeue_after_grace(self, agent_id: str) -> None:
+        """An agent stayed away past the grace period: their chats go back to the queue's head."""
+        await self.clock.sleep(self.grace_s)
+        if agent_id not in self._away or self._away[agent_id][1] is not asyncio.current_task():
+            return
+        del self._away[agent_id]
+        if await self._present(agent_id):
+            return  # came back through another worker
+        held = (await self.backend.agent_chats()).get(agent_id, [])
+        for conversation_id in reversed(held):
+            conversation = await self.conversations.get(conversation_id)
+            await self.backend.release(agent_id, conversation_id, self.clock.now())
+            await self.queue(conversation, "requeued", from_agent=agent_id)
+        await self.dispatch()
+
+    async def _present(self, agent_id: str) -> bool:
+        """True if the agent is online or away on any worker."""
+        return any(
+            a.agent_id == agent_id and a.status != "offline" for a in await self.backend.presence()
+        )
+
+    async def agent_list(self) -> p.AgentList:
+        """Every agent with their status and load, for a transfer."""
+        presence = {a.agent_id: a for a in await self.backend.presence()}
+        entries = []
+        for account in await self.accounts.all():
+            seen = presence.get(account.id)
+            entries.append(
+                p.AgentEntry(
+                    agent_id=account.id,
+                    name=account.name,
+                    status=seen.status if seen else "offline",  # type: ignore[arg-type]
+                    open_chats=seen.open_chats if seen else 0,
+                    capacity=seen.capacity if seen else account.capacity,
+                )
+            )
+        return p.AgentList(agents=entries)

@@ -80,8 +80,9 @@ class Assigner:
             conversation = await self.conversations.get(claim.conversation_id)
             account = await self.accounts.get(claim.agent_id)
             name = account.name if account else claim.agent_id
-            if conversation.queued_at is not None:
-                self.waits.record(self.clock.now() - conversation.queued_at)
+            waited = self.clock.now() - (conversation.queued_at or self.clock.now())
+            if waited >= 1:  # a chat taken at once says nothing about how fast the queue moves
+                self.waits.record(waited)
             conversation = await self.conversations.update(
                 conversation, status="assigned", agent_id=claim.agent_id, agent_name=name
             )

@@ -82,6 +82,29 @@ def test_normalise_folds_fancy_letters_accents_and_shorthand() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("is my pin code 560001 covered", "is my postcode 0 covered"),
+        ("Zip-code?", "postcode"),
+        ("how much time does it take", "how long does it take"),
+        ("how many days to arrive", "how long to arrive"),
+        ("were s my order", "where is my order"),
+        ("a 2kg box by 11am", "a 2 kg box by 11 am"),
+    ],
+)
+def test_normalise_folds_phrases_long_numbers_and_units(text: str, folded: str) -> None:
+    assert normalise(text) == folded
+
+
+def test_how_much_time_asks_about_delivery_time_not_cost(bot: FaqBot) -> None:
+    assert bot.reply("how much time to deliver products").entry_id == "delivery-time"
+
+
+def test_a_lone_word_near_several_entries_abstains(bot: FaqBot) -> None:
+    assert bot.reply("email").kind == "abstain"
+
+
+@pytest.mark.parametrize(
     "text", ["do you deliver to Tromsø", "can you ship to 75011", "do you ship to new zealand"]
 )
 def test_any_place_in_a_shipping_question_reads_as_a_place(bot: FaqBot, text: str) -> None:

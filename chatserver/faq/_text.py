@@ -91,6 +91,25 @@ _CONTRACTION = re.compile(r"n['’]t\b")
 _APOSTROPHE = re.compile(r"['’`´]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _REPEAT = re.compile(r"(\w)\1{2,}")
+# Phrases written several ways, folded after shorthand so both sides of a match read alike. The
+# parts of "pin code" must not count apart: "code" alone points at discount codes.
+_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"\b(?:pin|zip|post|postal|area) ?codes?\b|\b(?:pin|zip)codes?\b", "postcode"),
+        # "how much time", "how many days": a question about how long, not about a price.
+        (r"\bhow (?:much|many) (?:time|days?|weeks?|hours?)\b", "how long"),
+        # "were s my order", "wer is it": "where's" without its "h" or its apostrophe.
+        (r"^(?:were|wer|whr|whre|wher) (?:s|is) ", "where is "),
+    )
+)
+# A long run of digits is an order number, a postcode or a phone number: the digits say nothing
+# about the question, and as they are they would only dilute the character n-grams.
+_LONG_NUMBER = re.compile(r"\b\d{5,}\b")
+# "2kg", "11am", "size42": a number written onto its unit reads as one unknown word otherwise.
+_NUMBER_EDGE = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
+#: What every long number becomes.
+NUMBER = "0"
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ed", "es", "ly", "s", "e", "y")
 
 
@@ -104,8 +123,11 @@ def normalise(text: str) -> str:
     text = _CONTRACTION.sub(" not", text)
     text = _APOSTROPHE.sub("", text)
     text = _REPEAT.sub(r"\1\1", text)
-    words = _NON_WORD.sub(" ", text).split()
-    return fold_places(" ".join(_SHORTHAND.get(word, word) for word in words))
+    words = _NON_WORD.sub(" ", _NUMBER_EDGE.sub(" ", text)).split()
+    folded = " ".join(_SHORTHAND.get(word, word) for word in words)
+    for pattern, replacement in _PHRASES:
+        folded = pattern.sub(replacement, folded)
+    return fold_places(_LONG_NUMBER.sub(NUMBER, folded))
 
 
 def stem(word: str) -> str:

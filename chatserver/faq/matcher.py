@@ -20,6 +20,9 @@ from chatserver.faq.loader import Faq
 DEFAULT_THRESHOLD = 0.65
 #: The best entry must beat the next one by this much, or the bot does not answer.
 DEFAULT_MARGIN = 0.005
+#: ... and by this much when the question has a single content word: "email" alone is near the
+#: e-mail entries of orders, account and newsletter alike, and one word cannot say which is meant.
+SINGLE_WORD_MARGIN = 0.05
 #: The matched words must weigh at least this much (one specific word does, "order" alone not).
 MIN_EVIDENCE = 1.6
 #: The best entry's character n-gram cosine must reach this (a question spelt quite unlike any
@@ -189,7 +192,7 @@ class Matcher:
 
     def scores(self, text: str) -> dict[str, float]:
         """Return a confidence (0-1) for the entries that best match the question."""
-        return {entry_id: score for entry_id, score, *_ in self._rank(text)}
+        return {entry_id: score for entry_id, score, *_ in self._rank(text)[0]}
 
     def _word_scores(self, query: dict[str, float]) -> np.ndarray:
         """Return, per entry, how well its closest way of asking shares the question's words."""
@@ -217,12 +220,15 @@ class Matcher:
         cosines = np.einsum("ji,j->i", self._example_vectors, vector)
         return np.maximum.reduceat(cosines, self._example_starts)
 
-    def _rank(self, text: str) -> list[tuple[str, float, float, float, float]]:
-        """Return (entry id, confidence, word, character and meaning scores), likeliest first."""
+    def _rank(self, text: str) -> tuple[list[tuple[str, float, float, float, float]], int]:
+        """Return (entry id, confidence, word, character and meaning scores), likeliest first.
+
+        Also returns how many content words (concepts) the question has.
+        """
         words = self._words(text)
         query = self._query(words)
         if not query:
-            return []
+            return [], 0
         word_scores = self._word_scores(query)
         char_scores = self._char_scores(words)
         meaning_scores = self._meaning_scores(words)
@@ -232,7 +238,7 @@ class Matcher:
             + _MEANING_WEIGHT * meaning_scores
         )
         top = np.argsort(-combined)[:_TOP]
-        return [
+        ranked = [
             (
                 self._ids[i],
                 float(combined[i]),
@@ -243,17 +249,19 @@ class Matcher:
             for i in top
             if combined[i] > 0
         ]
+        return ranked, len(query)
 
     def match(self, text: str) -> Match:
         """Return the best entry for a question, its confidence, and whether it is accepted."""
-        ranked = self._rank(text)
+        ranked, concepts = self._rank(text)
         if not ranked:
             return Match(entry_id=None, confidence=0.0)
         best_id, best, word_score, char_score, meaning_score = ranked[0]
         second_id, second = (ranked[1][0], ranked[1][1]) if len(ranked) > 1 else (None, 0.0)
+        margin = self.margin if concepts > 1 else max(self.margin, SINGLE_WORD_MARGIN)
         accepted = (
             best >= self.threshold
-            and best - second >= self.margin
+            and best - second >= margin
             and char_score >= MIN_CHAR_SCORE
             and meaning_score >= MIN_MEANING_SCORE
             and (word_score > 0 or meaning_score >= MEANING_WITHOUT_WORDS)

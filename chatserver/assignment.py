@@ -6,7 +6,7 @@ import asyncio
 
 from chatserver import protocol as p
 from chatserver.auth import Accounts
-from chatserver.conversation import Conversation, start_clock
+from chatserver.conversation import Conversation, handed_off, start_clock
 from chatserver.fanout import AGENTS_CHANNEL, Fanout, agent_channel
 from chatserver.records import Conversations
 from chatserver.routing import Bot, WaitEstimator
@@ -61,6 +61,8 @@ class Assigner:
         if conversation.status == "bot" or conversation.queued_at is None:
             changes["queued_at"] = now
         changes |= start_clock(conversation, now)
+        if reason == "handoff":
+            changes |= handed_off(conversation)
         conversation = await self.conversations.update(conversation, **changes)
         deadline = conversation.deadline(self.target_s)
         if from_agent is not None:

@@ -1,13 +1,15 @@
-"""A conversation's record and the response-clock rules (the 60-second promise)."""
+"""A conversation's record, the response-clock rules (the 60-second promise) and the bot's outcome."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from chatserver.faq.intents import Intent, detect
 from chatserver.protocol import ConversationInfo, ConversationStatus, PageContext
 
 
@@ -16,6 +18,12 @@ class Conversation(BaseModel):
 
     The response clock runs while ``clock_started`` is set: from the moment the conversation needs
     a human (queued, or a shopper message waiting for an agent) to the next agent message.
+
+    The bot's outcome is kept as it happens, for reports (rules below: ``bot_answered``,
+    ``handed_off``, ``feedback_given``): ``bot_spoke``, ``bot_helpful`` ("That answered it"),
+    ``handoffs`` to a person, and ``unanswered``, the questions the bot could not settle.
+    ``last_question`` is the shopper's last real question to the bot (not a request for a person)
+    until it is counted as unanswered; ``last_question_seq`` is its place in the log.
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -41,6 +49,12 @@ class Conversation(BaseModel):
     email: str | None = None
     messages: int = 0
     tags: list[str] = []
+    bot_spoke: bool = False
+    bot_helpful: bool = False
+    handoffs: int = 0
+    unanswered: list[str] = []
+    last_question: str = ""
+    last_question_seq: int | None = None
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Conversation:
@@ -92,3 +106,55 @@ def stop_clock(conversation: Conversation, now: float) -> dict[str, Any]:
     if conversation.first_response_s is None:
         changes["first_response_s"] = elapsed
     return changes
+
+
+@lru_cache(maxsize=4096)
+def asks_for_a_person(text: str) -> bool:
+    """True for a message that asks for a person rather than asking a question."""
+    # Cached: intent detection normalises text at some cost, and reports replay many old logs.
+    return detect(text) is Intent.HANDOFF
+
+
+def _unanswered(conversation: Conversation, question: str) -> dict[str, Any]:
+    """Changes that count ``question`` as one the bot could not settle (once: it is then cleared)."""
+    if not question:
+        return {}
+    counted = " ".join(question.lower().split())  # the form questions are counted under
+    return {"unanswered": [*conversation.unanswered, counted], "last_question": ""}
+
+
+def bot_answered(
+    conversation: Conversation, question: str, question_seq: int, ask_email: bool
+) -> dict[str, Any]:
+    """Changes that record a bot reply to the shopper message ``question`` (stored at
+    ``question_seq``); ``ask_email`` (nobody staffed, no answer) leaves the question unanswered."""
+    changes: dict[str, Any] = {"bot_spoke": True}
+    if not asks_for_a_person(question):
+        changes |= {"last_question": question, "last_question_seq": question_seq}
+    if ask_email:
+        changes |= _unanswered(
+            conversation, changes.get("last_question", conversation.last_question)
+        )
+    return changes
+
+
+def handed_off(conversation: Conversation) -> dict[str, Any]:
+    """Changes that record the bot handing over to a person: its last question went unanswered."""
+    return {"handoffs": conversation.handoffs + 1} | _unanswered(
+        conversation, conversation.last_question
+    )
+
+
+def feedback_given(conversation: Conversation, answer_seq: int, helpful: bool) -> dict[str, Any]:
+    """Changes that record the shopper's verdict on the bot's answer at ``answer_seq``.
+
+    An unhelpful answer leaves the last question before it unanswered. The record knows only the
+    last question: a verdict on an earlier answer, after a newer question, counts none (the widget
+    offers a verdict on the latest answer only).
+    """
+    if helpful:
+        return {"bot_helpful": True}
+    seq = conversation.last_question_seq
+    if seq is None or seq >= answer_seq:
+        return {}
+    return _unanswered(conversation, conversation.last_question)

@@ -19,7 +19,13 @@ from chatserver.backends.base import Appended, Backend
 from chatserver.canned import load_canned
 from chatserver.clock import Clock
 from chatserver.config import Settings
-from chatserver.conversation import Conversation, start_clock, stop_clock
+from chatserver.conversation import (
+    Conversation,
+    bot_answered,
+    feedback_given,
+    start_clock,
+    stop_clock,
+)
 from chatserver.errors import (
     InvalidFrame,
     NotAllowed,
@@ -162,8 +168,13 @@ class Hub:
                 await self._rate(session, frame)
             case p.BotFeedback():
                 conversation = await self._own(session, None)
+                changes = feedback_given(conversation, frame.seq, frame.helpful)
                 await self.conversations.post(
-                    conversation.id, p.BotFeedbackGiven, answer_seq=frame.seq, helpful=frame.helpful
+                    conversation.id,
+                    p.BotFeedbackGiven,
+                    record=conversation.model_copy(update=changes).fields(*changes),
+                    answer_seq=frame.seq,
+                    helpful=frame.helpful,
                 )
             case p.LeaveEmail():
                 conversation = await self.conversations.update(
@@ -216,7 +227,7 @@ class Hub:
         )
         self._ack(session, conversation.id, frame.client_id, appended)
         if not appended.duplicate and conversation.status == "bot":
-            await self._bot_reply(conversation, frame.text)
+            await self._bot_reply(updated, frame.text, appended.seq)
 
     async def _agent_message(self, session: Session, frame: p.SendMessage) -> None:
         conversation = await self._own(session, frame.conversation_id)
@@ -290,11 +301,16 @@ class Hub:
             await self.assigner.queue(conversation, "new")
         return conversation
 
-    async def _bot_reply(self, conversation: Conversation, text: str) -> None:
+    async def _bot_reply(self, conversation: Conversation, text: str, seq: int) -> None:
+        """The bot answers the shopper message ``text`` (stored at ``seq``), or hands it over."""
         turn = self.bot.reply(text, conversation.locale, self.clock.now())
+        # The reply records what it answered: the question's seq is known only once it is stored.
+        changes = bot_answered(conversation, text, seq, turn.ask_email)
+        conversation = conversation.model_copy(update=changes)
         await self.conversations.post(
             conversation.id,
             p.MessagePosted,
+            record=conversation.fields(*changes),
             author="bot",
             author_id="bot",
             text=turn.text,

@@ -64,3 +64,45 @@ async def test_inside_hours_with_room_the_chat_goes_to_a_person(start_server: Se
     assert (await shopper.expect("conversation_started"))["status"] == "queued"
     await alice.expect("conversation_assigned")
     assert not shopper.all("message_posted")[1:]
+
+
+async def test_the_bots_outcome_is_kept_on_the_conversation_record(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(faq_dir=FAQ)
+    shopper = await server.shopper()
+    await shopper.send(p.SendMessage(client_id="q1", text="What payment methods do you accept?"))
+    answer = await shopper.expect("message_posted", author="bot", faq_id="payment-methods")
+    await shopper.send(p.BotFeedback(seq=answer["seq"], helpful=False))
+    await shopper.expect("bot_feedback_given", helpful=False)
+    await shopper.send(p.SendMessage(client_id="q2", text="How long does delivery take?"))
+    await shopper.expect("message_posted", author="bot", faq_id="delivery-time")
+    # The request for a person is not a question: the one before it went unanswered.
+    await shopper.send(p.SendMessage(client_id="h", text="I want to talk to a real person please"))
+    await shopper.expect("conversation_queued", reason="handoff")
+
+    record = await server.hub.conversations.get(answer["conversation_id"])
+    assert (record.bot_spoke, record.bot_helpful, record.handoffs) == (True, False, 1)
+    assert record.unanswered == [
+        "what payment methods do you accept?",
+        "how long does delivery take?",
+    ]
+
+
+async def test_an_unanswered_question_counts_once_when_the_bot_asks_for_email_and_hands_off(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(faq_dir=FAQ)
+    await server.clock.advance(FRIDAY_9PM_BERLIN)
+    shopper = await server.shopper()
+    await shopper.send(p.SendMessage(client_id="q1", text="What payment methods do you accept?"))
+    answer = await shopper.expect("message_posted", author="bot", faq_id="payment-methods")
+    await shopper.send(p.BotFeedback(seq=answer["seq"], helpful=True))
+    await shopper.expect("bot_feedback_given", helpful=True)
+    await shopper.send(p.SendMessage(client_id="q2", text="zebra quantum violin"))
+    await shopper.expect("message_posted", author="bot", ask_email=True)
+    await shopper.expect("conversation_queued", reason="handoff")
+
+    record = await server.hub.conversations.get(answer["conversation_id"])
+    assert (record.bot_spoke, record.bot_helpful, record.handoffs) == (True, True, 1)
+    assert record.unanswered == ["zebra quantum violin"]

@@ -48,15 +48,21 @@ def event(kind: type[p.Event], conversation_id: str, **fields: Any):  # type: ig
     return render
 
 
-async def seed(backend: SQLiteBackend) -> None:
-    """Nine conversations on one Monday whose figures are worked out by hand in the tests."""
+async def seed(backend: SQLiteBackend, older: bool = False) -> None:
+    """Nine conversations on one Monday whose figures are worked out by hand in the tests.
+
+    ``older``: records as stored before they kept the bot's outcome (it is then in the logs only).
+    """
 
     async def add(cid: str, created: float, events: tuple[Any, ...] = (), **fields: Any) -> None:
         fields.setdefault("queued_at", created)
         record = Conversation(
             id=cid, shop_id="kitebay", shopper_id=f"s-{cid}", created_at=created, **fields
-        )
-        await backend.create_conversation(cid, record.shopper_id, record.fields())
+        ).fields()
+        if older:
+            for name in ("bot_spoke", "bot_helpful", "handoffs", "unanswered"):
+                del record[name]
+        await backend.create_conversation(cid, f"s-{cid}", record)
         for render in events:
             await backend.append(cid, render)
 
@@ -136,6 +142,8 @@ async def seed(backend: SQLiteBackend) -> None:
         status="closed",
         closed_by="shopper",
         closed_at=at(9, 5),
+        bot_spoke=True,
+        bot_helpful=True,
         events=(
             event(p.MessagePosted, "c7", author="shopper", author_id="s", text="Where is my kite?"),
             event(
@@ -159,6 +167,9 @@ async def seed(backend: SQLiteBackend) -> None:
         closed_at=at(13, 30),
         messages=3,
         **closed,
+        bot_spoke=True,
+        handoffs=1,
+        unanswered=["do you ship to mars?"],
         events=(
             event(
                 p.MessagePosted, "c8", author="shopper", author_id="s", text="Do you ship to  Mars?"
@@ -419,3 +430,37 @@ async def test_a_file_made_before_the_report_column_still_reports(tmp_path: Path
     finally:
         await backend.close()
     assert (result.response.overall.first.count, result.response.overall.first.p50_s) == (1, 42.0)
+
+
+async def test_a_store_made_before_the_bot_outcome_fields_reads_it_from_the_logs(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    # The conversations table as made when REPORT_FIELDS had no bot fields: its stored report_row
+    # column lacks them, and the records lack them too.
+    older_fields = ("id", "shop_id", "status", "created_at", "agent_id", "queued_at",
+                    "clock_started", "first_response_s", "response_times", "closed_at",
+                    "closed_by", "rating", "rating_comment", "messages", "tags")  # fmt: skip
+    report_row = "json_extract(doc, {})".format(", ".join(f"'$.{n}'" for n in older_fields))
+    path = tmp_path / "older.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE conversations (id TEXT PRIMARY KEY, shopper_id TEXT NOT NULL,"
+        f" created_at REAL NOT NULL, doc TEXT NOT NULL, report_row TEXT GENERATED ALWAYS AS"
+        f" ({report_row}) STORED)"
+    )
+    old.close()
+    backend = SQLiteBackend(path)
+    await backend.start()
+    try:
+        await seed(backend, older=True)
+        since, until = day_range(MONDAY, MONDAY, "Europe/Berlin")
+        result = await build_report(backend, SETTINGS, since, until, NOW)
+    finally:
+        await backend.close()
+    bot = result.bot
+    assert (bot.conversations, bot.settled, bot.handoffs, bot.handoff_rate) == (2, 1, 1, 0.5)
+    assert [(q.text, q.count) for q in bot.unanswered] == [("do you ship to mars?", 1)]
+    assert result.quality.handoffs_per_resolved == 0.167
+    assert (result.response.overall.first.count, result.response.overall.first.p90_s) == (7, 70)

@@ -47,7 +47,7 @@ class Claim:
 REPORT_FIELDS = (
     "id", "shop_id", "status", "created_at", "agent_id", "queued_at", "clock_started",
     "first_response_s", "response_times", "closed_at", "closed_by", "rating", "rating_comment",
-    "messages", "tags",
+    "messages", "tags", "bot_spoke", "bot_helpful", "handoffs", "unanswered",
 )  # fmt: skip
 """The record fields reports read, in the order ``scan_conversations`` gives them."""
 

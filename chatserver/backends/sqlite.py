@@ -106,8 +106,13 @@ class SQLiteBackend(Backend):
         self._write_db = await loop.run_in_executor(self._write_pool, self._connect, True)
         self._read_db = await loop.run_in_executor(self._read_pool, self._connect, False)
         self._writer_task = asyncio.create_task(self._write_loop(), name="sqlite-group-commit")
-        columns = await self._read("SELECT name FROM pragma_table_xinfo('conversations')", ())
-        self._has_report_row = ("report_row",) in columns
+        # A file made before the report_row column, or before REPORT_FIELDS last changed, has no
+        # column or one with other fields; SQLite cannot change a stored column's expression in
+        # place, so such a file computes the rows on the fly (slower) rather than being rebuilt.
+        schema = await self._read(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'conversations'", ()
+        )
+        self._has_report_row = _REPORT_ROW in schema[0][0]
         if self._has_report_row:
             # Covering: a report reads its rows in created_at order without touching the table.
             await self._write([(_REPORT_INDEX, ())])
@@ -376,7 +381,7 @@ class SQLiteBackend(Backend):
         return [{k: json.dumps(v) for k, v in json.loads(row[0]).items()} for row in rows]
 
     async def scan_conversations(self, since: float, until: float) -> str:
-        # A file made before the report_row column computes the same array on the fly (slower).
+        # A file without an up-to-date report_row column computes the same array on the fly.
         # One string built by SQLite: no Python object per record.
         source = (
             "report_row) FROM conversations INDEXED BY conversations_report"

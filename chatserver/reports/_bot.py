@@ -1,113 +1,99 @@
-"""What the bot did in one conversation, read from its stored events.
+"""The bot's figures, from the outcome each conversation record keeps as its events happen.
 
-The log is scanned as text and only the few events that matter are parsed: reports walk the logs
-of every conversation the bot spoke in. An unanswered question is the shopper message the bot
-could not settle: the last real question before a hand-off to a person, the question before an
-answer the shopper marked unhelpful, or one the bot met by asking for an e-mail address
-(nobody staffed, ``ask_email``). Add new signals in :func:`walk`.
+The rules that set ``bot_spoke``, ``bot_helpful``, ``handoffs`` and ``unanswered`` live in
+:mod:`chatserver.conversation`. Records made before those fields have none (``bot_spoke`` is
+null): for those the bot took, :func:`fill_older` replays their logs through the same rules, so an
+older store reports as before, at the cost of reading those logs.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Container, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
+from itertools import compress
+from typing import Any
 
-from chatserver.faq.intents import Intent, detect
+import numpy as np
 
+from chatserver.backends.base import REPORT_FIELDS
+from chatserver.conversation import Conversation, bot_answered, feedback_given, handed_off
+from chatserver.reports._columns import Bools, floats
+from chatserver.reports._stats import share
+from chatserver.reports.models import BotFigures, Question
 
-@dataclass
-class BotOutcome:
-    spoke: bool = False
-    handoffs: int = 0
-    helpful: bool = False
-    unanswered: list[str] = field(default_factory=list)
-
-    @property
-    def settled(self) -> bool:
-        """ "That answered it" from the shopper, and no person was needed."""
-        return self.spoke and self.helpful and self.handoffs == 0
-
-
-@lru_cache(maxsize=4096)
-def _asks_for_a_person(text: str) -> bool:
-    # Cached: intent detection normalises text at some cost, and questions repeat a lot.
-    return detect(text) is Intent.HANDOFF
+MAX_QUESTIONS = 50
+OUTCOME_FIELDS = ("bot_spoke", "bot_helpful", "handoffs", "unanswered")
+_ID, _CREATED, _QUEUED, _SPOKE = (
+    REPORT_FIELDS.index(name) for name in ("id", "created_at", "queued_at", "bot_spoke")
+)
+_OUTCOME = [REPORT_FIELDS.index(name) for name in OUTCOME_FIELDS]
 
 
-def normalise(question: str) -> str:
-    """The form questions are counted under: lower case, single spaces."""
-    return " ".join(question.lower().split())
+def older(rows: Sequence[Sequence[Any]]) -> list[str]:
+    """The ids of rows (``REPORT_FIELDS`` values) without the bot's outcome that started with it.
+
+    One that started in the queue has ``queued_at == created_at``; one the bot took has no
+    ``queued_at``, or the later instant of its hand-off.
+    """
+    return [
+        row[_ID]
+        for row in rows
+        if row[_SPOKE] is None and (row[_QUEUED] is None or row[_QUEUED] != row[_CREATED])
+    ]
 
 
-def walk(log: Sequence[str]) -> BotOutcome:
-    """Read a conversation's events (JSON texts, in seq order) for the bot's outcome."""
-    outcome = BotOutcome()
-    asked: list[str] = []  # the shopper's messages so far, parsed only when one is needed
-    counted: set[int] = set()
+def fill_older(rows: Sequence[list[Any]], logs: Mapping[str, Sequence[str]]) -> None:
+    """Set the outcome fields of the rows whose logs are given, from those logs (in place)."""
+    for row in rows:
+        log = logs.get(row[_ID])
+        if log is not None:
+            outcome = replay(row[_ID], log).model_dump(include=set(OUTCOME_FIELDS))
+            for name, at in zip(OUTCOME_FIELDS, _OUTCOME, strict=True):
+                row[at] = outcome[name]
 
-    def unanswered_before(seq: int | None) -> None:
-        """Count the last real question (before ``seq``, if given) as unanswered, once."""
-        for position in range(len(asked) - 1, -1, -1):
-            event = json.loads(asked[position])
-            if seq is not None and event["seq"] >= seq:
-                continue
-            if not _asks_for_a_person(event["text"]):
-                if position not in counted:
-                    counted.add(position)
-                    outcome.unanswered.append(normalise(event["text"]))
-                return
 
+def replay(conversation_id: str, log: Sequence[str]) -> Conversation:
+    """A bot conversation's record as the hub would have kept it, from its events (JSON texts)."""
+    record = Conversation(
+        id=conversation_id, shop_id="", shopper_id="", status="bot", created_at=0.0
+    )
+    question, question_seq = "", 0  # the shopper message the bot's next reply answers
     for raw in log:
-        if '"message_posted"' in raw:
-            if '"author":"shopper"' in raw:
-                asked.append(raw)
-            elif '"author":"bot"' in raw:
-                outcome.spoke = True
-                if '"ask_email":true' in raw:  # nobody staffed and no answer: asks for an address
-                    unanswered_before(None)
-        elif '"conversation_queued"' in raw and '"reason":"handoff"' in raw:
-            outcome.handoffs += 1
-            unanswered_before(None)
-        elif '"bot_feedback_given"' in raw:
-            if '"helpful":true' in raw:
-                outcome.helpful = True
-            else:
-                unanswered_before(json.loads(raw)["answer_seq"])
-    return outcome
+        event = json.loads(raw)
+        kind, changes = event["type"], {}
+        if kind == "message_posted" and event["author"] == "shopper":
+            question, question_seq = event["text"], event["seq"]
+        elif kind == "message_posted" and event["author"] == "bot":
+            changes = bot_answered(record, question, question_seq, bool(event.get("ask_email")))
+        elif kind == "conversation_queued" and event["reason"] == "handoff":
+            changes = handed_off(record)
+        elif kind == "bot_feedback_given":
+            changes = feedback_given(record, event["answer_seq"], event["helpful"])
+        record = record.model_copy(update=changes)
+    return record
 
 
-@dataclass
-class BotSummary:
-    """The bot's figures over many conversations."""
+def figures(columns: Mapping[str, Sequence[Any]], resolved: Bools) -> tuple[BotFigures, int]:
+    """The bot's figures over records, and the hand-offs in the ``resolved`` ones.
 
-    conversations: int = 0
-    settled: int = 0
-    handed_off: int = 0
-    handoffs_in_resolved: int = 0
-    questions: Counter[str] = field(default_factory=Counter)
-
-
-_TROUBLE = ('"reason":"handoff"', '"helpful":false', '"ask_email":true')
-
-
-def summarise(logs: Mapping[str, Sequence[str]], resolved: Container[str]) -> BotSummary:
-    """Add up the bot's outcomes in these logs; hand-offs are also counted for ``resolved`` ones."""
-    summary = BotSummary()
-    for conversation_id, log in logs.items():
-        text = "\n".join(log)
-        if any(sign in text for sign in _TROUBLE):
-            outcome = walk(log)
-        else:
-            # Nothing went unanswered (most conversations): no need to walk event by event.
-            outcome = BotOutcome(spoke='"author":"bot"' in text, helpful='"helpful":true' in text)
-        if outcome.spoke:
-            summary.conversations += 1
-            summary.settled += outcome.settled
-            summary.handed_off += outcome.handoffs > 0
-            summary.questions.update(outcome.unanswered)
-        if outcome.handoffs and conversation_id in resolved:
-            summary.handoffs_in_resolved += outcome.handoffs
-    return summary
+    Args:
+        columns: ``REPORT_FIELDS`` name -> that field's values, one per record.
+        resolved: per record, whether it was resolved.
+    """
+    spoke = floats(columns["bot_spoke"]) == 1  # true is 1; false 0 and null NaN
+    helpful = floats(columns["bot_helpful"]) == 1
+    handoffs = np.nan_to_num(floats(columns["handoffs"]))
+    handed_off = spoke & (handoffs > 0)
+    settled = int((spoke & helpful & (handoffs == 0)).sum())
+    questions = Counter(q for qs in compress(columns["unanswered"], spoke) if qs for q in qs)
+    talked, handed = int(spoke.sum()), int(handed_off.sum())
+    bot = BotFigures(
+        conversations=talked,
+        settled=settled,
+        settled_share=share(settled, talked),
+        handoffs=handed,
+        handoff_rate=share(handed, talked),
+        unanswered=[Question(text=q, count=c) for q, c in questions.most_common(MAX_QUESTIONS)],
+    )
+    return bot, int(handoffs[resolved].sum())

@@ -6,7 +6,6 @@ import asyncio
 import random
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,9 @@ _HOURS = StaffedHours(
 SETTINGS = ReportSettings(target_s=60.0, time_zone="Europe/Berlin", hours=_HOURS)
 
 
-def _conversation(i: int, rng: random.Random, days: int) -> tuple[Conversation, list[str]]:
-    """A closed conversation with random times; a quarter start with the bot (events returned)."""
+def _conversation(i: int, rng: random.Random, days: int) -> Conversation:
+    """A closed conversation with random times; a quarter start with the bot, which settles the
+    question or hands it over (its outcome on the record, as the hub keeps it)."""
     created = START + rng.random() * days * DAY
     with_bot = i % 4 == 0
     handoff = with_bot and rng.random() < 0.4
@@ -38,7 +38,8 @@ def _conversation(i: int, rng: random.Random, days: int) -> tuple[Conversation, 
         if first
         else []
     )
-    conversation = Conversation(
+    question = rng.choice(["where is my kite", "do you ship to norway", "discount code?"])
+    return Conversation(
         id=f"c-{i:07d}",
         shop_id="bench",
         shopper_id=f"s-{i}",
@@ -55,18 +56,11 @@ def _conversation(i: int, rng: random.Random, days: int) -> tuple[Conversation, 
         rating_comment=rng.choice(["", "", "quick and kind", "slow"]),
         messages=2 + 2 * len(times),
         tags=rng.sample(["shipping", "returns", "payment", "sizes"], rng.randrange(3)),
+        bot_spoke=with_bot,
+        bot_helpful=with_bot and not handoff,
+        handoffs=int(handoff),
+        unanswered=[question] if handoff else [],
     )
-    events: list[str] = []
-    if with_bot:
-        question = rng.choice(["where is my kite", "do you ship to norway", "discount code?"])
-        events = [
-            f'{{"type":"message_posted","seq":1,"author":"shopper","author_id":"s","text":"{question}"}}',
-            '{"type":"message_posted","seq":2,"author":"bot","author_id":"bot","text":"..."}',
-            '{"type":"conversation_queued","seq":3,"reason":"handoff"}'
-            if handoff
-            else '{"type":"bot_feedback_given","seq":3,"answer_seq":2,"helpful":true}',
-        ]
-    return conversation, events
 
 
 async def _seed(backend: SQLiteBackend, count: int, days: int) -> None:
@@ -75,18 +69,8 @@ async def _seed(backend: SQLiteBackend, count: int, days: int) -> None:
     for first in range(0, count, batch):
         made = [_conversation(i, rng, days) for i in range(first, min(count, first + batch))]
         await asyncio.gather(
-            *(backend.create_conversation(c.id, c.shopper_id, c.fields()) for c, _ in made)
+            *(backend.create_conversation(c.id, c.shopper_id, c.fields()) for c in made)
         )
-        await asyncio.gather(*(_append_all(backend, c.id, events) for c, events in made if events))
-
-
-async def _append_all(backend: SQLiteBackend, conversation_id: str, events: list[str]) -> None:
-    for text in events:
-        await backend.append(conversation_id, _constant(text))
-
-
-def _constant(text: str) -> Callable[[int], str]:
-    return lambda seq: text
 
 
 async def run(

@@ -1,4 +1,4 @@
-"""The report, computed from conversation records and the bot's events at an injected "now".
+"""The report, computed from conversation records at an injected "now".
 
 Pure: no I/O and no clock. :mod:`chatserver.reports.source` reads the inputs from a backend.
 The work is column-wise on numpy arrays (building blocks in :mod:`._columns`): 100k records
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import chain
@@ -28,15 +28,13 @@ import numpy as np
 from chatserver.backends.base import REPORT_FIELDS
 from chatserver.hours import WEEKDAYS, StaffedHours
 from chatserver.reports import _bot, _columns
-from chatserver.reports._stats import Ratings, mean, share
+from chatserver.reports._stats import Ratings, mean
 from chatserver.reports.models import (
     AgentLoad,
     AgentRating,
-    BotFigures,
     Comment,
     DayRow,
     Quality,
-    Question,
     Report,
     ResponseRow,
     ResponseTimes,
@@ -47,20 +45,6 @@ from chatserver.reports.models import (
 
 NO_AGENT = "(none)"
 MAX_COMMENTS = 200
-MAX_QUESTIONS = 50
-_AT = {name: i for i, name in enumerate(REPORT_FIELDS)}
-
-
-def bot_involved(rows: Sequence[Sequence[Any]]) -> list[str]:
-    """The ids of the conversations (rows of ``REPORT_FIELDS`` values) that started with the bot.
-
-    One that started in the queue has ``queued_at == created_at``; one the bot took has no
-    ``queued_at``, or the later instant of its hand-off.
-    """
-    id_at, queued_at, created_at = _AT["id"], _AT["queued_at"], _AT["created_at"]
-    return [
-        row[id_at] for row in rows if row[queued_at] is None or row[queued_at] != row[created_at]
-    ]
 
 
 @dataclass(frozen=True)
@@ -74,7 +58,6 @@ class ReportSettings:
 
 def compute(
     rows: Sequence[Sequence[Any]],
-    bot_logs: Mapping[str, Sequence[str]],
     settings: ReportSettings,
     since: float,
     until: float,
@@ -83,53 +66,9 @@ def compute(
     """Build the report of conversations created in ``[since, until)`` as it stands at ``now``.
 
     Args:
-        rows: per conversation, the values of ``REPORT_FIELDS`` in that order (any row order).
-        bot_logs: the events (JSON texts, in seq order) of the conversations the bot spoke in.
+        rows: per conversation, the values of ``REPORT_FIELDS`` in that order (any row order);
+            those without the bot's outcome are filled first by ``_bot.fill_older``.
     """
-    report = compute_records(rows, settings, since, until, now)
-    return add_bot(report, _bot.summarise(bot_logs, resolved_ids(rows)))
-
-
-def resolved_ids(rows: Sequence[Sequence[Any]]) -> set[str]:
-    """Conversations closed without leaving a waiting shopper unanswered."""
-    i, status, queued_at, first = (
-        _AT["id"],
-        _AT["status"],
-        _AT["queued_at"],
-        _AT["first_response_s"],
-    )
-    return {
-        row[i]
-        for row in rows
-        if row[status] == "closed" and (row[queued_at] is None or row[first] is not None)
-    }
-
-
-def add_bot(report: Report, bot: _bot.BotSummary) -> Report:
-    """The report with the bot's figures, and hand-offs per resolved conversation."""
-    resolved = report.quality.resolved
-    quality = report.quality.model_copy(
-        update={"handoffs_per_resolved": mean(bot.handoffs_in_resolved, resolved)}
-    )
-    figures = BotFigures(
-        conversations=bot.conversations,
-        settled=bot.settled,
-        settled_share=share(bot.settled, bot.conversations),
-        handoffs=bot.handed_off,
-        handoff_rate=share(bot.handed_off, bot.conversations),
-        unanswered=[Question(text=q, count=c) for q, c in bot.questions.most_common(MAX_QUESTIONS)],
-    )
-    return report.model_copy(update={"quality": quality, "bot": figures})
-
-
-def compute_records(
-    rows: Sequence[Sequence[Any]],
-    settings: ReportSettings,
-    since: float,
-    until: float,
-    now: float,
-) -> Report:
-    """The report from the records alone: the bot's figures are left empty (see ``add_bot``)."""
     target = settings.target_s
     zone = ZoneInfo(settings.time_zone)
     n = len(rows)
@@ -237,6 +176,7 @@ def compute_records(
     ]
     tags = Counter(chain.from_iterable(t for t in col["tags"] if t))
     resolved_count = int(resolved.sum())
+    bot, handoffs_in_resolved = _bot.figures(col, resolved)
 
     counts = np.bincount(day_codes, minlength=len(days_of[0]))
     day_counts = {day: int(counts[k]) for k, day in enumerate(days_of[0])}
@@ -301,16 +241,9 @@ def compute_records(
             tags=[TagCount(tag=t, count=c) for t, c in tags.most_common()],
             resolved=resolved_count,
             messages_per_resolved=mean(float(messages[resolved].sum()), resolved_count),
-            handoffs_per_resolved=None,
+            handoffs_per_resolved=mean(handoffs_in_resolved, resolved_count),
         ),
-        bot=BotFigures(
-            conversations=0,
-            settled=0,
-            settled_share=None,
-            handoffs=0,
-            handoff_rate=None,
-            unanswered=[],
-        ),
+        bot=bot,
         days=[
             DayRow(
                 day=day,

@@ -17,13 +17,7 @@ import orjson
 from chatserver.backends.base import Backend
 from chatserver.config import Settings
 from chatserver.reports import _bot
-from chatserver.reports.compute import (
-    ReportSettings,
-    add_bot,
-    bot_involved,
-    compute_records,
-    resolved_ids,
-)
+from chatserver.reports.compute import ReportSettings, compute
 from chatserver.reports.models import Live, Report
 from chatserver.shop import load_shop
 
@@ -84,21 +78,23 @@ async def build_report(
         text = await backend.scan_conversations(since, until)
         rows = await asyncio.to_thread(_parse, text)
         del text
-        # Not read while computing: the store's thread would then wait for the GIL at each row.
-        bot_logs = await backend.read_logs(bot_involved(rows))
-        return await asyncio.to_thread(_compute, rows, bot_logs, settings, since, until, now)
+        # Only records made before the bot's outcome was kept need their logs (none, once all are
+        # newer). Not read while computing: the store's thread would then wait for the GIL.
+        older = await asyncio.to_thread(_bot.older, rows)
+        logs = await backend.read_logs(older) if older else {}
+        return await asyncio.to_thread(_compute, rows, logs, settings, since, until, now)
 
 
 def _compute(
     rows: list[list[Any]],
-    bot_logs: Mapping[str, Sequence[str]],
+    logs: Mapping[str, Sequence[str]],
     settings: ReportSettings,
     since: float,
     until: float,
     now: float,
 ) -> Report:
-    report = compute_records(rows, settings, since, until, now)
-    return add_bot(report, _bot.summarise(bot_logs, resolved_ids(rows)))
+    _bot.fill_older(rows, logs)
+    return compute(rows, settings, since, until, now)
 
 
 async def live(backend: Backend, now: float) -> Live:

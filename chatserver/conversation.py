@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from chatserver.faq.intents import Intent, detect
@@ -68,7 +68,7 @@ class Conversation(BaseModel):
     def fields(self, *names: str) -> dict[str, str]:
         """These fields (all when none named) as a backend record."""
         data = self.model_dump(mode="json", include=set(names) if names else None)
-        return {k: json.dumps(v) for k, v in data.items()}
+        return {k: orjson.dumps(v).decode() for k, v in data.items()}
 
     def deadline(self, target_s: float) -> float | None:
         """When the running response clock misses the target, or None if it is stopped."""

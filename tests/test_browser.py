@@ -58,6 +58,15 @@ async def shopper_page(new_page: NewPage, server: Server, **kw: object) -> Page:
     return page
 
 
+async def both_sides(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+) -> tuple[Server, Page, Page]:
+    """A server for the test shop, an agent signed in to the console, a shopper on the demo page."""
+    server = await start_server(faq_dir=shop_dir)
+    agent = await agent_console(new_page, server)
+    return server, agent, await shopper_page(new_page, server)
+
+
 async def shopper_says(page: Page, text: str) -> None:
     await page.locator(".compose textarea").fill(text)
     await page.locator(".compose textarea").press("Enter")
@@ -134,9 +143,7 @@ async def test_countdown_shows_and_turns_amber_then_red(
 async def test_reload_and_navigation_resume_the_same_conversation(
     start_server: ServerFactory, new_page: NewPage, shop_dir: Path
 ) -> None:
-    server = await start_server(faq_dir=shop_dir)
-    agent = await agent_console(new_page, server)
-    shopper = await shopper_page(new_page, server)
+    server, agent, shopper = await both_sides(start_server, new_page, shop_dir)
     await shopper_says(shopper, "Where is order KB-1001?")
     await expect(agent.locator(".msg.shopper")).to_have_count(1)
     await agent_says(agent, "Let me look.")
@@ -164,9 +171,7 @@ async def test_reload_and_navigation_resume_the_same_conversation(
 async def test_message_typed_while_disconnected_is_sent_once(
     start_server: ServerFactory, new_page: NewPage, shop_dir: Path
 ) -> None:
-    server = await start_server(faq_dir=shop_dir)
-    agent = await agent_console(new_page, server)
-    shopper = await shopper_page(new_page, server)
+    server, agent, shopper = await both_sides(start_server, new_page, shop_dir)
     await shopper_says(shopper, "hello")
     await expect(agent.locator(".msg.shopper")).to_have_count(1)
 
@@ -188,9 +193,7 @@ async def test_message_typed_while_disconnected_is_sent_once(
 async def test_markup_in_messages_shows_as_text_both_ways(
     start_server: ServerFactory, new_page: NewPage, shop_dir: Path
 ) -> None:
-    server = await start_server(faq_dir=shop_dir)
-    agent = await agent_console(new_page, server)
-    shopper = await shopper_page(new_page, server)
+    server, agent, shopper = await both_sides(start_server, new_page, shop_dir)
     await shopper_says(shopper, XSS)
     await expect(agent.locator(".msg.shopper .text")).to_have_text(XSS)
     await agent_says(agent, XSS)
@@ -203,9 +206,7 @@ async def test_markup_in_messages_shows_as_text_both_ways(
 async def test_rating_after_the_chat_ends_is_stored(
     start_server: ServerFactory, new_page: NewPage, shop_dir: Path
 ) -> None:
-    server = await start_server(faq_dir=shop_dir)
-    agent = await agent_console(new_page, server)
-    shopper = await shopper_page(new_page, server)
+    server, agent, shopper = await both_sides(start_server, new_page, shop_dir)
     await shopper_says(shopper, "Do you ship to Canada?")
     await agent_says(agent, "Yes, in 4-7 days.")
     await agent.locator("#close-chat").click()
@@ -226,9 +227,7 @@ async def test_rating_after_the_chat_ends_is_stored(
 async def test_private_notes_never_reach_the_shopper(
     start_server: ServerFactory, new_page: NewPage, shop_dir: Path
 ) -> None:
-    server = await start_server(faq_dir=shop_dir)
-    agent = await agent_console(new_page, server)
-    shopper = await shopper_page(new_page, server)
+    server, agent, shopper = await both_sides(start_server, new_page, shop_dir)
     frames = frames_of(shopper)
     await shopper_says(shopper, "My parcel is damaged")
     await agent.locator("[data-mode=note]").click()
@@ -257,9 +256,7 @@ async def test_private_notes_never_reach_the_shopper(
 async def test_canned_reply_is_inserted_with_its_shortcut(
     start_server: ServerFactory, new_page: NewPage, shop_dir: Path
 ) -> None:
-    server = await start_server(faq_dir=shop_dir)
-    agent = await agent_console(new_page, server)
-    shopper = await shopper_page(new_page, server)
+    server, agent, shopper = await both_sides(start_server, new_page, shop_dir)
     await shopper_says(shopper, "Which size should I take?")
     await expect(agent.locator(".msg.shopper")).to_have_count(1)
     await agent.locator("#reply").press_sequentially("/si")

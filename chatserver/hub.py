@@ -134,6 +134,9 @@ class Hub:
         self._hello.pop(session, None)
         if await self.fanout.remove(session):
             await self.assigner.agent_left(session.user_id)
+        lock = self._shopper_locks.get(session.user_id)
+        if lock is not None and not lock.locked() and not self.fanout.shopper_sessions(session.user_id):
+            del self._shopper_locks[session.user_id]
 
     # --- frames --------------------------------------------------------------------------------
 

@@ -8,9 +8,10 @@ the two servers relay the same load.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import TYPE_CHECKING, Any
 
+from chatserver import protocol as p
+from chatserver.api import LoginRequest
 from chatserver.bench import _wsclient as ws
 
 try:
@@ -127,12 +128,12 @@ class HubShopper(ShopperBase):
         await self._open("/ws/shopper", origin=f"http://{self.host}:{self.port}")
         assert self.client is not None
         welcome = self._expect("welcome")
-        self.client.send_text('{"type":"hello","version":1}')
+        self.client.send_text(p.Hello(version=p.PROTOCOL_VERSION).model_dump_json())
         await self._await(welcome)
 
     def _send(self, message_id: str, text: str) -> None:
         assert self.client is not None
-        self.client.send_text(f'{{"type":"send_message","client_id":"{message_id}","text":"{text}"}}')
+        self.client.send_text(p.SendMessage(client_id=message_id, text=text).model_dump_json())
 
     def on_text(self, raw: str) -> None:
         frame = loads(raw)
@@ -157,7 +158,8 @@ class HubAgent(AgentBase):
     """A console: log in over HTTP, hello with the session token, go online, answer."""
 
     async def connect(self) -> None:
-        body = json.dumps({"username": agent_id(self.index), "password": BENCH_PASSWORD}).encode()
+        login = LoginRequest(username=agent_id(self.index), password=BENCH_PASSWORD)
+        body = login.model_dump_json().encode()
         status, reply = await ws.post_json(self.host, self.port, "/api/login", body, CONNECT_TIMEOUT)
         if status != 200:
             raise RuntimeError(f"agent login failed ({status}): {reply[:200]!r}")
@@ -165,11 +167,11 @@ class HubAgent(AgentBase):
         await self._open("/ws/agent")
         assert self.client is not None
         welcome = self._expect("welcome")
-        self.client.send_text(json.dumps({"type": "hello", "version": 1, "token": token}))
+        self.client.send_text(p.Hello(version=p.PROTOCOL_VERSION, token=token).model_dump_json())
         await self._await(welcome)
         online = self._expect("status_changed")
         capacity = self.gen.config["capacity"]
-        self.client.send_text(f'{{"type":"set_status","status":"online","capacity":{capacity}}}')
+        self.client.send_text(p.SetStatus(status="online", capacity=capacity).model_dump_json())
         await self._await(online)
 
     def on_text(self, raw: str) -> None:
@@ -181,10 +183,12 @@ class HubAgent(AgentBase):
                 if self.first_time(text.split(" ", 1)[0]):
                     self.count += 1
                     assert self.client is not None
-                    self.client.send_text(
-                        f'{{"type":"send_message","conversation_id":"{frame["conversation_id"]}",'
-                        f'"client_id":"a{self.index}-{self.count}","text":"{text}"}}'
+                    reply = p.SendMessage(
+                        conversation_id=frame["conversation_id"],
+                        client_id=f"a{self.index}-{self.count}",
+                        text=text,
                     )
+                    self.client.send_text(reply.model_dump_json())
         elif kind == "error":
             self.gen.error(raw)
         elif kind != "status_changed" or frame["status"] == "online":

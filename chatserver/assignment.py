@@ -138,8 +138,8 @@ class Assigner:
         wait = float("inf") if estimate is None else estimate
         return self.bot.in_charge(self.clock.now(), len(queue), wait)
 
-    async def availability(self) -> p.Availability:
-        """Who would answer a new shopper message now: the widget's honest greeting."""
+    async def availability(self, locale: str) -> p.Availability:
+        """Who would answer a new shopper message now, and the shop's texts in this locale."""
         queue = await self.backend.queue()
         online = await self.agents_online()
         estimate = self.waits.estimate(len(queue) + 1, online)
@@ -151,7 +151,14 @@ class Assigner:
             mode = "offline"
         else:
             mode = "live" if wait <= self.target_s else "busy"
-        return p.Availability(mode=mode, estimated_wait_s=estimate, agents_online=online)  # type: ignore[arg-type]
+        greeting, away = self.bot.texts(locale)
+        return p.Availability(
+            mode=mode,  # type: ignore[arg-type]
+            estimated_wait_s=estimate,
+            agents_online=online,
+            greeting=greeting if mode == "bot" else "",
+            away=away,
+        )
 
     # --- agents ------------------------------------------------------------------------------
 

@@ -93,7 +93,7 @@ class Hub:
             infos.append(conversation.info(self._target))
             await self.fanout.follow(session, conversation.id, hello.last_seq)
         self._welcome(session, token, infos)
-        session.send((await self.assigner.availability()).model_dump_json())
+        session.send((await self.assigner.availability(hello.locale)).model_dump_json())
         if conversation is not None and conversation.status == "queued":
             await self.assigner.announce_queue()
 

@@ -388,12 +388,15 @@ class Availability(Frame):
 
     ``live``: an agent, within the response target; ``busy``: an agent, later than that;
     ``bot``: the FAQ bot first; ``offline``: nobody is online (leave an e-mail address).
+    ``greeting`` and ``away`` are the shop's own texts in the shopper's language, when it has them.
     """
 
     type: Literal["availability"] = "availability"
     mode: Literal["live", "busy", "bot", "offline"]
     estimated_wait_s: float | None = None
     agents_online: int = 0
+    greeting: str = ""
+    away: str = ""
 
 
 class CannedReply(Frame):

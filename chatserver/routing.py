@@ -34,6 +34,10 @@ class Bot(Protocol):
         """The bot's answer to a shopper message in a conversation it is in charge of."""
         ...
 
+    def texts(self, locale: str) -> tuple[str, str]:
+        """The shop's own greeting and away texts in this locale (empty: use the widget's)."""
+        ...
+
 
 class NoBot:
     """A shop without a bot: every conversation goes to the queue."""
@@ -43,6 +47,9 @@ class NoBot:
 
     def reply(self, text: str, locale: str, now: float) -> BotTurn:
         return BotTurn("A person will be with you shortly.", handoff=True)
+
+    def texts(self, locale: str) -> tuple[str, str]:
+        return "", ""
 
 
 class WaitEstimator:

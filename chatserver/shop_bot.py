@@ -57,6 +57,10 @@ class ShopBot:
             return BotTurn(said, handoff=True)
         return BotTurn(f"{texts.away}{self._back_at(now)}", handoff=True, ask_email=True)
 
+    def texts(self, locale: str) -> tuple[str, str]:
+        texts = self.shop.texts_for(locale)
+        return texts.greeting, texts.away
+
     def _back_at(self, now: float) -> str:
         opening = self.hours.next_opening(datetime.fromtimestamp(now, UTC))
         if opening is None:

@@ -106,3 +106,14 @@ async def test_an_unanswered_question_counts_once_when_the_bot_asks_for_email_an
     record = await server.hub.conversations.get(answer["conversation_id"])
     assert (record.bot_spoke, record.bot_helpful, record.handoffs) == (True, True, 1)
     assert record.unanswered == ["zebra quantum violin"]
+
+
+async def test_the_widget_gets_the_shops_own_texts_in_the_shoppers_language(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(faq_dir=FAQ)
+    shopper = await server.raw("/ws/shopper", origin=server.settings.base_url)
+    await shopper.send(p.Hello(version=p.PROTOCOL_VERSION, locale="de-AT"))
+    availability = await shopper.expect("availability", mode="bot")
+    assert availability["greeting"].startswith("Hallo! Ich bin der Kitebay-Assistent")
+    assert availability["away"].startswith("Unser Team ist gerade nicht da")

@@ -152,6 +152,9 @@ class AlwaysBot:
     def reply(self, text: str, locale: str, now: float) -> BotTurn:
         return BotTurn("Returns are free for 30 days.")
 
+    def texts(self, locale: str) -> tuple[str, str]:
+        return "", ""
+
 
 async def test_bot_feedback_is_stored_and_request_human_queues(start_server: ServerFactory) -> None:
     server = await start_server(bot=AlwaysBot())

@@ -18,6 +18,9 @@ class AlwaysBot:
     def reply(self, text: str, locale: str, now: float) -> BotTurn:
         return BotTurn(f"bot answer to {text}", handoff="person" in text)
 
+    def texts(self, locale: str) -> tuple[str, str]:
+        return "", ""
+
 
 async def record(server: Server, conversation_id: str) -> dict:
     fields = await server.hub.backend.get_conversation(conversation_id)

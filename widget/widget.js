@@ -262,7 +262,7 @@
 
     var log = ui.log;
     log.textContent = "";
-    log.appendChild(line("them", t("w.greeting"), shopName || t("w.team"), null));
+    log.appendChild(line("them", (avail && avail.greeting) || t("w.greeting"), shopName || t("w.team"), null));
     var lastBot = null, lastMine = 0;
     st.events.forEach(function (e) { if (e.type === "message_posted" && e.author === "shopper") lastMine = e.seq; });
     st.events.forEach(function (e) {
@@ -304,6 +304,7 @@
 
     var offline = !s.email && s.status !== "assigned" && s.status !== "closed" && avail && (avail.mode === "offline" || (avail.mode === "bot" && !avail.agents_online));
     ui.email.hidden = !offline;
+    if (avail && avail.away) ui.email.querySelector("p").textContent = avail.away;
     ui.rate.hidden = !(s.closed && !s.rated);
     ui.compose.hidden = !ui.rate.hidden;
     if (open) requestAnimationFrame(function () { log.scrollTop = log.scrollHeight; });

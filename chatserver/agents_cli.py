@@ -8,6 +8,7 @@ from chatserver.app import backend_for
 from chatserver.auth import Accounts, new_password
 from chatserver.config import Settings
 
+
 async def add(settings: Settings, args: argparse.Namespace) -> int:
     backend = backend_for(settings)
     await backend.start()
@@ -22,7 +23,8 @@ async def add(settings: Settings, args: argparse.Namespace) -> int:
     print(f"agent {account.id!r} ({account.role}, capacity {account.capacity}) saved{shown}")
     return 0
 
-async def list(settings: Settings, args: argparse.Namespace) -> int:  # noqa: A001 - CLI verb
+
+async def list(settings: Settings, args: argparse.Namespace) -> int:
     backend = backend_for(settings)
     await backend.start()
     try:
@@ -34,6 +36,7 @@ async def list(settings: Settings, args: argparse.Namespace) -> int:  # noqa: A0
     if not accounts:
         print("no agents")
     return 0
+
 
 async def remove(settings: Settings, args: argparse.Namespace) -> int:
     backend = backend_for(settings)

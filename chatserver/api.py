@@ -34,7 +34,9 @@ def _hub(request: Request) -> Hub:
 
 
 def error_response(status: int, message: str) -> Response:
-    return Response(ErrorResponse(error=message).model_dump_json(), status, media_type="application/json")
+    return Response(
+        ErrorResponse(error=message).model_dump_json(), status, media_type="application/json"
+    )
 
 
 async def login(request: Request) -> Response:
@@ -42,14 +44,19 @@ async def login(request: Request) -> Response:
     try:
         body = LoginRequest.model_validate_json(await request.body())
     except ValidationError as exc:
-        return error_response(400, f"login needs JSON {{username, password}}: {exc.errors()[0]['msg']}")
+        return error_response(
+            400, f"login needs JSON {{username, password}}: {exc.errors()[0]['msg']}"
+        )
     hub = _hub(request)
     try:
         account = await hub.accounts.login(body.username, body.password)
     except Unauthorized as exc:
         return error_response(401, exc.message)
     reply = LoginResponse(
-        token=hub.tokens.new_session(account.id), agent_id=account.id, name=account.name, role=account.role
+        token=hub.tokens.new_session(account.id),
+        agent_id=account.id,
+        name=account.name,
+        role=account.role,
     )
     return Response(reply.model_dump_json(), media_type="application/json")
 

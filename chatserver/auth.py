@@ -76,7 +76,9 @@ class Tokens:
         try:
             return str(self._shopper.loads(token)["sid"])
         except (BadSignature, KeyError, TypeError) as exc:
-            raise Unauthorized("shopper token is not valid; connect without one to start anew") from exc
+            raise Unauthorized(
+                "shopper token is not valid; connect without one to start anew"
+            ) from exc
 
     def new_session(self, agent_id: str) -> str:
         return self._session.dumps({"aid": agent_id})
@@ -101,7 +103,11 @@ class Accounts:
         self, agent_id: str, name: str, password: str, role: AgentRole = "agent", capacity: int = 3
     ) -> Account:
         account = Account(
-            id=agent_id, name=name, role=role, capacity=capacity, password_hash=hash_password(password)
+            id=agent_id,
+            name=name,
+            role=role,
+            capacity=capacity,
+            password_hash=hash_password(password),
         )
         await self._backend.put_agent(agent_id, account.model_dump_json())
         return account

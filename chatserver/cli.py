@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable, Coroutine
 from datetime import date
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,9 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the command line over the environment over the config file."""
-    given = {n: getattr(args, n) for n in Settings.model_fields if getattr(args, n, None) is not None}
+    given = {
+        n: getattr(args, n) for n in Settings.model_fields if getattr(args, n, None) is not None
+    }
     return Settings(_env_file=args.config, **given)  # type: ignore[call-arg]
 
 
@@ -67,14 +69,27 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser(
         "report", help="print a report's headline figures (or one table)", parents=[settings]
     )
-    report.add_argument("--from", dest="first", type=date.fromisoformat, help="first day, YYYY-MM-DD (default: 6 days before --to)")
-    report.add_argument("--to", dest="last", type=date.fromisoformat, help="last day, YYYY-MM-DD (default: today)")
+    report.add_argument(
+        "--from",
+        dest="first",
+        type=date.fromisoformat,
+        help="first day, YYYY-MM-DD (default: 6 days before --to)",
+    )
+    report.add_argument(
+        "--to", dest="last", type=date.fromisoformat, help="last day, YYYY-MM-DD (default: today)"
+    )
     report.add_argument("--csv", action="store_true", help="print CSV instead of aligned text")
-    report.add_argument("--table", default="summary", help="summary (default), response, agents, days, tags, comments, unanswered")
+    report.add_argument(
+        "--table",
+        default="summary",
+        help="summary (default), response, agents, days, tags, comments, unanswered",
+    )
 
     from chatserver.bench import add_arguments as add_bench_arguments
 
-    bench = commands.add_parser("bench", help="measure the server under load (bench faq: the matcher)")
+    bench = commands.add_parser(
+        "bench", help="measure the server under load (bench faq: the matcher)"
+    )
     add_bench_arguments(bench)
     return parser
 
@@ -108,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "agents":
         from chatserver import agents_cli
 
-        command: Callable[[Settings, Any], Awaitable[int]] = getattr(
+        command: Callable[[Settings, Any], Coroutine[Any, Any, int]] = getattr(
             agents_cli, args.agents_command
         )
         return asyncio.run(command(settings, args))

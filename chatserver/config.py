@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     public_url: str = Field(
         "", description="Address shoppers and agents reach the server at; default http://HOST:PORT."
     )
-    data_dir: Path = Field(Path("chatserver-data"), description="Where the SQLite file and keys live.")
+    data_dir: Path = Field(
+        Path("chatserver-data"), description="Where the SQLite file and keys live."
+    )
     redis_url: str = Field("", description="redis:// URL; set it to share state between workers.")
     redis_prefix: str = Field(
         "chat:", min_length=1, description="Put before every Redis key, so shops can share a Redis."
@@ -31,13 +33,19 @@ class Settings(BaseSettings):
     secret_key: str = Field(
         "", description="Key that signs shopper and agent tokens; generated into data_dir if empty."
     )
-    shop_id: str = Field("demo", min_length=1, max_length=64, description="The shop this server runs.")
-    faq_dir: Path = Field(Path("faq_data"), description="Folder with the shop's faq.toml and shop.toml.")
+    shop_id: str = Field(
+        "demo", min_length=1, max_length=64, description="The shop this server runs."
+    )
+    faq_dir: Path = Field(
+        Path("faq_data"), description="Folder with the shop's faq.toml and shop.toml."
+    )
     allowed_origins: list[str] = Field(
         default_factory=list,
         description="Origins allowed on the shopper socket (JSON list); the server's own is always in.",
     )
-    max_frame_bytes: int = Field(4096, ge=256, le=1_048_576, description="Largest client frame, bytes.")
+    max_frame_bytes: int = Field(
+        4096, ge=256, le=1_048_576, description="Largest client frame, bytes."
+    )
     response_target_s: float = Field(60.0, gt=0, description="The shop's first-response target, s.")
     agent_grace_s: float = Field(
         30.0, ge=0, description="How long a disconnected agent keeps its chats before they requeue."
@@ -46,7 +54,9 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(12 * 3600, ge=60, description="Agent session lifetime, s.")
     send_queue_size: int = Field(256, ge=8, description="Outgoing frames buffered per socket.")
     rate_limit_per_s: float = Field(10.0, gt=0, description="Client frames per second per socket.")
-    rate_limit_burst: int = Field(30, ge=1, description="Burst of client frames allowed per socket.")
+    rate_limit_burst: int = Field(
+        30, ge=1, description="Burst of client frames allowed per socket."
+    )
     log_level: str = Field("info", description="uvicorn log level.")
 
     @property

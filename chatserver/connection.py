@@ -7,6 +7,7 @@ becomes an ``error`` frame.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any, Literal
@@ -16,7 +17,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chatserver import protocol as p
 from chatserver.backends.base import BackendUnavailable
-from chatserver.errors import ChatError, FrameTooLarge, InvalidFrame, RateLimited, Unauthorized, Unavailable
+from chatserver.errors import (
+    ChatError,
+    FrameTooLarge,
+    InvalidFrame,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
 from chatserver.hub import Hub
 from chatserver.sessions import Session
 
@@ -62,14 +70,20 @@ def describe(exc: ValidationError) -> str:
         if kind == "json_invalid":
             parts.append(f"frame is not valid JSON ({error['ctx'].get('error', 'parse error')})")
         elif kind == "union_tag_invalid":
-            parts.append(f"unknown frame type {error['ctx']['tag']!r}; expected one of {error['ctx']['expected_tags']}")
+            parts.append(
+                f"unknown frame type {error['ctx']['tag']!r}; expected one of {error['ctx']['expected_tags']}"
+            )
         elif kind == "union_tag_not_found":
             parts.append("frame has no 'type' field")
         elif not loc:
             parts.append(f"frame must be a JSON object ({error['msg']})")
         else:
             field = ".".join(loc[1:]) or loc[0]
-            parts.append(f"field {field!r}: {error['msg']}" if kind != "missing" else f"field {field!r} is missing")
+            parts.append(
+                f"field {field!r}: {error['msg']}"
+                if kind != "missing"
+                else f"field {field!r} is missing"
+            )
     return "; ".join(parts)
 
 
@@ -111,7 +125,9 @@ class Connection:
         overflow = asyncio.create_task(self._overflow.wait())
         close_code: int | None = None
         try:
-            done, _ = await asyncio.wait({reader, writer, overflow}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {reader, writer, overflow}, return_when=asyncio.FIRST_COMPLETED
+            )
             if overflow in done:
                 close_code = CLOSE_TOO_SLOW
             elif reader in done and not reader.cancelled():
@@ -130,16 +146,16 @@ class Connection:
             if self._connected:
                 await self.hub.disconnect(self.session)
             if close_code is not None and self.websocket.client_state == WebSocketState.CONNECTED:
-                try:
+                with contextlib.suppress(RuntimeError, OSError):  # the peer left meanwhile
                     await self.websocket.close(close_code)
-                except (RuntimeError, OSError):
-                    pass
 
     async def _read(self) -> int | None:
         """Read frames until the client leaves; returns a close code when we must close."""
         origin = self.websocket.headers.get("origin")
         if not self._origin_allowed(origin):
-            self._send_error(Unauthorized(f"origin {origin!r} is not allowed to open this chat"), None)
+            self._send_error(
+                Unauthorized(f"origin {origin!r} is not allowed to open this chat"), None
+            )
             return Unauthorized.close_code
         while True:
             try:
@@ -168,7 +184,9 @@ class Connection:
                     await self._apply(frame)
                 except BackendUnavailable as exc:
                     # Any read or write the frame needed failed: say so, nothing was acknowledged.
-                    raise Unavailable("the chat store is temporarily unavailable; send again") from exc
+                    raise Unavailable(
+                        "the chat store is temporarily unavailable; send again"
+                    ) from exc
             except ChatError as exc:
                 self._send_error(exc, frame_type)
                 if exc.close_code is not None:
@@ -210,7 +228,5 @@ class Connection:
     async def _drain(self, writer: asyncio.Task[None]) -> None:
         """Let the writer send what is queued (the last error frame) before closing."""
         if not writer.done():
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.session.outbox.join(), timeout=2)
-            except TimeoutError:
-                pass

@@ -1,14 +1,14 @@
 """Errors a client can cause; each becomes an ``error`` frame naming what was wrong.
 
-    ChatError
-    ├── InvalidFrame          malformed JSON, unknown type, missing or bad field
-    ├── FrameTooLarge         frame over the configured size limit
-    ├── RateLimited           too many frames too fast
-    ├── NotAllowed            a frame this client may not send now
-    │   └── NotYourConversation
-    ├── NotFound              a conversation or agent that does not exist
-    ├── Unavailable           the backend cannot store right now; retry later
-    └── Unauthorized          missing or wrong token, or a refused origin (closes the socket)
+ChatError
+├── InvalidFrame          malformed JSON, unknown type, missing or bad field
+├── FrameTooLarge         frame over the configured size limit
+├── RateLimited           too many frames too fast
+├── NotAllowed            a frame this client may not send now
+│   └── NotYourConversation
+├── NotFound              a conversation or agent that does not exist
+├── Unavailable           the backend cannot store right now; retry later
+└── Unauthorized          missing or wrong token, or a refused origin (closes the socket)
 """
 
 from __future__ import annotations

@@ -107,7 +107,9 @@ class Fanout:
             del self._followers[log_id]
             await self.backend.unsubscribe(conversation_channel(log_id))
 
-    async def follow_as_agent(self, session: Session, conversation_id: str, last_seqs: dict[str, int]) -> None:
+    async def follow_as_agent(
+        self, session: Session, conversation_id: str, last_seqs: dict[str, int]
+    ) -> None:
         """An agent follows a conversation and its agent-only staff log."""
         staff = p.staff_log(conversation_id)
         await self.follow(session, conversation_id, last_seqs.get(conversation_id, 0))

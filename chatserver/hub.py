@@ -117,7 +117,9 @@ class Hub:
         await self.assigner.agent_back(session)
         session.send(await self.assigner.queue_snapshot())
 
-    def _welcome(self, session: Session, token: str | None, infos: list[p.ConversationInfo]) -> None:
+    def _welcome(
+        self, session: Session, token: str | None, infos: list[p.ConversationInfo]
+    ) -> None:
         welcome = p.Welcome(
             role=session.role,
             user_id=session.user_id,
@@ -135,7 +137,11 @@ class Hub:
         if await self.fanout.remove(session):
             await self.assigner.agent_left(session.user_id)
         lock = self._shopper_locks.get(session.user_id)
-        if lock is not None and not lock.locked() and not self.fanout.shopper_sessions(session.user_id):
+        if (
+            lock is not None
+            and not lock.locked()
+            and not self.fanout.shopper_sessions(session.user_id)
+        ):
             del self._shopper_locks[session.user_id]
 
     # --- frames --------------------------------------------------------------------------------
@@ -252,7 +258,9 @@ class Hub:
         if not appended.duplicate and "response_times" in changes:
             self.metrics.answered(changes["response_times"][-1], "first_response_s" in changes)
 
-    def _ack(self, session: Session, conversation_id: str, client_id: str, appended: Appended) -> None:
+    def _ack(
+        self, session: Session, conversation_id: str, client_id: str, appended: Appended
+    ) -> None:
         ack = p.Ack(
             conversation_id=conversation_id,
             client_id=client_id,
@@ -329,7 +337,9 @@ class Hub:
         conversation = await self.conversations.latest(session.user_id)
         if conversation is None or conversation.status != "closed":
             raise NotAllowed("a conversation can be rated once it has ended")
-        await self.conversations.update(conversation, rating=frame.score, rating_comment=frame.comment)
+        await self.conversations.update(
+            conversation, rating=frame.score, rating_comment=frame.comment
+        )
         await self.conversations.post(
             conversation.id, p.RatingGiven, score=frame.score, comment=frame.comment
         )

@@ -31,7 +31,7 @@ _BUCKETS = (1.0, 5.0, 10.0, 20.0, 30.0, 45.0, 90.0, 120.0, 180.0, 300.0, 600.0, 
 
 def buckets(target_s: float) -> tuple[float, ...]:
     """Response-time buckets with one edge exactly at the target, so "within target" is exact."""
-    return tuple(sorted({*_BUCKETS, float(target_s)})) + (float("inf"),)
+    return (*sorted({*_BUCKETS, float(target_s)}), float("inf"))
 
 
 class Metrics:

@@ -132,7 +132,9 @@ class LeaveEmail(Frame):
     """Nobody is staffed: the shopper leaves an address (and a name) for a reply later."""
 
     type: Literal["leave_email"] = "leave_email"
-    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    email: Annotated[
+        str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    ]
     name: Annotated[str, Field(max_length=100)] = ""
 
 
@@ -174,15 +176,32 @@ class GetHistory(Frame):
 
 ShopperFrame = Annotated[
     Union[
-        Hello, SendMessage, Typing, MarkRead, RequestHuman, EndConversation, Rate, BotFeedback,
+        Hello,
+        SendMessage,
+        Typing,
+        MarkRead,
+        RequestHuman,
+        EndConversation,
+        Rate,
+        BotFeedback,
         LeaveEmail,
     ],
     Field(discriminator="type"),
 ]
 AgentFrame = Annotated[
     Union[
-        Hello, SendMessage, Typing, MarkRead, SetStatus, Transfer, CloseConversation, AddNote,
-        SetTags, ListCanned, ListAgents, GetHistory,
+        Hello,
+        SendMessage,
+        Typing,
+        MarkRead,
+        SetStatus,
+        Transfer,
+        CloseConversation,
+        AddNote,
+        SetTags,
+        ListCanned,
+        ListAgents,
+        GetHistory,
     ],
     Field(discriminator="type"),
 ]

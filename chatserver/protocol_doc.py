@@ -6,6 +6,7 @@ Run ``python -m chatserver.protocol_doc > docs/protocol.md`` after changing ``pr
 from __future__ import annotations
 
 import typing
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -38,7 +39,7 @@ def _field(name: str, info: FieldInfo) -> str:
     return f"`{name}`{required}"
 
 
-def _table(title: str, frames: list[type[BaseModel]]) -> list[str]:
+def _table(title: str, frames: Sequence[type[BaseModel]]) -> list[str]:
     lines = [f"## {title}", "", "| type | fields | what it is |", "|---|---|---|"]
     for model in frames:
         tag = model.model_fields["type"].default

@@ -29,7 +29,9 @@ class ShopBot:
     @classmethod
     def from_dir(cls, faq_dir: Path, target_s: float) -> ShopBot:
         """Load ``faq.toml`` and ``shop.toml`` from a shop's folder."""
-        return cls(FaqBot.from_path(faq_dir / "faq.toml"), load_shop(faq_dir / "shop.toml"), target_s)
+        return cls(
+            FaqBot.from_path(faq_dir / "faq.toml"), load_shop(faq_dir / "shop.toml"), target_s
+        )
 
     def is_staffed(self, now: float) -> bool:
         return self.hours.is_open(datetime.fromtimestamp(now, UTC))

@@ -34,7 +34,9 @@ def chromium_path() -> str:
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:
@@ -47,7 +49,9 @@ async def new_page(browser: Browser) -> AsyncIterator[NewPage]:
     contexts = []
 
     async def open_page(
-        viewport: dict[str, int] | None = None, locale: str = "en-GB", timezone_id: str = "Europe/London"
+        viewport: dict[str, int] | None = None,
+        locale: str = "en-GB",
+        timezone_id: str = "Europe/London",
     ) -> Page:
         context = await browser.new_context(
             viewport=viewport or DESKTOP,  # type: ignore[arg-type]

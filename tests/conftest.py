@@ -108,6 +108,7 @@ class Server:
 
     async def until(self, condition: Callable[[], Awaitable[bool]]) -> None:
         """Wait until the server reaches a state (polls it; fails after the timeout)."""
+
         async def poll() -> None:
             while not await condition():
                 await asyncio.sleep(0.01)
@@ -138,14 +139,22 @@ class Server:
         return client
 
     async def agent(
-        self, agent_id: str, capacity: int = 2, online: bool = True, last_seqs: dict[str, int] | None = None
+        self,
+        agent_id: str,
+        capacity: int = 2,
+        online: bool = True,
+        last_seqs: dict[str, int] | None = None,
     ) -> Client:
         """An agent (created if new) logged in on a socket, online with this capacity."""
         if await self.hub.accounts.get(agent_id) is None:
-            await self.hub.accounts.add(agent_id, agent_id.title(), "pw-" + agent_id, capacity=capacity)
+            await self.hub.accounts.add(
+                agent_id, agent_id.title(), "pw-" + agent_id, capacity=capacity
+            )
         token = self.hub.tokens.new_session(agent_id)
         client = await self.raw("/ws/agent")
-        await client.send(p.Hello(version=p.PROTOCOL_VERSION, token=token, last_seqs=last_seqs or {}))
+        await client.send(
+            p.Hello(version=p.PROTOCOL_VERSION, token=token, last_seqs=last_seqs or {})
+        )
         await client.expect("welcome")
         if online:
             await client.send(p.SetStatus(status="online", capacity=capacity))
@@ -192,7 +201,9 @@ async def start_server(tmp_path: Path, backend_kind: str) -> AsyncIterator[Serve
         port = server.servers[0].sockets[0].getsockname()[1]
         # The origin check needs the real port; the app reads settings by reference.
         settings.port = port
-        handle = Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", app.state.hub, settings, clock)
+        handle = Server(
+            f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", app.state.hub, settings, clock
+        )
         running.append((server, task, handle))
         return handle
 

@@ -55,7 +55,9 @@ def doc(**fields: object) -> dict[str, str]:
 # --- the log --------------------------------------------------------------------------------
 
 
-async def test_append_numbers_events_from_one_and_read_log_replays_after_a_seq(backend: Backend) -> None:
+async def test_append_numbers_events_from_one_and_read_log_replays_after_a_seq(
+    backend: Backend,
+) -> None:
     first = await backend.append("c1", event("c1", "a"), "m1")
     second = await backend.append("c1", event("c1", "b"))
     other = await backend.append("c2", event("c2", "x"))
@@ -112,7 +114,9 @@ async def test_append_sets_record_fields_in_the_same_write_only_when_new(
 
 async def test_conversation_records_are_created_updated_and_listed(stores: list[Backend]) -> None:
     backend, peer = stores
-    await backend.create_conversation("c1", "s1", doc(status="queued", created_at=NOW, agent_id=None))
+    await backend.create_conversation(
+        "c1", "s1", doc(status="queued", created_at=NOW, agent_id=None)
+    )
     await backend.create_conversation("c2", "s1", doc(status="bot", created_at=NOW + 5))
     await backend.create_conversation("c3", "s2", doc(status="bot", created_at=NOW + 10))
     await backend.update_conversation("c1", doc(status="assigned", agent_id="alice"))
@@ -157,7 +161,11 @@ async def test_claim_goes_to_fewest_open_chats_then_longest_idle(backend: Backen
         ("c2", "alice"),  # both hold one; alice has been idle since NOW+10, bob since NOW+11
     ]
     by_id = {p.agent_id: p for p in await backend.presence()}
-    assert (by_id["alice"].open_chats, by_id["bob"].open_chats, by_id["carol"].open_chats) == (2, 1, 0)
+    assert (by_id["alice"].open_chats, by_id["bob"].open_chats, by_id["carol"].open_chats) == (
+        2,
+        1,
+        0,
+    )
     assert by_id["carol"].status == "away" and by_id["alice"].capacity == 3
     assert await backend.agent_chats() == {"alice": ["c0", "c2"], "bob": ["c1"]}
 

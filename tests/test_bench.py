@@ -22,10 +22,25 @@ def test_percentile_is_nearest_rank() -> None:
 def test_short_bench_with_baseline_loses_nothing_and_prints_the_json_contract_last(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code = main([
-        "bench", "--shoppers", "6", "--agents", "2", "--rate", "30", "--duration", "1.5",
-        "--warmup", "0.5", "--drain", "3", "--baseline", "--json",
-    ])
+    code = main(
+        [
+            "bench",
+            "--shoppers",
+            "6",
+            "--agents",
+            "2",
+            "--rate",
+            "30",
+            "--duration",
+            "1.5",
+            "--warmup",
+            "0.5",
+            "--drain",
+            "3",
+            "--baseline",
+            "--json",
+        ]
+    )
     out = capsys.readouterr().out
     summary = json.loads(out.strip().splitlines()[-1])
     assert code == 0
@@ -42,14 +57,32 @@ def test_short_bench_with_baseline_loses_nothing_and_prints_the_json_contract_la
 
 def _target(rate: float, relayed: float, p99: float, lost: int = 0) -> dict:
     phase = {
-        "phase": "offered", "offered_rate": rate, "sent": 10, "answered": 10, "relayed_per_s": relayed,
-        "p50_ms": 1.0, "p90_ms": 2.0, "p99_ms": p99, "max_ms": 5.0, "samples": 10, "lost": lost,
-        "loadgen_cpu_pct": 5.0, "server_cpu_pct": 50.0, "server_rss_mib": 100.0,
+        "phase": "offered",
+        "offered_rate": rate,
+        "sent": 10,
+        "answered": 10,
+        "relayed_per_s": relayed,
+        "p50_ms": 1.0,
+        "p90_ms": 2.0,
+        "p99_ms": p99,
+        "max_ms": 5.0,
+        "samples": 10,
+        "lost": lost,
+        "loadgen_cpu_pct": 5.0,
+        "server_cpu_pct": 50.0,
+        "server_rss_mib": 100.0,
     }
     return {
-        "connections": 12, "chatting": 10, "phases": {"offered": phase, "closed": {**phase, "offered_rate": 0.0}},
-        "lost": lost, "duplicated": 0, "errors": 0, "cpu_idle_pct": 0.0, "rss_end_mib": 100.0,
-        "rss_per_conn_kib": 30.0, "rss_per_chat_kib": 40.0,
+        "connections": 12,
+        "chatting": 10,
+        "phases": {"offered": phase, "closed": {**phase, "offered_rate": 0.0}},
+        "lost": lost,
+        "duplicated": 0,
+        "errors": 0,
+        "cpu_idle_pct": 0.0,
+        "rss_end_mib": 100.0,
+        "rss_per_conn_kib": 30.0,
+        "rss_per_chat_kib": 40.0,
     }
 
 

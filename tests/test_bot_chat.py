@@ -36,7 +36,9 @@ async def test_asking_for_a_person_hands_off_to_the_queue(start_server: ServerFa
     await alice.expect("message_posted", text="I want to talk to a real person please")
 
 
-async def test_unsure_bot_does_not_guess_and_queues_inside_hours(start_server: ServerFactory) -> None:
+async def test_unsure_bot_does_not_guess_and_queues_inside_hours(
+    start_server: ServerFactory,
+) -> None:
     server = await start_server(faq_dir=FAQ)
     shopper = await server.shopper()
     await shopper.send(p.SendMessage(client_id="q", text="zebra quantum violin"))
@@ -56,7 +58,9 @@ async def test_outside_hours_the_bot_asks_for_an_email_address(start_server: Ser
     assert reply["ask_email"] and "Saturday 10:00" in reply["text"]
 
 
-async def test_inside_hours_with_room_the_chat_goes_to_a_person(start_server: ServerFactory) -> None:
+async def test_inside_hours_with_room_the_chat_goes_to_a_person(
+    start_server: ServerFactory,
+) -> None:
     server = await start_server(faq_dir=FAQ)
     alice = await server.agent("alice")
     shopper = await server.shopper()

@@ -38,7 +38,9 @@ async def test_bot_answers_when_the_queue_reaches_the_shops_threshold(
 ) -> None:
     shop = tmp_path / "shop"
     shutil.copytree(FAQ, shop)
-    settings = (shop / "shop.toml").read_text().replace("queue_threshold = 5", "queue_threshold = 1")
+    settings = (
+        (shop / "shop.toml").read_text().replace("queue_threshold = 5", "queue_threshold = 1")
+    )
     (shop / "shop.toml").write_text(settings)
     server = await start_server(faq_dir=shop, response_target_s=3600)
     alice = await server.agent("alice", capacity=1)

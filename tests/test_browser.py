@@ -34,7 +34,9 @@ def shop_dir(tmp_path: Path) -> Path:
     return folder
 
 
-async def agent_console(new_page: NewPage, server: Server, agent_id: str = "maria", **kw: object) -> Page:
+async def agent_console(
+    new_page: NewPage, server: Server, agent_id: str = "maria", **kw: object
+) -> Page:
     """An agent logged in through the console's form and switched online."""
     if await server.hub.accounts.get(agent_id) is None:
         await server.hub.accounts.add(agent_id, agent_id.title(), "secret-" + agent_id, capacity=3)
@@ -159,7 +161,9 @@ async def test_reload_and_navigation_resume_the_same_conversation(
     await shopper.goto(server.url + "/?colour=navy")  # another product page of the same shop
     await expect(shopper.locator(".badge")).to_have_text("1")
     await shopper.locator(".bubble").click()
-    await expect(shopper.locator(".msg.them .text").last).to_have_text("It left our warehouse today.")
+    await expect(shopper.locator(".msg.them .text").last).to_have_text(
+        "It left our warehouse today."
+    )
     await expect(shopper.locator(".badge")).to_be_hidden()
     await shopper_says(shopper, "Great, thanks")
     await expect(agent.locator(".msg.shopper .text").last).to_have_text("Great, thanks")
@@ -186,14 +190,18 @@ async def test_message_typed_while_disconnected_is_sent_once(
     await expect(shopper.locator(".banner")).to_be_hidden(timeout=20_000)
     await expect(shopper.locator(".msg.me .tick").last).to_have_text(re.compile("Delivered|Read"))
     await expect(agent.locator(".msg.shopper .text")).to_have_text(["hello", "typed while offline"])
-    logs = [await server.hub.backend.read_log(c) for cs in (await server.hub.backend.agent_chats()).values() for c in cs]
+    logs = [
+        await server.hub.backend.read_log(c)
+        for cs in (await server.hub.backend.agent_chats()).values()
+        for c in cs
+    ]
     assert sum("typed while offline" in text for log in logs for _, text in log) == 1
 
 
 async def test_markup_in_messages_shows_as_text_both_ways(
     start_server: ServerFactory, new_page: NewPage, shop_dir: Path
 ) -> None:
-    server, agent, shopper = await both_sides(start_server, new_page, shop_dir)
+    _, agent, shopper = await both_sides(start_server, new_page, shop_dir)
     await shopper_says(shopper, XSS)
     await expect(agent.locator(".msg.shopper .text")).to_have_text(XSS)
     await agent_says(agent, XSS)
@@ -227,7 +235,7 @@ async def test_rating_after_the_chat_ends_is_stored(
 async def test_private_notes_never_reach_the_shopper(
     start_server: ServerFactory, new_page: NewPage, shop_dir: Path
 ) -> None:
-    server, agent, shopper = await both_sides(start_server, new_page, shop_dir)
+    _, agent, shopper = await both_sides(start_server, new_page, shop_dir)
     frames = frames_of(shopper)
     await shopper_says(shopper, "My parcel is damaged")
     await agent.locator("[data-mode=note]").click()
@@ -239,11 +247,15 @@ async def test_private_notes_never_reach_the_shopper(
     await expect(agent.locator("#tags")).to_contain_text("damaged")
     await agent.locator("[data-mode=reply]").click()
     await agent_says(agent, "Sorry about that, a refund is on its way.")
-    await expect(shopper.locator(".msg.them .text").last).to_have_text("Sorry about that, a refund is on its way.")
+    await expect(shopper.locator(".msg.them .text").last).to_have_text(
+        "Sorry about that, a refund is on its way."
+    )
 
     await shopper.reload()  # a replay must not bring it either
     frames += frames_of(shopper)
-    await expect(shopper.locator(".msg.them .text").last).to_have_text("Sorry about that, a refund is on its way.")
+    await expect(shopper.locator(".msg.them .text").last).to_have_text(
+        "Sorry about that, a refund is on its way."
+    )
     await agent.reload()  # the agent's own replay does
     await expect(agent.locator(".msg.note .text")).to_have_text("Refund approved by Tom, code R-77")
     await expect(agent.locator("#tags")).to_contain_text("damaged")
@@ -256,13 +268,15 @@ async def test_private_notes_never_reach_the_shopper(
 async def test_canned_reply_is_inserted_with_its_shortcut(
     start_server: ServerFactory, new_page: NewPage, shop_dir: Path
 ) -> None:
-    server, agent, shopper = await both_sides(start_server, new_page, shop_dir)
+    _, agent, shopper = await both_sides(start_server, new_page, shop_dir)
     await shopper_says(shopper, "Which size should I take?")
     await expect(agent.locator(".msg.shopper")).to_have_count(1)
     await agent.locator("#reply").press_sequentially("/si")
     await expect(agent.locator("#canned li.active")).to_contain_text("/size")
     await agent.locator("#reply").press("Tab")
-    await expect(agent.locator("#reply")).to_have_value(re.compile("^The Aurora Packable Rain Jacket runs true to size"))
+    await expect(agent.locator("#reply")).to_have_value(
+        re.compile("^The Aurora Packable Rain Jacket runs true to size")
+    )
 
 
 async def test_screenshots_of_widget_and_console(
@@ -279,7 +293,10 @@ async def test_screenshots_of_widget_and_console(
     await agent.locator("#reply").press("Backspace")
     await agent.locator("#reply").press_sequentially("Claire")
     await agent.locator("#reply").press("Enter")
-    await agent_says(agent, "It is a shell, so it keeps wind and rain out; with a fleece under it you will be fine.")
+    await agent_says(
+        agent,
+        "It is a shell, so it keeps wind and rain out; with a fleece under it you will be fine.",
+    )
     await agent.locator("[data-mode=note]").click()
     await agent.locator("#reply").fill("Suggested the Hebrides fleece as an add-on")
     await agent.locator("#reply").press("Enter")

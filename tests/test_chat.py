@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from chatserver import protocol as p
 from tests.conftest import Server
 
@@ -24,7 +22,9 @@ async def test_shopper_sends_agent_receives_and_replies(server: Server) -> None:
     await agent.expect("message_posted", author="shopper", text="Where is my parcel?")
     await shopper.expect("conversation_assigned", agent_name="Alice")
 
-    await agent.send(p.SendMessage(conversation_id=conversation_id, client_id="a1", text="Let me check."))
+    await agent.send(
+        p.SendMessage(conversation_id=conversation_id, client_id="a1", text="Let me check.")
+    )
     await agent.expect("ack", client_id="a1")
     reply = await shopper.expect("message_posted", author="agent")
     assert reply["text"] == "Let me check." and reply["author_name"] == "Alice"
@@ -32,7 +32,7 @@ async def test_shopper_sends_agent_receives_and_replies(server: Server) -> None:
 
 async def test_events_have_consecutive_seq_and_server_time(server: Server) -> None:
     agent = await server.agent("alice")
-    shopper, conversation_id = await start_chat(server)
+    shopper, _ = await start_chat(server)
     await agent.expect("conversation_assigned")
     for i in range(3):
         await shopper.send(p.SendMessage(client_id=f"x{i}", text=f"more {i}"))
@@ -43,7 +43,9 @@ async def test_events_have_consecutive_seq_and_server_time(server: Server) -> No
     assert all(f["ts"] == server.clock.now() for f in shopper.received if "ts" in f)
 
 
-async def test_retried_client_id_is_stored_once_and_answered_with_original_seq(server: Server) -> None:
+async def test_retried_client_id_is_stored_once_and_answered_with_original_seq(
+    server: Server,
+) -> None:
     agent = await server.agent("alice")
     shopper, conversation_id = await start_chat(server, "first", client_id="same")
     first = shopper.all("ack")[0]
@@ -66,14 +68,20 @@ async def test_reconnect_with_last_seq_replays_later_events_once_in_order(server
     await shopper.close()
 
     for i in range(3):
-        await agent.send(p.SendMessage(conversation_id=conversation_id, client_id=f"a{i}", text=f"reply {i}"))
+        await agent.send(
+            p.SendMessage(conversation_id=conversation_id, client_id=f"a{i}", text=f"reply {i}")
+        )
         await agent.expect("ack", client_id=f"a{i}")
 
     again = await server.shopper(token=token, last_seq=last)
     await again.expect("message_posted", text="reply 2")
     replayed = [f for f in again.received if "seq" in f and f["type"] != "ack"]
     assert [f["seq"] for f in replayed] == list(range(last + 1, last + 1 + len(replayed)))
-    assert [f["text"] for f in replayed if f["type"] == "message_posted"] == ["reply 0", "reply 1", "reply 2"]
+    assert [f["text"] for f in replayed if f["type"] == "message_posted"] == [
+        "reply 0",
+        "reply 1",
+        "reply 2",
+    ]
 
 
 async def test_reload_with_token_resumes_the_same_conversation(server: Server) -> None:
@@ -175,7 +183,10 @@ async def test_bad_frames_get_clear_errors_and_socket_stays_usable(server: Serve
         ("{not json", "not valid JSON"),
         ('{"type": "send_message", "text": "hi"}', "'client_id' is missing"),
         ('{"type": "send_message", "client_id": "c", "text": ""}', "'text'"),
-        ('{"type": "transfer", "conversation_id": "c", "to_agent": "x"}', "unknown frame type 'transfer'"),
+        (
+            '{"type": "transfer", "conversation_id": "c", "to_agent": "x"}',
+            "unknown frame type 'transfer'",
+        ),
         ("[1, 2]", "JSON object"),
         ('{"type": "send_message", "client_id": "c", "text": "x", "admin": true}', "'admin'"),
     ]
@@ -189,7 +200,11 @@ async def test_bad_frames_get_clear_errors_and_socket_stays_usable(server: Serve
 
 async def test_oversized_frame_is_refused_by_name_and_socket_stays_usable(server: Server) -> None:
     shopper = await server.shopper()
-    big = p.SendMessage(client_id="big", text="x" * 1999).model_dump_json().replace('"x', '"' + "y" * 3000 + "x")
+    big = (
+        p.SendMessage(client_id="big", text="x" * 1999)
+        .model_dump_json()
+        .replace('"x', '"' + "y" * 3000 + "x")
+    )
     await shopper.send(big)
     error = await shopper.expect("error", code="frame_too_large")
     assert "limit is 4096" in error["message"]
@@ -200,7 +215,7 @@ async def test_oversized_frame_is_refused_by_name_and_socket_stays_usable(server
 async def test_flood_is_rate_limited_and_socket_stays_usable(start_server) -> None:
     server = await start_server(rate_limit_per_s=5, rate_limit_burst=5)
     shopper = await server.shopper()
-    for i in range(10):
+    for _ in range(10):
         await shopper.send(p.Typing(is_typing=True))
     error = await shopper.expect("error", code="rate_limited")
     assert "slow down" in error["message"]
@@ -218,7 +233,8 @@ async def test_typing_reaches_the_other_side(server: Server) -> None:
     shopper, conversation_id = await start_chat(server)
     await agent.expect("conversation_assigned")
     await shopper.send(p.Typing(is_typing=True))
-    await agent.expect("typing_notice", role="shopper", is_typing=True, conversation_id=conversation_id)
+    await agent.expect(
+        "typing_notice", role="shopper", is_typing=True, conversation_id=conversation_id
+    )
     await agent.send(p.Typing(conversation_id=conversation_id, is_typing=True))
     await shopper.expect("typing_notice", role="agent")
-

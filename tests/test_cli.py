@@ -60,7 +60,9 @@ def test_settings_come_from_a_config_file(tmp_path: Path) -> None:
     assert settings.response_target_s == 45 and settings.shop_id == "override"
 
 
-def test_faq_check_names_the_problem_and_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_faq_check_names_the_problem_and_where(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "faq.toml"
     entry = '[[entry]]\nid = "{id}"\ncategory = "c"\ntitle = "t"\nanswer = "{answer}"\nquestions = ["q {id}"]\n'
     bad.write_text(entry.format(id="dup", answer="a") + entry.format(id="dup", answer="b"))
@@ -73,7 +75,9 @@ def test_faq_check_names_the_problem_and_where(tmp_path: Path, capsys: pytest.Ca
     assert "entry 2" in out and "'answer' must not be empty" in out
 
 
-def test_faq_eval_prints_the_contract_line_last(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_faq_eval_prints_the_contract_line_last(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     questions = tmp_path / "q.jsonl"
     questions.write_text(
         '{"text": "which payment methods do you take", "expect": "payment-methods"}\n'

@@ -23,11 +23,19 @@ async def assigned_chat(server: Server, agent_id: str = "alice") -> tuple:
 
 async def test_private_note_reaches_agents_and_never_the_shopper(server: Server) -> None:
     agent, shopper, conversation_id = await assigned_chat(server)
-    await agent.send(p.AddNote(conversation_id=conversation_id, client_id="n1", text="VIP, refund ok"))
+    await agent.send(
+        p.AddNote(conversation_id=conversation_id, client_id="n1", text="VIP, refund ok")
+    )
     note = await agent.expect("note_added", text="VIP, refund ok")
-    assert note["conversation_id"] == conversation_id and note["seq"] == 1 and note["author_name"] == "Alice"
+    assert (
+        note["conversation_id"] == conversation_id
+        and note["seq"] == 1
+        and note["author_name"] == "Alice"
+    )
     await agent.expect("ack", client_id="n1")
-    await agent.send(p.SendMessage(conversation_id=conversation_id, client_id="a1", text="after the note"))
+    await agent.send(
+        p.SendMessage(conversation_id=conversation_id, client_id="a1", text="after the note")
+    )
     await shopper.expect("message_posted", text="after the note")
     token = shopper.all("welcome")[0]["token"]
     replayed = await server.shopper(token=token, last_seq=0)
@@ -53,8 +61,12 @@ async def test_agent_reconnect_replays_notes_from_the_staff_log(server: Server) 
 async def test_transferred_chat_brings_its_notes_and_tags(server: Server) -> None:
     alice, _, conversation_id = await assigned_chat(server)
     bob = await server.agent("bob")
-    await alice.send(p.AddNote(conversation_id=conversation_id, client_id="n1", text="wants express"))
-    await alice.send(p.SetTags(conversation_id=conversation_id, tags=["Shipping", "vip", "shipping"]))
+    await alice.send(
+        p.AddNote(conversation_id=conversation_id, client_id="n1", text="wants express")
+    )
+    await alice.send(
+        p.SetTags(conversation_id=conversation_id, tags=["Shipping", "vip", "shipping"])
+    )
     tags = await alice.expect("tags_changed")
     assert tags["tags"] == ["shipping", "vip"]
     await alice.send(p.Transfer(conversation_id=conversation_id, to_agent="bob"))
@@ -70,7 +82,9 @@ async def test_notes_and_tags_only_on_your_own_chats(server: Server) -> None:
     await other.send(p.AddNote(conversation_id=conversation_id, client_id="n1", text="sneaky"))
     await other.expect("error", code="not_your_conversation", frame_type="add_note")
     shopper = await server.shopper()
-    await shopper.send('{"type": "add_note", "conversation_id": "x", "client_id": "n", "text": "hi"}')
+    await shopper.send(
+        '{"type": "add_note", "conversation_id": "x", "client_id": "n", "text": "hi"}'
+    )
     error = await shopper.expect("error", code="invalid_frame")
     assert "add_note" in error["message"]
 
@@ -79,13 +93,16 @@ async def test_canned_replies_come_from_the_shops_file(
     start_server: ServerFactory, tmp_path: Path
 ) -> None:
     (tmp_path / "canned.toml").write_text(
-        '[[reply]]\nshortcut = "hi"\ntitle = "Greeting"\ntext = "Hi {shopper_name}!"\n', encoding="utf-8"
+        '[[reply]]\nshortcut = "hi"\ntitle = "Greeting"\ntext = "Hi {shopper_name}!"\n',
+        encoding="utf-8",
     )
     server = await start_server(faq_dir=tmp_path)
     agent = await server.agent("alice")
     await agent.send(p.ListCanned())
     replies = await agent.expect("canned_replies")
-    assert replies["replies"] == [{"shortcut": "hi", "title": "Greeting", "text": "Hi {shopper_name}!"}]
+    assert replies["replies"] == [
+        {"shortcut": "hi", "title": "Greeting", "text": "Hi {shopper_name}!"}
+    ]
     (tmp_path / "canned.toml").write_text("not toml [", encoding="utf-8")
     await agent.send(p.ListCanned())
     assert (await agent.expect("canned_replies"))["replies"] == []

@@ -29,7 +29,16 @@ async def run_server(tmp_path: Path) -> AsyncIterator[Callable[[], asyncio.Futur
 
     async def start() -> str:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "chatserver", "serve", "--port", str(port), "--data-dir", str(data)],
+            [
+                sys.executable,
+                "-m",
+                "chatserver",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -67,7 +76,9 @@ async def open_client(url: str, path: str, hello: p.Hello) -> Client:
 async def test_sigkill_loses_no_acknowledged_message_and_clients_resume(run_server) -> None:
     url = await run_server()
     async with httpx.AsyncClient(base_url=url) as http:
-        token = (await http.post("/api/login", json={"username": "alice", "password": "pw"})).json()["token"]
+        token = (
+            await http.post("/api/login", json={"username": "alice", "password": "pw"})
+        ).json()["token"]
     agent = await open_client(url, "/ws/agent", p.Hello(version=1, token=token))
     await agent.send(p.SetStatus(status="online", capacity=2))
     await agent.expect("status_changed", status="online")
@@ -98,13 +109,19 @@ async def test_sigkill_loses_no_acknowledged_message_and_clients_resume(run_serv
 
     # The agent resumes with its session token and still holds the chat.
     resumed = await open_client(url, "/ws/agent", p.Hello(version=1, token=token))
-    assert [c["conversation_id"] for c in resumed.all("welcome")[0]["conversations"]] == [conversation_id]
+    assert [c["conversation_id"] for c in resumed.all("welcome")[0]["conversations"]] == [
+        conversation_id
+    ]
     await resumed.send(p.SetStatus(status="online"))
-    await resumed.send(p.SendMessage(conversation_id=conversation_id, client_id="back", text="I'm back"))
+    await resumed.send(
+        p.SendMessage(conversation_id=conversation_id, client_id="back", text="I'm back")
+    )
     await again.expect("message_posted", text="I'm back")
 
 
 def _server_pid(url: str) -> int:
     port = url.rsplit(":", 1)[1]
-    out = subprocess.run(["ss", "-Htlnp", f"sport = :{port}"], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ss", "-Htlnp", f"sport = :{port}"], capture_output=True, text=True
+    ).stdout
     return int(out.split("pid=")[1].split(",")[0])

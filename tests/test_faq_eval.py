@@ -50,7 +50,9 @@ def run_eval(path: Path, capsys: pytest.CaptureFixture[str], as_json: bool = Fal
     return capsys.readouterr().out.splitlines()
 
 
-def test_last_line_has_exact_format_and_shares(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_last_line_has_exact_format_and_shares(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lines = [
         {"text": "how do I cancel my order", "expect": "order-cancel"},
         {"text": "agent please", "expect": "human", "source": "ignored"},
@@ -70,12 +72,17 @@ def test_json_mode_prints_one_result_per_question_before_the_summary(
     path.write_text('{"text": "hi", "expect": null}\n{"text": "human", "expect": "human"}\n')
     out = run_eval(path, capsys, as_json=True)
     results = [json.loads(line) for line in out[:-1]]
-    assert [(r["kind"], r["outcome"]) for r in results] == [("greeting", "correct"), ("handoff", "correct")]
+    assert [(r["kind"], r["outcome"]) for r in results] == [
+        ("greeting", "correct"),
+        ("handoff", "correct"),
+    ]
     assert results[1]["expect"] == "human"
     assert LAST_LINE.match(out[-1])
 
 
-def test_bad_questions_file_exits_1_naming_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_questions_file_exits_1_naming_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "q.jsonl"
     path.write_text('{"text": "hi", "expect": null}\nnot json\n')
     assert eval_command(path, FAQ, False) == 1

@@ -10,25 +10,49 @@ from chatserver.faq import FaqError, check_faq, load_faq
 from chatserver.faq.commands import check_command
 
 FAQ = Path(__file__).resolve().parents[1] / "faq_data" / "faq.toml"
-REQUIRED_IDS = (
-    "order-status order-tracking order-cancel order-modify order-confirmation payment-methods "
-    "payment-failed coupon-code invoice processing-time delivery-time shipping-cost "
-    "shipping-countries shipping-delay lost-package customs-duties return-policy exchange "
-    "refund-status damaged-item wrong-item size-guide restock warranty contact-hours "
-    "account-password privacy-data"
-).split()
+REQUIRED_IDS = [
+    "order-status",
+    "order-tracking",
+    "order-cancel",
+    "order-modify",
+    "order-confirmation",
+    "payment-methods",
+    "payment-failed",
+    "coupon-code",
+    "invoice",
+    "processing-time",
+    "delivery-time",
+    "shipping-cost",
+    "shipping-countries",
+    "shipping-delay",
+    "lost-package",
+    "customs-duties",
+    "return-policy",
+    "exchange",
+    "refund-status",
+    "damaged-item",
+    "wrong-item",
+    "size-guide",
+    "restock",
+    "warranty",
+    "contact-hours",
+    "account-password",
+    "privacy-data",
+]
 
-GOOD = '''
+GOOD = """
 [[entry]]
 id = "{id}"
 category = "orders"
 title = "{title}"
 answer = "{answer}"
 questions = [{questions}]
-'''
+"""
 
 
-def entry(id: str = "a", title: str = "T", answer: str = "An answer.", questions: str = '"q"') -> str:
+def entry(
+    id: str = "a", title: str = "T", answer: str = "An answer.", questions: str = '"q"'
+) -> str:
     return GOOD.format(id=id, title=title, answer=answer, questions=questions)
 
 
@@ -56,7 +80,9 @@ def test_shipped_faq_passes_check(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_duplicate_id_is_reported_with_both_entries(write) -> None:
-    path = write(entry(id="x", questions='"where is my parcel"') + entry(id="x", questions='"refund"'))
+    path = write(
+        entry(id="x", questions='"where is my parcel"') + entry(id="x", questions='"refund"')
+    )
     problems = check_faq(path)
     assert any("duplicate id 'x'" in p.message and p.entry.startswith("entry 2") for p in problems)
     assert all(p.file == str(path) for p in problems)

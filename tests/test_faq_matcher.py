@@ -34,7 +34,9 @@ def bot() -> FaqBot:
         ("i forgot my pasword", "account-password"),
     ],
 )
-def test_clear_questions_get_their_entry_with_title_and_answer(bot: FaqBot, text: str, entry_id: str) -> None:
+def test_clear_questions_get_their_entry_with_title_and_answer(
+    bot: FaqBot, text: str, entry_id: str
+) -> None:
     reply = bot.reply(text)
     assert (reply.kind, reply.entry_id) == ("answer", entry_id)
     assert reply.title and reply.answer and reply.confidence >= bot.matcher.threshold
@@ -42,9 +44,19 @@ def test_clear_questions_get_their_entry_with_title_and_answer(bot: FaqBot, text
 
 @pytest.mark.parametrize(
     "text",
-    ["I want a person", "i want talk", "I need to speak please", "agent please", "human",
-     "talk to someone", "real person", "HUMAN!!",
-     "can i speak with a representative", "connect me to customer service", "this is useless"],
+    [
+        "I want a person",
+        "i want talk",
+        "I need to speak please",
+        "agent please",
+        "human",
+        "talk to someone",
+        "real person",
+        "HUMAN!!",
+        "can i speak with a representative",
+        "connect me to customer service",
+        "this is useless",
+    ],
 )
 def test_handoff_requests_are_always_recognised(bot: FaqBot, text: str) -> None:
     assert bot.reply(text).kind == "handoff"
@@ -159,7 +171,7 @@ def test_embedder_loads_from_the_package_without_the_network(
 
 def test_missing_wordllama_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "wordllama", None)  # makes `import wordllama` fail
-    with pytest.raises(EmbeddingUnavailable, match="pip install 'wordllama>=0.4'"):
+    with pytest.raises(EmbeddingUnavailable, match=r"pip install 'wordllama>=0\.4'"):
         Embedder()
 
 
@@ -178,8 +190,11 @@ def test_nearest_index_scatter_and_scipy_paths_agree_with_a_plain_dot_product() 
     index = _vectors.NearestIndex(rows, [0, 0, 1, 2])
     query = {"a": 2.0, "c": 1.0, "zzz": 5.0}
     expected = [
-        max(sum(query.get(f, 0.0) * w for f, w in row.items()) / np.linalg.norm(list(row.values()))
-            for row in rows[lo:hi]) / 3.0
+        max(
+            sum(query.get(f, 0.0) * w for f, w in row.items()) / np.linalg.norm(list(row.values()))
+            for row in rows[lo:hi]
+        )
+        / 3.0
         for lo, hi in ((0, 2), (2, 3), (3, 4))
     ]
     assert np.allclose(index.best_per_group(query, 3.0), expected)

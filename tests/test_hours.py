@@ -23,7 +23,11 @@ def berlin(*args: int) -> datetime:
 def hours() -> StaffedHours:
     return StaffedHours(
         "Europe/Berlin",
-        {"monday": ["08:00-20:00"], "friday": ["20:00-02:00"], "sunday": ["10:00-12:00", "14:00-16:00"]},
+        {
+            "monday": ["08:00-20:00"],
+            "friday": ["20:00-02:00"],
+            "sunday": ["10:00-12:00", "14:00-16:00"],
+        },
         holidays=[date(2026, 12, 25)],
     )
 
@@ -48,7 +52,9 @@ def test_instant_in_another_zone_is_judged_in_the_shops_zone(hours: StaffedHours
 
 def test_holiday_cancels_the_shift_that_starts_on_it() -> None:
     hours = StaffedHours(
-        "Europe/Berlin", {"thursday": ["20:00-02:00"], "friday": ["08:00-20:00"]}, [date(2026, 12, 25)]
+        "Europe/Berlin",
+        {"thursday": ["20:00-02:00"], "friday": ["08:00-20:00"]},
+        [date(2026, 12, 25)],
     )
     assert hours.is_open(berlin(2026, 12, 25, 1, 0))  # Thursday's shift still ends
     assert not hours.is_open(berlin(2026, 12, 25, 10, 0))
@@ -72,7 +78,9 @@ def test_next_opening_is_now_when_open_and_the_next_shift_when_closed(hours: Sta
 
 
 def test_next_opening_is_none_when_never_staffed() -> None:
-    assert StaffedHours("UTC", {}).next_opening(datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC"))) is None
+    assert (
+        StaffedHours("UTC", {}).next_opening(datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC"))) is None
+    )
 
 
 def test_naive_datetimes_are_refused(hours: StaffedHours) -> None:

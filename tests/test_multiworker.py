@@ -19,8 +19,8 @@ from websockets.asyncio.client import connect
 from chatserver import protocol as p
 from chatserver.backends.redis import RedisBackend
 from chatserver.cli import main
-from tests._redis import REDIS_URL, drop_keys, unique_prefix
 from tests._processes import free_port, until_healthy
+from tests._redis import REDIS_URL, drop_keys, unique_prefix
 from tests.conftest import Client, ServerFactory
 
 SHOP = "https://shop.example"
@@ -42,7 +42,9 @@ async def cluster(tmp_path: Path) -> AsyncIterator[tuple[str, Worker]]:
         command = [sys.executable, "-m", "chatserver", "serve", "--port", str(port), *shared]
         command += ["--data-dir", str(tmp_path / f"w{len(procs)}"), "--allowed-origins", SHOP]
         env = {**os.environ, "CHAT_SECRET_KEY": "a key every worker shares " + prefix}
-        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
         await until_healthy(url, proc)
@@ -99,13 +101,17 @@ async def test_shopper_and_agent_on_different_workers_chat_and_survive_a_killed_
     worker_a.send_signal(signal.SIGKILL)  # the shopper's worker dies mid-chat
     await asyncio.to_thread(worker_a.wait, 10)
     for i in range(3):
-        await agent.send(p.SendMessage(conversation_id=conversation_id, client_id=f"a{i + 2}", text=f"r{i}"))
+        await agent.send(
+            p.SendMessage(conversation_id=conversation_id, client_id=f"a{i + 2}", text=f"r{i}")
+        )
         await agent.expect("ack", client_id=f"a{i + 2}")
 
     # The shopper's browser reconnects, through the load balancer, to the surviving worker.
     hello = p.Hello(version=p.PROTOCOL_VERSION, token=token, last_seq=seen)
     again = await open_client(url_b, "/ws/shopper", hello)
-    assert [c["conversation_id"] for c in again.all("welcome")[0]["conversations"]] == [conversation_id]
+    assert [c["conversation_id"] for c in again.all("welcome")[0]["conversations"]] == [
+        conversation_id
+    ]
     await again.expect("message_posted", text="r2")
     replayed = [f for f in again.received if f.get("type") == "message_posted"]
     assert [f["text"] for f in replayed] == ["r0", "r1", "r2"]
@@ -134,8 +140,21 @@ class PrivateRedis:
 
     async def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "always"],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                str(self.directory),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ],
             stdout=subprocess.DEVNULL,
         )
         for _ in range(200):

@@ -28,7 +28,9 @@ def test_every_frame_has_its_type_tag_by_default(union: object) -> None:
 
 
 def test_server_frames_round_trip_through_the_adapter() -> None:
-    frame = p.MessagePosted(conversation_id="c1", seq=3, ts=1.5, author="agent", author_id="a", text="hi")
+    frame = p.MessagePosted(
+        conversation_id="c1", seq=3, ts=1.5, author="agent", author_id="a", text="hi"
+    )
     assert p.server_frame.validate_json(frame.model_dump_json()) == frame
 
 

@@ -295,7 +295,7 @@ def test_days_follow_the_shop_time_zone(report: Report) -> None:
 def test_csv_tables_carry_the_same_figures(report: Report) -> None:
     text = tables.to_csv(tables.response(report))
     header, overall = text.splitlines()[:2]
-    row = dict(zip(header.split(","), overall.split(",")))
+    row = dict(zip(header.split(","), overall.split(","), strict=True))
     assert (row["dimension"], row["first_p90_s"], row["first_misses"], row["every_count"]) == (
         "all",
         "70.0",

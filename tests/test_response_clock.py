@@ -47,7 +47,9 @@ async def test_first_and_every_response_time_are_kept(server: Server) -> None:
     await server.clock.advance(5)
     await alice.send(p.SendMessage(conversation_id=conversation_id, client_id="a2", text="30 m."))
     await alice.expect("ack", client_id="a2")
-    await alice.send(p.SendMessage(conversation_id=conversation_id, client_id="a3", text="Anything else?"))
+    await alice.send(
+        p.SendMessage(conversation_id=conversation_id, client_id="a3", text="Anything else?")
+    )
     await alice.expect("ack", client_id="a3")
 
     kept = await record(server, conversation_id)
@@ -66,7 +68,9 @@ async def test_agents_get_the_deadline_of_the_target(start_server) -> None:
     alice = await server.agent("alice")
     assigned = await alice.expect("conversation_assigned")
     assert assigned["deadline"] == start + 30
-    await alice.send(p.SendMessage(conversation_id=assigned["conversation_id"], client_id="a", text="hey"))
+    await alice.send(
+        p.SendMessage(conversation_id=assigned["conversation_id"], client_id="a", text="hey")
+    )
     await alice.expect("ack", client_id="a")
     await server.clock.advance(3)
     await shopper.send(p.SendMessage(client_id="q2", text="one more"))
@@ -90,7 +94,9 @@ async def test_bot_messages_never_stop_the_clock(start_server) -> None:
     await server.clock.advance(20)
     alice = await server.agent("alice")
     await alice.expect("conversation_assigned", conversation_id=conversation_id)
-    await alice.send(p.SendMessage(conversation_id=conversation_id, client_id="a", text="Hi, Alice"))
+    await alice.send(
+        p.SendMessage(conversation_id=conversation_id, client_id="a", text="Hi, Alice")
+    )
     await alice.expect("ack", client_id="a")
     assert (await record(server, conversation_id))["first_response_s"] == 20
 

@@ -129,7 +129,9 @@ async def test_transfer_moves_the_chat_to_another_agent(server: Server) -> None:
     await bob.expect("conversation_transferred", conversation_id=conversation_id, agent_id="bob")
     await bob.expect("message_posted", text="hi")
     await shopper.expect("conversation_transferred", agent_name="Bob")
-    await alice.send(p.SendMessage(conversation_id=conversation_id, client_id="x", text="still mine?"))
+    await alice.send(
+        p.SendMessage(conversation_id=conversation_id, client_id="x", text="still mine?")
+    )
     await alice.expect("error", code="not_your_conversation")
     await bob.send(p.SendMessage(conversation_id=conversation_id, client_id="y", text="Bob here"))
     await shopper.expect("message_posted", text="Bob here")

@@ -13,7 +13,12 @@ def make(log: list[tuple[int, str]], size: int = 100) -> tuple[Session, list[str
 
     overflowed: list[str] = []
     session = Session(
-        "shopper", "s", "", asyncio.Queue(size), read_log, on_overflow=lambda: overflowed.append("x")
+        "shopper",
+        "s",
+        "",
+        asyncio.Queue(size),
+        read_log,
+        on_overflow=lambda: overflowed.append("x"),
     )
     return session, overflowed
 

@@ -79,7 +79,9 @@ end
 """
 
 # ARGV: prefix, now. Returns {conversation, agent} or nil.
-CLAIM_NEXT = _ROUTING + """
+CLAIM_NEXT = (
+    _ROUTING
+    + """
 if redis.call('LLEN', KEYS[1]) == 0 then return false end
 local best, best_n, best_idle
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
@@ -97,27 +99,36 @@ local cid = redis.call('LPOP', KEYS[1])
 take(best, cid, ARGV[2])
 return {cid, best}
 """
+)
 
 # ARGV: prefix, now, conversation, agent. Returns 1 when given, 0 when the agent has no room.
-ASSIGN = _ROUTING + """
+ASSIGN = (
+    _ROUTING
+    + """
 if not room(ARGV[4]) then return 0 end
 redis.call('LREM', KEYS[1], 1, ARGV[3])
 take(ARGV[4], ARGV[3], ARGV[2])
 return 1
 """
+)
 
 # ARGV: prefix, now, agent, conversation.
-RELEASE = _ROUTING + """
+RELEASE = (
+    _ROUTING
+    + """
 if redis.call('SREM', P .. 'chats:' .. ARGV[3], ARGV[4]) == 1 then
   redis.call('HSET', P .. 'presence:' .. ARGV[3], 'idle_since', ARGV[2])
 end
 if redis.call('HGET', KEYS[3], ARGV[4]) == ARGV[3] then redis.call('HDEL', KEYS[3], ARGV[4]) end
 return 1
 """
+)
 
 # ARGV: prefix, agent, status, capacity, now, ttl ms. Returns {status, capacity, open, idle}.
 # The status key expires unless the worker holding the agent's socket refreshes it.
-SET_PRESENCE = _ROUTING + """
+SET_PRESENCE = (
+    _ROUTING
+    + """
 local id, status = ARGV[2], ARGV[3]
 local pk, sk = P .. 'presence:' .. id, P .. 'status:' .. id
 local before = redis.call('GET', sk) or 'offline'
@@ -131,9 +142,12 @@ else redis.call('SET', sk, status, 'PX', ARGV[6]) end
 redis.call('SADD', KEYS[2], id)
 return {status, ARGV[4], redis.call('SCARD', P .. 'chats:' .. id), redis.call('HGET', pk, 'idle_since')}
 """
+)
 
 # ARGV: prefix. Returns id, status, capacity, open chats, idle since; five items per agent.
-PRESENCE = _ROUTING + """
+PRESENCE = (
+    _ROUTING
+    + """
 local out = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local pk = P .. 'presence:' .. id
@@ -145,3 +159,4 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
 end
 return out
 """
+)

@@ -139,9 +139,7 @@ class Backend(ABC):
         """Waiting conversation ids, head first."""
 
     @abstractmethod
-    async def set_presence(
-        self, agent_id: str, status: str, capacity: int, now: float
-    ) -> Presence:
+    async def set_presence(self, agent_id: str, status: str, capacity: int, now: float) -> Presence:
         """Set an agent's status and capacity; their open chats are kept."""
 
     @abstractmethod

@@ -188,7 +188,7 @@ class RedisBackend(Backend):
     async def read_log(self, conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:
         with self._guard():
             rows = await self._redis.xrange(self._k("log", conversation_id), f"{after_seq + 1}-0")
-        return [(int(entry_id.partition("-")[0]), fields["b"]) for entry_id, fields in rows]
+        return [(int(entry_id.partition("-")[0]), str(fields["b"])) for entry_id, fields in rows]
 
     # --- conversation records --------------------------------------------------------------
 
@@ -250,9 +250,7 @@ class RedisBackend(Backend):
         with self._guard():
             return list(await self._redis.lrange(self._k("queue"), 0, -1))
 
-    async def set_presence(
-        self, agent_id: str, status: str, capacity: int, now: float
-    ) -> Presence:
+    async def set_presence(self, agent_id: str, status: str, capacity: int, now: float) -> Presence:
         ttl_ms = int(self.presence_ttl * 1000)
         reply = await self._route(self._set_presence, agent_id, status, capacity, repr(now), ttl_ms)
         if status == "offline":

@@ -175,7 +175,7 @@ class SQLiteBackend(Backend):
                 continue
             try:
                 await self._commit(loop, batch)
-            except Exception as exc:  # noqa: BLE001 - every waiter must hear of it
+            except Exception as exc:
                 error = BackendUnavailable(f"storing failed: {exc}")
                 for _, done in batch:
                     if not done.done():
@@ -186,7 +186,9 @@ class SQLiteBackend(Backend):
                         done.set_result(None)
 
     async def _commit(
-        self, loop: asyncio.AbstractEventLoop, batch: list[tuple[list[Statement], asyncio.Future[None]]]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[tuple[list[Statement], asyncio.Future[None]]],
     ) -> None:
         """Store one batch in one transaction.
 
@@ -262,7 +264,9 @@ class SQLiteBackend(Backend):
             raise KeyError(conversation_id)
         if client_id is not None:
             if client_id in log.pending:
-                return await self._stored(conversation_id, await asyncio.shield(log.pending[client_id]))
+                return await self._stored(
+                    conversation_id, await asyncio.shield(log.pending[client_id])
+                )
             if client_id in log.seq_of:
                 return await self._stored(conversation_id, log.seq_of[client_id])
         log.last_seq += 1
@@ -351,7 +355,9 @@ class SQLiteBackend(Backend):
     async def _fields(self, conversation_id: str) -> dict[str, str] | None:
         doc = self._docs.get(conversation_id)
         if doc is None:
-            rows = await self._read("SELECT doc FROM conversations WHERE id = ?", (conversation_id,))
+            rows = await self._read(
+                "SELECT doc FROM conversations WHERE id = ?", (conversation_id,)
+            )
             if not rows:
                 return None
             loaded = {k: json.dumps(v) for k, v in json.loads(rows[0][0]).items()}
@@ -417,9 +423,7 @@ class SQLiteBackend(Backend):
     async def queue(self) -> list[str]:
         return self._router.queue()
 
-    async def set_presence(
-        self, agent_id: str, status: str, capacity: int, now: float
-    ) -> Presence:
+    async def set_presence(self, agent_id: str, status: str, capacity: int, now: float) -> Presence:
         return self._router.set_presence(agent_id, status, capacity, now)
 
     async def presence(self) -> list[Presence]:

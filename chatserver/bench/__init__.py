@@ -17,25 +17,73 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from chatserver.bench.runner import Options
 
     d = Options()
-    parser.add_argument("what", nargs="?", choices=["chat", "faq", "reports"], default="chat",
-                        help="chat: the server under load (default); faq: the FAQ matcher alone; "
-                        "reports: a report over many conversations")
-    parser.add_argument("--conversations", type=int, default=100_000,
-                        help="reports: conversations to seed (default 100000)")
-    parser.add_argument("--shoppers", type=int, default=d.shoppers, help=f"open shopper sockets (default {d.shoppers})")
-    parser.add_argument("--agents", type=int, default=d.agents, help=f"agent sockets (default {d.agents})")
-    parser.add_argument("--rate", type=float, default=d.rate,
-                        help=f"shopper messages per second over all shoppers; 0 = closed loop (default {d.rate:g})")
-    parser.add_argument("--duration", type=float, default=d.duration, help=f"measured seconds per phase (default {d.duration:g})")
-    parser.add_argument("--warmup", type=float, default=d.warmup, help=f"unmeasured seconds before each phase (default {d.warmup:g})")
-    parser.add_argument("--drain", type=float, default=d.drain,
-                        help=f"seconds to wait for late replies before counting them lost (default {d.drain:g})")
-    parser.add_argument("--baseline", action="store_true",
-                        help="also run the bare websockets relay under the same load, and a closed loop on both")
-    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object on the last line")
-    parser.add_argument("--redis-url", default="", help="run the hub on this Redis instead of the embedded backend")
-    parser.add_argument("--workers", type=int, default=1, help="hub worker processes (more than 1 needs --redis-url)")
-    parser.add_argument("--load-procs", type=int, default=1, help="load-generator processes (default 1)")
+    parser.add_argument(
+        "what",
+        nargs="?",
+        choices=["chat", "faq", "reports"],
+        default="chat",
+        help="chat: the server under load (default); faq: the FAQ matcher alone; "
+        "reports: a report over many conversations",
+    )
+    parser.add_argument(
+        "--conversations",
+        type=int,
+        default=100_000,
+        help="reports: conversations to seed (default 100000)",
+    )
+    parser.add_argument(
+        "--shoppers",
+        type=int,
+        default=d.shoppers,
+        help=f"open shopper sockets (default {d.shoppers})",
+    )
+    parser.add_argument(
+        "--agents", type=int, default=d.agents, help=f"agent sockets (default {d.agents})"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=d.rate,
+        help=f"shopper messages per second over all shoppers; 0 = closed loop (default {d.rate:g})",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=d.duration,
+        help=f"measured seconds per phase (default {d.duration:g})",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=d.warmup,
+        help=f"unmeasured seconds before each phase (default {d.warmup:g})",
+    )
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=d.drain,
+        help=f"seconds to wait for late replies before counting them lost (default {d.drain:g})",
+    )
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also run the bare websockets relay under the same load, and a closed loop on both",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON object on the last line"
+    )
+    parser.add_argument(
+        "--redis-url", default="", help="run the hub on this Redis instead of the embedded backend"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="hub worker processes (more than 1 needs --redis-url)",
+    )
+    parser.add_argument(
+        "--load-procs", type=int, default=1, help="load-generator processes (default 1)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -56,13 +104,22 @@ def main(args: argparse.Namespace) -> int:
         print("chatserver bench: --workers above 1 needs --redis-url", file=sys.stderr)
         return 2
     if min(args.shoppers, args.agents, args.load_procs) < 1 or args.rate < 0 or args.duration <= 0:
-        print("chatserver bench: shoppers, agents and load procs must be >= 1, rate >= 0, duration > 0",
-              file=sys.stderr)
+        print(
+            "chatserver bench: shoppers, agents and load procs must be >= 1, rate >= 0, duration > 0",
+            file=sys.stderr,
+        )
         return 2
     options = Options(
-        shoppers=args.shoppers, agents=args.agents, rate=args.rate, duration=args.duration,
-        warmup=args.warmup, drain=args.drain, baseline=args.baseline, redis_url=args.redis_url,
-        workers=args.workers, load_procs=args.load_procs,
+        shoppers=args.shoppers,
+        agents=args.agents,
+        rate=args.rate,
+        duration=args.duration,
+        warmup=args.warmup,
+        drain=args.drain,
+        baseline=args.baseline,
+        redis_url=args.redis_url,
+        workers=args.workers,
+        load_procs=args.load_procs,
     )
     try:
         summary = asyncio.run(run_bench(options))

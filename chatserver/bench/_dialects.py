@@ -40,7 +40,9 @@ class _Client:
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
     async def _open(self, path: str, origin: str | None = None) -> None:
-        self.client = await ws.connect(self.host, self.port, path, self.on_text, origin, CONNECT_TIMEOUT)
+        self.client = await ws.connect(
+            self.host, self.port, path, self.on_text, origin, CONNECT_TIMEOUT
+        )
 
     def _expect(self, kind: str) -> asyncio.Future[dict[str, Any]]:
         """A future for the next frame of this type (made before the frame that causes it is sent)."""
@@ -160,7 +162,9 @@ class HubAgent(AgentBase):
     async def connect(self) -> None:
         login = LoginRequest(username=agent_id(self.index), password=BENCH_PASSWORD)
         body = login.model_dump_json().encode()
-        status, reply = await ws.post_json(self.host, self.port, "/api/login", body, CONNECT_TIMEOUT)
+        status, reply = await ws.post_json(
+            self.host, self.port, "/api/login", body, CONNECT_TIMEOUT
+        )
         if status != 200:
             raise RuntimeError(f"agent login failed ({status}): {reply[:200]!r}")
         token = loads(reply)["token"]

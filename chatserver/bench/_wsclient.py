@@ -128,15 +128,23 @@ class WsClient(asyncio.Protocol):
 
 
 async def connect(
-    host: str, port: int, path: str, on_text: Callable[[str], None], origin: str | None = None,
+    host: str,
+    port: int,
+    path: str,
+    on_text: Callable[[str], None],
+    origin: str | None = None,
     timeout: float = 10.0,
 ) -> WsClient:
     """Open a socket and finish the upgrade. Raises HandshakeFailed, OSError or TimeoutError."""
     loop = asyncio.get_running_loop()
     key = base64.b64encode(os.urandom(16)).decode()
     lines = [
-        f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket", "Connection: Upgrade",
-        f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13",
+        f"GET {path} HTTP/1.1",
+        f"Host: {host}:{port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
     ]
     if origin:
         lines.append(f"Origin: {origin}")
@@ -148,7 +156,9 @@ async def connect(
     return client
 
 
-async def post_json(host: str, port: int, path: str, body: bytes, timeout: float = 30.0) -> tuple[int, bytes]:
+async def post_json(
+    host: str, port: int, path: str, body: bytes, timeout: float = 30.0
+) -> tuple[int, bytes]:
     """A one-shot HTTP/1.1 POST; returns (status, body)."""
     async with asyncio.timeout(timeout):
         reader, writer = await asyncio.open_connection(host, port)

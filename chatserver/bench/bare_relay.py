@@ -64,6 +64,7 @@ class BareRelay:
 async def run(host: str, port: int, agents: int) -> None:
     relay = BareRelay(agents)
     stop = asyncio.get_running_loop().create_future()
+
     def finish() -> None:
         if not stop.done():
             stop.set_result(None)

@@ -109,8 +109,12 @@ class LoadGen:
             batch = self.shoppers[start : start + 1000]
             await asyncio.gather(*(one(s) for s in batch))
             done += len(batch)
-            emit("progress", phase="connect", connected=done + len(self.agents),
-                 elapsed=round(time.perf_counter() - started, 1))
+            emit(
+                "progress",
+                phase="connect",
+                connected=done + len(self.agents),
+                elapsed=round(time.perf_counter() - started, 1),
+            )
 
     async def prime(self, timeout: float) -> None:
         """Each chatting shopper's first message: starts its conversation and has it assigned."""
@@ -124,7 +128,9 @@ class LoadGen:
         async with asyncio.timeout(timeout):
             await asyncio.gather(*(one(s) for s in self.chatters))
 
-    async def run_phase(self, name: str, rate: float, warmup: float, duration: float, drain: float) -> dict[str, Any]:
+    async def run_phase(
+        self, name: str, rate: float, warmup: float, duration: float, drain: float
+    ) -> dict[str, Any]:
         phase = self.phase = Phase(name, rate, warmup, duration)
         cpu0 = time.process_time()
         ticker = asyncio.create_task(self._progress(phase))
@@ -136,7 +142,8 @@ class LoadGen:
             else:
                 await self._pace(phase)
             drain_until = time.perf_counter() + drain
-            while self.outstanding and time.perf_counter() < drain_until:
+            # Answers arrive in socket callbacks: poll the count they update, with a deadline.
+            while self.outstanding and time.perf_counter() < drain_until:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
         finally:
             ticker.cancel()
@@ -145,8 +152,13 @@ class LoadGen:
         wall = time.perf_counter() - phase.start
         self.phase = None
         return {
-            "phase": name, "rate": rate, "sent": phase.sent, "answered": phase.answered,
-            "in_window": phase.in_window, "window_s": duration, "lost": lost,
+            "phase": name,
+            "rate": rate,
+            "sent": phase.sent,
+            "answered": phase.answered,
+            "in_window": phase.in_window,
+            "window_s": duration,
+            "lost": lost,
             "latencies_us": [round(x * 1e6) for x in phase.latencies],
             "loadgen_cpu_pct": round(100 * cpu / wall, 1) if wall else 0.0,
         }
@@ -178,14 +190,23 @@ class LoadGen:
     async def _progress(self, phase: Phase) -> None:
         while True:
             await asyncio.sleep(1.0)
-            emit("progress", phase=phase.name, elapsed=round(time.perf_counter() - phase.start, 1),
-                 sent=phase.sent, answered=phase.answered, outstanding=self.outstanding)
+            emit(
+                "progress",
+                phase=phase.name,
+                elapsed=round(time.perf_counter() - phase.start, 1),
+                sent=phase.sent,
+                answered=phase.answered,
+                outstanding=self.outstanding,
+            )
 
     def totals(self) -> dict[str, int]:
         agent_dups = sum(a.duplicates for a in self.agents)
         return {
-            "lost": self.lost, "duplicated": self.duplicated + agent_dups + self.seq_repeats,
-            "seq_gaps": self.seq_gaps, "late": self.late, "errors": self.errors,
+            "lost": self.lost,
+            "duplicated": self.duplicated + agent_dups + self.seq_repeats,
+            "seq_gaps": self.seq_gaps,
+            "late": self.late,
+            "errors": self.errors,
         }
 
     async def close(self) -> None:
@@ -208,7 +229,11 @@ async def serve_commands(gen: LoadGen, deadline: float) -> None:
             emit("primed", chatting=len(gen.chatters), totals=gen.totals())
         elif command["cmd"] == "phase":
             result = await gen.run_phase(
-                command["name"], command["rate"], command["warmup"], command["duration"], command["drain"]
+                command["name"],
+                command["rate"],
+                command["warmup"],
+                command["duration"],
+                command["drain"],
             )
             emit("phase_done", **result, totals=gen.totals())
         elif command["cmd"] == "quit":

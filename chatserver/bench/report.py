@@ -7,8 +7,15 @@ from typing import Any
 
 # The keys every ``chatserver bench --json`` summary has; ``--baseline`` adds BASELINE_KEYS.
 SUMMARY_KEYS = (
-    "shoppers", "agents", "offered_rate", "relayed_per_s", "p50_ms", "p99_ms", "lost",
-    "duplicated", "rss_per_conn_kib",
+    "shoppers",
+    "agents",
+    "offered_rate",
+    "relayed_per_s",
+    "p50_ms",
+    "p99_ms",
+    "lost",
+    "duplicated",
+    "rss_per_conn_kib",
 )
 BASELINE_KEYS = ("bare_relayed_per_s", "bare_p99_ms", "throughput_ratio", "p99_ratio")
 
@@ -36,7 +43,9 @@ def merge_phase(parts: list[dict[str, Any]], server: dict[str, Any]) -> dict[str
         "sent": sum(part["sent"] for part in parts),
         "answered": sum(part["answered"] for part in parts),
         "relayed_per_s": round(in_window / window, 1) if window else 0.0,
-        "p50_ms": ms(0.50), "p90_ms": ms(0.90), "p99_ms": ms(0.99),
+        "p50_ms": ms(0.50),
+        "p90_ms": ms(0.90),
+        "p99_ms": ms(0.99),
         "max_ms": round(latencies[-1] / 1000, 2) if latencies else 0.0,
         "samples": len(latencies),
         "lost": sum(part["lost"] for part in parts),
@@ -49,7 +58,9 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 3) if b else None
 
 
-def summarize(options: dict[str, Any], hub: dict[str, Any], bare: dict[str, Any] | None) -> dict[str, Any]:
+def summarize(
+    options: dict[str, Any], hub: dict[str, Any], bare: dict[str, Any] | None
+) -> dict[str, Any]:
     """The one JSON object a run prints last (keys in SUMMARY_KEYS and BASELINE_KEYS are a contract).
 
     ``relayed_per_s`` and the round-trip percentiles are those of the run at the offered rate (the
@@ -68,7 +79,9 @@ def summarize(options: dict[str, Any], hub: dict[str, Any], bare: dict[str, Any]
         "chatting": hub["chatting"],
         "relayed_per_s": main["relayed_per_s"],
         "max_relayed_per_s": closed["relayed_per_s"] if closed else None,
-        "p50_ms": main["p50_ms"], "p90_ms": main["p90_ms"], "p99_ms": main["p99_ms"],
+        "p50_ms": main["p50_ms"],
+        "p90_ms": main["p90_ms"],
+        "p99_ms": main["p99_ms"],
         "max_ms": main["max_ms"],
         "lost": hub["lost"],
         "duplicated": hub["duplicated"],
@@ -100,21 +113,46 @@ def summarize(options: dict[str, Any], hub: dict[str, Any], bare: dict[str, Any]
 
 def table(summary: dict[str, Any]) -> str:
     """The summary as a readable table: one row per server and phase, then the totals."""
-    head = ("server", "phase", "offered/s", "relayed/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
-            "lost", "srv CPU%", "load CPU%")
+    head = (
+        "server",
+        "phase",
+        "offered/s",
+        "relayed/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "lost",
+        "srv CPU%",
+        "load CPU%",
+    )
     rows = [head]
     for server, phases in summary["phases"].items():
         for phase in phases.values():
             offered = phase["offered_rate"]
-            rows.append((
-                server, "closed loop" if offered <= 0 else "offered", "max" if offered <= 0 else f"{offered:g}",
-                f"{phase['relayed_per_s']:.0f}", f"{phase['p50_ms']:.1f}", f"{phase['p90_ms']:.1f}",
-                f"{phase['p99_ms']:.1f}", f"{phase['max_ms']:.1f}", str(phase["lost"]),
-                f"{phase['server_cpu_pct']:.0f}", f"{phase['loadgen_cpu_pct']:.0f}",
-            ))
+            rows.append(
+                (
+                    server,
+                    "closed loop" if offered <= 0 else "offered",
+                    "max" if offered <= 0 else f"{offered:g}",
+                    f"{phase['relayed_per_s']:.0f}",
+                    f"{phase['p50_ms']:.1f}",
+                    f"{phase['p90_ms']:.1f}",
+                    f"{phase['p99_ms']:.1f}",
+                    f"{phase['max_ms']:.1f}",
+                    str(phase["lost"]),
+                    f"{phase['server_cpu_pct']:.0f}",
+                    f"{phase['loadgen_cpu_pct']:.0f}",
+                )
+            )
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    lines = ["  ".join(cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-             for row in rows]
+    lines = [
+        "  ".join(
+            cell.rjust(w) if i > 1 else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("")
     lines.append(

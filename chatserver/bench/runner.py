@@ -135,7 +135,9 @@ async def _listening(host: str, ports: list[int], servers: list[_Child], timeout
                 if any(s.process.returncode is not None for s in servers):
                     raise BenchFailed(f"server exited:\n{servers[0].tail()}") from None
                 if time.monotonic() > deadline:
-                    raise BenchFailed(f"server not listening after {timeout:.0f} s:\n{servers[0].tail()}")
+                    raise BenchFailed(
+                        f"server not listening after {timeout:.0f} s:\n{servers[0].tail()}"
+                    ) from None
                 await asyncio.sleep(0.1)
 
 
@@ -151,16 +153,24 @@ async def _create_agents(options: Options, data_dir: Path, prefix: str, capacity
     backend = backend_for(settings)
     await backend.start()
     # A cheap argon2 hash (its cost is in the hash): login stays real without 50 ms per agent.
-    password_hash = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(BENCH_PASSWORD)
+    password_hash = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(
+        BENCH_PASSWORD
+    )
     try:
-        await asyncio.gather(*(
-            backend.put_agent(
-                agent_id(k),
-                Account(id=agent_id(k), name=f"Bench {k}", capacity=capacity,
-                        password_hash=password_hash).model_dump_json(),
+        await asyncio.gather(
+            *(
+                backend.put_agent(
+                    agent_id(k),
+                    Account(
+                        id=agent_id(k),
+                        name=f"Bench {k}",
+                        capacity=capacity,
+                        password_hash=password_hash,
+                    ).model_dump_json(),
+                )
+                for k in range(options.agents)
             )
-            for k in range(options.agents)
-        ))
+        )
     finally:
         await backend.close()
 
@@ -242,8 +252,11 @@ async def run_target(kind: str, options: Options, out: TextIO) -> dict[str, Any]
         if kind == "hub":
             await _create_agents(options, tmp_path / "data", prefix, capacity)
         servers = [
-            await _spawn(f"{kind} server :{port}", _server_argv(kind, options, port, tmp_path, prefix),
-                         tmp_path / f"server-{port}.log")
+            await _spawn(
+                f"{kind} server :{port}",
+                _server_argv(kind, options, port, tmp_path, prefix),
+                tmp_path / f"server-{port}.log",
+            )
             for port in ports
         ]
         loads: list[_Child] = []
@@ -254,16 +267,24 @@ async def run_target(kind: str, options: Options, out: TextIO) -> dict[str, Any]
             progress = Progress(out, kind, sample)
             for proc in range(options.load_procs):
                 config = {
-                    "dialect": kind, "host": options.host, "ports": ports, "chatting": chatting,
-                    "capacity": capacity, "text_bytes": options.text_bytes,
+                    "dialect": kind,
+                    "host": options.host,
+                    "ports": ports,
+                    "chatting": chatting,
+                    "capacity": capacity,
+                    "text_bytes": options.text_bytes,
                     "shoppers": list(range(proc, options.shoppers, options.load_procs)),
                     "agents": list(range(proc, options.agents, options.load_procs)),
                     "deadline_s": _time_limit(options, chatting),
                 }
-                loads.append(await _spawn(
-                    f"load generator {proc}", [sys.executable, "-m", "chatserver.bench.load", json.dumps(config)],
-                    tmp_path / f"load-{proc}.log", pipes=True,
-                ))
+                loads.append(
+                    await _spawn(
+                        f"load generator {proc}",
+                        [sys.executable, "-m", "chatserver.bench.load", json.dumps(config)],
+                        tmp_path / f"load-{proc}.log",
+                        pipes=True,
+                    )
+                )
             await _gather_events(loads, "ready", 60 + options.shoppers / 50, progress)
             connections = options.shoppers + options.agents
             rss_connected = sample.rss()
@@ -278,15 +299,28 @@ async def run_target(kind: str, options: Options, out: TextIO) -> dict[str, Any]
             for name, rate in options.plan():
                 per_proc = rate / options.load_procs
                 for child in loads:
-                    child.command(cmd="phase", name=name, rate=per_proc, warmup=options.warmup,
-                                  duration=options.duration, drain=options.drain)
+                    child.command(
+                        cmd="phase",
+                        name=name,
+                        rate=per_proc,
+                        warmup=options.warmup,
+                        duration=options.duration,
+                        drain=options.drain,
+                    )
                 window = asyncio.create_task(_window_cpu(sample, options.warmup, options.duration))
                 last = await _gather_events(
-                    loads, "phase_done", options.warmup + options.duration + options.drain + 60, progress
+                    loads,
+                    "phase_done",
+                    options.warmup + options.duration + options.drain + 60,
+                    progress,
                 )
                 cpu_pct = await window
                 phases[name] = merge_phase(
-                    last, {"server_cpu_pct": round(cpu_pct, 1), "server_rss_mib": round(sample.rss() / 2**20, 1)}
+                    last,
+                    {
+                        "server_cpu_pct": round(cpu_pct, 1),
+                        "server_rss_mib": round(sample.rss() / 2**20, 1),
+                    },
                 )
             rss_end = sample.rss()
         finally:
@@ -298,13 +332,20 @@ async def run_target(kind: str, options: Options, out: TextIO) -> dict[str, Any]
             if kind == "hub" and options.redis_url:
                 await _drop_redis_keys(options.redis_url, prefix)
     return {
-        "kind": kind, "connections": connections, "chatting": chatting, "capacity": capacity,
-        "rss_idle_mib": round(rss_idle / 2**20, 1), "rss_end_mib": round(rss_end / 2**20, 1),
+        "kind": kind,
+        "connections": connections,
+        "chatting": chatting,
+        "capacity": capacity,
+        "rss_idle_mib": round(rss_idle / 2**20, 1),
+        "rss_end_mib": round(rss_end / 2**20, 1),
         "rss_per_conn_kib": round((rss_connected - rss_idle) / connections / 1024, 1),
         "rss_per_chat_kib": round((rss_end - rss_idle) / connections / 1024, 1),
         "cpu_idle_pct": round(cpu_idle, 1),
         "phases": phases,
-        **{key: sum(event["totals"][key] for event in last) for key in ("lost", "duplicated", "seq_gaps", "late", "errors")},
+        **{
+            key: sum(event["totals"][key] for event in last)
+            for key in ("lost", "duplicated", "seq_gaps", "late", "errors")
+        },
     }
 
 
@@ -324,13 +365,37 @@ def _time_limit(options: Options, chatting: int) -> float:
 
 def _server_argv(kind: str, options: Options, port: int, tmp: Path, prefix: str) -> list[str]:
     if kind == "bare":
-        return [sys.executable, "-m", "chatserver.bench.bare_relay", "--host", options.host,
-                "--port", str(port), "--agents", str(options.agents)]
+        return [
+            sys.executable,
+            "-m",
+            "chatserver.bench.bare_relay",
+            "--host",
+            options.host,
+            "--port",
+            str(port),
+            "--agents",
+            str(options.agents),
+        ]
     argv = [
-        sys.executable, "-m", "chatserver", "serve", "--host", options.host, "--port", str(port),
-        "--data-dir", str(tmp / "data"), "--secret-key", "bench-" + prefix,
+        sys.executable,
+        "-m",
+        "chatserver",
+        "serve",
+        "--host",
+        options.host,
+        "--port",
+        str(port),
+        "--data-dir",
+        str(tmp / "data"),
+        "--secret-key",
+        "bench-" + prefix,
         # One bench socket carries many shoppers' worth of frames: lift the per-socket limit.
-        "--rate-limit-per-s", "1000000", "--rate-limit-burst", "1000000", "--log-level", "warning",
+        "--rate-limit-per-s",
+        "1000000",
+        "--rate-limit-burst",
+        "1000000",
+        "--log-level",
+        "warning",
     ]
     if options.redis_url:
         argv += ["--redis-url", options.redis_url, "--redis-prefix", prefix]

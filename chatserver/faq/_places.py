@@ -40,8 +40,7 @@ christchurch tokyo dubai uk zealand
 _PATTERN = re.compile(
     r"\b(?:"
     + "|".join(
-        re.escape(name.replace("_", " "))
-        for name in sorted(_NAMES.split(), key=len, reverse=True)
+        re.escape(name.replace("_", " ")) for name in sorted(_NAMES.split(), key=len, reverse=True)
     )
     + r")\b"
 )

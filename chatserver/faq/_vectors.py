@@ -112,7 +112,7 @@ class NearestIndex:
             # indexing validates and copies on every call, several times the cost of the sum.
             parts = [
                 slice(start, start + length)
-                for start, length in zip(starts.tolist(), lengths.tolist())
+                for start, length in zip(starts.tolist(), lengths.tolist(), strict=True)
             ]
             rows = np.concatenate([self._indices[part] for part in parts])
             products = np.concatenate([self._data[part] for part in parts])

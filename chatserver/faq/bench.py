@@ -11,8 +11,22 @@ from chatserver.faq.matcher import Matcher
 
 DEFAULT_FAQ = Path(__file__).resolve().parents[2] / "faq_data" / "faq.toml"
 _VARIANTS = (
-    "jacket", "dress", "phone case", "smartwatch", "earbuds", "sneakers", "hoodie", "charger",
-    "backpack", "sunglasses", "tablet stand", "scarf", "lamp", "keyboard", "speaker", "jeans",
+    "jacket",
+    "dress",
+    "phone case",
+    "smartwatch",
+    "earbuds",
+    "sneakers",
+    "hoodie",
+    "charger",
+    "backpack",
+    "sunglasses",
+    "tablet stand",
+    "scarf",
+    "lamp",
+    "keyboard",
+    "speaker",
+    "jeans",
 )
 
 
@@ -22,7 +36,7 @@ def expand_faq(faq: Faq, entries: int) -> Faq:
     index = 0
     while len(grown) < entries:
         base = faq.entries[index % len(faq.entries)]
-        round_, word = divmod(index, len(faq.entries))
+        round_ = index // len(faq.entries)
         if round_ == 0:
             grown.append(base)
         else:
@@ -83,7 +97,9 @@ def run_match_bench(entries: int = 500, queries: int = 2000, faq_path: Path = DE
         "p99_ms": round(_percentile(timings, 0.99), 3),
         "max_ms": round(timings[-1], 3),
     }
-    print(f"{'entries':>8} {'questions':>9} {'queries':>8} {'build ms':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(
+        f"{'entries':>8} {'questions':>9} {'queries':>8} {'build ms':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+    )
     print(
         f"{result['entries']:>8} {result['questions']:>9} {result['queries']:>8} "
         f"{result['build_ms']:>9} {result['p50_ms']:>8} {result['p99_ms']:>8} {result['max_ms']:>8}"

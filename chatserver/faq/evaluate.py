@@ -74,7 +74,9 @@ def read_cases(path: Path) -> list[EvalCase]:
         try:
             cases.append(EvalCase.model_validate_json(line))
         except ValidationError as exc:
-            raise ValueError(f"{path}:{number}: not a valid case: {exc.errors()[0]['msg']}") from exc
+            raise ValueError(
+                f"{path}:{number}: not a valid case: {exc.errors()[0]['msg']}"
+            ) from exc
     return cases
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 
 from chatserver.faq._text import normalise
 
 
-class Intent(str, Enum):
+class Intent(StrEnum):
     """A message kind the bot answers without the FAQ."""
 
     HANDOFF = "handoff"
@@ -54,17 +54,107 @@ _ABOUT_STAFF = re.compile(
     r"how (?:can|do) i contact)\b"
 )
 _GREETING_WORDS = frozenset(
-    "hi hii hiii hello helo hello hallo hey heyy hy hiya howdy yo greetings good morning "
-    "afternoon evening day there all team guys folks sir madam dear how are you doing namaste "
-    "bonjour hola ciao moin salut".split()
+    [
+        "hi",
+        "hii",
+        "hiii",
+        "hello",
+        "helo",
+        "hello",
+        "hallo",
+        "hey",
+        "heyy",
+        "hy",
+        "hiya",
+        "howdy",
+        "yo",
+        "greetings",
+        "good",
+        "morning",
+        "afternoon",
+        "evening",
+        "day",
+        "there",
+        "all",
+        "team",
+        "guys",
+        "folks",
+        "sir",
+        "madam",
+        "dear",
+        "how",
+        "are",
+        "you",
+        "doing",
+        "namaste",
+        "bonjour",
+        "hola",
+        "ciao",
+        "moin",
+        "salut",
+    ]
 )
 _THANKS_WORDS = frozenset(
-    "thanks thank you much so very many lot great awesome perfect cool nice good ok that this "
-    "helped helpful answered it got understood cheers appreciate appreciated bye goodbye "
-    "have a day nice wonderful brilliant excellent alright fine merci danke gracias".split()
+    [
+        "thanks",
+        "thank",
+        "you",
+        "much",
+        "so",
+        "very",
+        "many",
+        "lot",
+        "great",
+        "awesome",
+        "perfect",
+        "cool",
+        "nice",
+        "good",
+        "ok",
+        "that",
+        "this",
+        "helped",
+        "helpful",
+        "answered",
+        "it",
+        "got",
+        "understood",
+        "cheers",
+        "appreciate",
+        "appreciated",
+        "bye",
+        "goodbye",
+        "have",
+        "a",
+        "day",
+        "nice",
+        "wonderful",
+        "brilliant",
+        "excellent",
+        "alright",
+        "fine",
+        "merci",
+        "danke",
+        "gracias",
+    ]
 )
-_THANKS_CORE = frozenset("thanks cheers appreciate appreciated merci danke gracias".split())
-_ACK_CORE = frozenset("ok great awesome perfect cool bye goodbye alright helped understood".split())
+_THANKS_CORE = frozenset(
+    ["thanks", "cheers", "appreciate", "appreciated", "merci", "danke", "gracias"]
+)
+_ACK_CORE = frozenset(
+    [
+        "ok",
+        "great",
+        "awesome",
+        "perfect",
+        "cool",
+        "bye",
+        "goodbye",
+        "alright",
+        "helped",
+        "understood",
+    ]
+)
 
 
 def detect(text: str) -> Intent | None:
@@ -85,4 +175,3 @@ def detect(text: str) -> Intent | None:
     if words <= _THANKS_WORDS and words & (_THANKS_CORE | _ACK_CORE):
         return Intent.THANKS
     return None
-

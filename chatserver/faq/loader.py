@@ -27,7 +27,9 @@ class FaqEntry(BaseModel):
     @classmethod
     def _id_is_a_slug(cls, value: str) -> str:
         if not _ID.match(value):
-            raise ValueError("must be lowercase letters, digits and single dashes, e.g. 'order-status'")
+            raise ValueError(
+                "must be lowercase letters, digits and single dashes, e.g. 'order-status'"
+            )
         return value
 
     @field_validator("title", "answer", "category")
@@ -83,7 +85,11 @@ class FaqError(ValueError):
 
 def _entry_label(index: int, raw: Any) -> str:
     entry_id = raw.get("id") if isinstance(raw, dict) else None
-    return f"entry {index + 1} (id {entry_id!r})" if isinstance(entry_id, str) else f"entry {index + 1}"
+    return (
+        f"entry {index + 1} (id {entry_id!r})"
+        if isinstance(entry_id, str)
+        else f"entry {index + 1}"
+    )
 
 
 def _parse(path: Path) -> tuple[list[FaqEntry], list[FaqProblem]]:
@@ -96,7 +102,9 @@ def _parse(path: Path) -> tuple[list[FaqEntry], list[FaqProblem]]:
     except tomllib.TOMLDecodeError as exc:
         return [], [FaqProblem(file=file, entry="-", message=f"not valid TOML: {exc}")]
     problems = [
-        FaqProblem(file=file, entry="-", message=f"unknown top-level key {key!r} (expected [[entry]])")
+        FaqProblem(
+            file=file, entry="-", message=f"unknown top-level key {key!r} (expected [[entry]])"
+        )
         for key in data
         if key != "entry"
     ]
@@ -171,7 +179,9 @@ def check_faq(path: Path) -> list[FaqProblem]:
             scores = matcher.scores(question)
             own = scores.get(entry.id, 0.0)
             rivals = sorted(
-                other for other, score in scores.items() if other != entry.id and score >= own - 1e-9
+                other
+                for other, score in scores.items()
+                if other != entry.id and score >= own - 1e-9
             )
             if rivals:
                 problems.append(

@@ -97,7 +97,7 @@ class Matcher:
             entry_words.append(dict.fromkeys(self._concepts(normalise(entry.answer)), 1.0))
         concept_rows = [dict.fromkeys(self._concepts(text), 1.0) for text in texts]
         entry_concepts: list[set[str]] = [set() for _ in faq.entries]
-        for entry_index, row in zip(groups, concept_rows):
+        for entry_index, row in zip(groups, concept_rows, strict=True):
             entry_words[entry_index].update(row)
             entry_concepts[entry_index].update(row)
         words_seen = {word for text in texts for word in content_words(text)}

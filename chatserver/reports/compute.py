@@ -73,7 +73,9 @@ def compute(
     zone = ZoneInfo(settings.time_zone)
     n = len(rows)
     col: dict[str, Sequence[Any]] = (
-        dict(zip(REPORT_FIELDS, zip(*rows))) if n else {name: () for name in REPORT_FIELDS}
+        dict(zip(REPORT_FIELDS, zip(*rows, strict=True), strict=True))
+        if n
+        else {name: () for name in REPORT_FIELDS}
     )
     created, queued = _columns.floats(col["created_at"]), _columns.floats(col["queued_at"])
     clock, first_s = _columns.floats(col["clock_started"]), _columns.floats(col["first_response_s"])

@@ -35,6 +35,8 @@ class Assigner:
         self.grace_s = grace_s
         self.waits = WaitEstimator()
         self._away: dict[str, tuple[p.AgentStatus, asyncio.Task[None]]] = {}
+        self._dispatch_wanted = False
+        self._dispatching = False
 
     async def start(self) -> None:
         """Agents who hold chats but are connected nowhere get a grace period, then the queue moves."""
@@ -74,7 +76,26 @@ class Assigner:
                 conversation.id, p.ConversationQueued, reason=reason, deadline=deadline
             )
         await self.backend.enqueue(conversation.id, at_head=from_agent is not None)
-        self.fanout.soon(self.dispatch())
+        self.dispatch_soon()
+
+    def dispatch_soon(self) -> None:
+        """Dispatch in the background; requests that arrive meanwhile share the next round.
+
+        Each round tells every waiting shopper their place, so a burst of arrivals costs one
+        round, not one per arrival.
+        """
+        self._dispatch_wanted = True
+        if not self._dispatching:
+            self._dispatching = True
+            self.fanout.soon(self._dispatch_rounds())
+
+    async def _dispatch_rounds(self) -> None:
+        try:
+            while self._dispatch_wanted:
+                self._dispatch_wanted = False
+                await self.dispatch()
+        finally:
+            self._dispatching = False
 
     async def dispatch(self) -> None:
         """Give waiting conversations to agents with room, then tell everyone where the queue is."""
@@ -104,6 +125,7 @@ class Assigner:
         """Every waiting shopper hears their position and wait; every agent sees the queue."""
         queue = await self.backend.queue()
         online = await self.agents_online()
+        await self.backend.publish(AGENTS_CHANNEL, await self.queue_snapshot(queue, online))
         for position, conversation_id in enumerate(queue, start=1):
             notice = p.QueuePosition(
                 conversation_id=conversation_id,
@@ -111,11 +133,14 @@ class Assigner:
                 estimated_wait_s=self.waits.estimate(position, online),
             )
             await self.conversations.notify(conversation_id, notice)
-        await self.backend.publish(AGENTS_CHANNEL, await self.queue_snapshot())
 
-    async def queue_snapshot(self) -> str:
+    async def queue_snapshot(
+        self, queue: list[str] | None = None, online: int | None = None
+    ) -> str:
+        """What agents see of the queue (given the queue and agents online if known already)."""
+        queue = await self.backend.queue() if queue is None else queue
         waiting = []
-        for position, conversation_id in enumerate(await self.backend.queue(), start=1):
+        for position, conversation_id in enumerate(queue, start=1):
             conversation = await self.conversations.get(conversation_id)
             waiting.append(
                 p.WaitingConversation(
@@ -125,7 +150,7 @@ class Assigner:
                     deadline=conversation.deadline(self.target_s),
                 )
             )
-        online = await self.agents_online()
+        online = await self.agents_online() if online is None else online
         return p.QueueSnapshot(waiting=waiting, agents_online=online).model_dump_json()
 
     async def agents_online(self) -> int:
@@ -175,9 +200,10 @@ class Assigner:
 
     async def send_status(self, session: Session) -> None:
         mine = [a for a in await self.backend.presence() if a.agent_id == session.user_id]
-        held = (await self.backend.agent_chats()).get(session.user_id, [])
-        status, capacity = (mine[0].status, mine[0].capacity) if mine else ("offline", 0)
-        frame = p.StatusChanged(status=status, capacity=capacity, open_chats=len(held))  # type: ignore[arg-type]
+        status, capacity, held = (
+            (mine[0].status, mine[0].capacity, mine[0].open_chats) if mine else ("offline", 0, 0)
+        )
+        frame = p.StatusChanged(status=status, capacity=capacity, open_chats=held)  # type: ignore[arg-type]
         session.send(frame.model_dump_json())
 
     async def agent_left(self, agent_id: str) -> None:

@@ -355,7 +355,7 @@ class Hub:
             conversation, status="closed", closed_at=self.clock.now(), closed_by=by
         )
         await self.conversations.post(conversation.id, p.ConversationClosed, by=by, by_id=by_id)
-        self.fanout.soon(self.assigner.dispatch())
+        self.assigner.dispatch_soon()
 
     async def _transfer(self, session: Session, frame: p.Transfer) -> None:
         conversation = await self._own(session, frame.conversation_id)
@@ -380,7 +380,7 @@ class Hub:
         )
         await self.backend.publish(agent_channel(target.id), conversation.id)
         await self.assigner.send_status(session)
-        self.fanout.soon(self.assigner.dispatch())
+        self.assigner.dispatch_soon()
 
     async def _add_note(self, session: Session, frame: p.AddNote) -> None:
         conversation = await self._own(session, frame.conversation_id)

@@ -38,6 +38,8 @@ async def run_server(tmp_path: Path) -> AsyncIterator[Callable[[], asyncio.Futur
                 str(port),
                 "--data-dir",
                 str(data),
+                "--faq-dir",  # no bot: chats go to the agent whatever the hour
+                str(tmp_path / "no-faq"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -41,6 +41,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[tuple[str, Worker]]:
         port = free_port()
         command = [sys.executable, "-m", "chatserver", "serve", "--port", str(port), *shared]
         command += ["--data-dir", str(tmp_path / f"w{len(procs)}"), "--allowed-origins", SHOP]
+        command += ["--faq-dir", str(tmp_path / "no-faq")]  # no bot: agents get every chat
         env = {**os.environ, "CHAT_SECRET_KEY": "a key every worker shares " + prefix}
         proc = subprocess.Popen(
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -396,6 +396,10 @@ def _server_argv(kind: str, options: Options, port: int, tmp: Path, prefix: str)
         "1000000",
         "--log-level",
         "warning",
+        # No FAQ bot: the bench measures shopper-agent relay, whatever the hour (the bot would
+        # take every chat outside the demo shop's staffed hours).
+        "--faq-dir",
+        str(tmp / "no-faq"),
     ]
     if options.redis_url:
         argv += ["--redis-url", options.redis_url, "--redis-prefix", prefix]

@@ -3,47 +3,48 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import AsyncIterator
 
 from chatserver.app import backend_for
 from chatserver.auth import Accounts, new_password
 from chatserver.config import Settings
 
 
-async def add(settings: Settings, args: argparse.Namespace) -> int:
+@contextlib.asynccontextmanager
+async def _accounts(settings: Settings) -> AsyncIterator[Accounts]:
+    """The accounts in the configured store, opened for one command."""
     backend = backend_for(settings)
     await backend.start()
     try:
-        password = args.password or new_password()
-        account = await Accounts(backend).add(
-            args.agent_id, args.name or args.agent_id, password, args.role, args.capacity
-        )
+        yield Accounts(backend)
     finally:
         await backend.close()
+
+
+async def add(settings: Settings, args: argparse.Namespace) -> int:
+    password = args.password or new_password()
+    async with _accounts(settings) as accounts:
+        account = await accounts.add(
+            args.agent_id, args.name or args.agent_id, password, args.role, args.capacity
+        )
     shown = "" if args.password else f" with password {password!r}"
     print(f"agent {account.id!r} ({account.role}, capacity {account.capacity}) saved{shown}")
     return 0
 
 
 async def list(settings: Settings, args: argparse.Namespace) -> int:
-    backend = backend_for(settings)
-    await backend.start()
-    try:
-        accounts = await Accounts(backend).all()
-    finally:
-        await backend.close()
-    for account in accounts:
+    async with _accounts(settings) as accounts:
+        everyone = await accounts.all()
+    for account in everyone:
         print(f"{account.id}\t{account.name}\t{account.role}\tcapacity {account.capacity}")
-    if not accounts:
+    if not everyone:
         print("no agents")
     return 0
 
 
 async def remove(settings: Settings, args: argparse.Namespace) -> int:
-    backend = backend_for(settings)
-    await backend.start()
-    try:
-        removed = await Accounts(backend).remove(args.agent_id)
-    finally:
-        await backend.close()
+    async with _accounts(settings) as accounts:
+        removed = await accounts.remove(args.agent_id)
     print(f"agent {args.agent_id!r} removed" if removed else f"no agent {args.agent_id!r}")
     return 0 if removed else 1

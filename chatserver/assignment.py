@@ -156,26 +156,28 @@ class Assigner:
     async def agents_online(self) -> int:
         return sum(1 for a in await self.backend.presence() if a.status == "online")
 
-    async def starts_with_bot(self) -> bool:
-        """Whether a conversation starting now goes to the bot rather than the queue."""
-        queue = await self.backend.queue()
-        estimate = self.waits.estimate(len(queue) + 1, await self.agents_online())
-        wait = float("inf") if estimate is None else estimate
-        return self.bot.in_charge(self.clock.now(), len(queue), wait)
-
-    async def availability(self, locale: str) -> p.Availability:
-        """Who would answer a new shopper message now, and the shop's texts in this locale."""
+    async def _outlook(self) -> tuple[int, float | None, bool]:
+        """Agents online, the wait a new conversation can expect, and whether the bot takes it."""
         queue = await self.backend.queue()
         online = await self.agents_online()
         estimate = self.waits.estimate(len(queue) + 1, online)
         wait = float("inf") if estimate is None else estimate
+        return online, estimate, self.bot.in_charge(self.clock.now(), len(queue), wait)
+
+    async def starts_with_bot(self) -> bool:
+        """Whether a conversation starting now goes to the bot rather than the queue."""
+        return (await self._outlook())[2]
+
+    async def availability(self, locale: str) -> p.Availability:
+        """Who would answer a new shopper message now, and the shop's texts in this locale."""
+        online, estimate, with_bot = await self._outlook()
         mode: str
-        if self.bot.in_charge(self.clock.now(), len(queue), wait):
+        if with_bot:
             mode = "bot"
-        elif online == 0:
+        elif online == 0 or estimate is None:
             mode = "offline"
         else:
-            mode = "live" if wait <= self.target_s else "busy"
+            mode = "live" if estimate <= self.target_s else "busy"
         greeting, away = self.bot.texts(locale)
         return p.Availability(
             mode=mode,  # type: ignore[arg-type]

@@ -87,10 +87,13 @@ def describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+_any_object: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
+
+
 def _frame_type(raw: str) -> str | None:
     """The ``type`` a bad frame claimed, if it is readable, to name it in the error."""
     try:
-        value = TypeAdapter(dict[str, Any]).validate_json(raw).get("type")
+        value = _any_object.validate_json(raw).get("type")
     except ValidationError:
         return None
     return value if isinstance(value, str) and len(value) <= 40 else None

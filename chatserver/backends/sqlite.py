@@ -123,7 +123,7 @@ class SQLiteBackend(Backend):
             (),
         )
         for conversation_id, doc in rows:
-            fields = {k: json.dumps(v) for k, v in json.loads(doc).items()}
+            fields = _fields_of(doc)
             self._docs[conversation_id] = fields
             agent_id = json.loads(fields.get("agent_id", "null"))
             if json.loads(fields["status"]) == "queued":
@@ -360,7 +360,7 @@ class SQLiteBackend(Backend):
             )
             if not rows:
                 return None
-            loaded = {k: json.dumps(v) for k, v in json.loads(rows[0][0]).items()}
+            loaded = _fields_of(rows[0][0])
             doc = self._docs.setdefault(conversation_id, loaded)
         return doc
 
@@ -384,7 +384,7 @@ class SQLiteBackend(Backend):
             " ORDER BY created_at",
             (since, until),
         )
-        return [{k: json.dumps(v) for k, v in json.loads(row[0]).items()} for row in rows]
+        return [_fields_of(row[0]) for row in rows]
 
     async def scan_conversations(self, since: float, until: float) -> str:
         # A file without an up-to-date report_row column computes the same array on the fly.
@@ -486,6 +486,11 @@ def _begin_at_once(db: sqlite3.Connection) -> bool:
     finally:
         db.execute("PRAGMA busy_timeout=30000")
     return True
+
+
+def _fields_of(doc: str) -> dict[str, str]:
+    """A stored document as record fields (name -> JSON text)."""
+    return {k: json.dumps(v) for k, v in json.loads(doc).items()}
 
 
 def _doc(fields: Mapping[str, str]) -> str:

@@ -31,39 +31,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=100_000,
         help="reports: conversations to seed (default 100000)",
     )
-    parser.add_argument(
-        "--shoppers",
-        type=int,
-        default=d.shoppers,
-        help=f"open shopper sockets (default {d.shoppers})",
-    )
-    parser.add_argument(
-        "--agents", type=int, default=d.agents, help=f"agent sockets (default {d.agents})"
-    )
-    parser.add_argument(
-        "--rate",
-        type=float,
-        default=d.rate,
-        help=f"shopper messages per second over all shoppers; 0 = closed loop (default {d.rate:g})",
-    )
-    parser.add_argument(
-        "--duration",
-        type=float,
-        default=d.duration,
-        help=f"measured seconds per phase (default {d.duration:g})",
-    )
-    parser.add_argument(
-        "--warmup",
-        type=float,
-        default=d.warmup,
-        help=f"unmeasured seconds before each phase (default {d.warmup:g})",
-    )
-    parser.add_argument(
-        "--drain",
-        type=float,
-        default=d.drain,
-        help=f"seconds to wait for late replies before counting them lost (default {d.drain:g})",
-    )
+    load_options = [
+        ("--shoppers", int, d.shoppers, "open shopper sockets"),
+        ("--agents", int, d.agents, "agent sockets"),
+        ("--rate", float, d.rate, "shopper messages per second over all shoppers; 0 = closed loop"),
+        ("--duration", float, d.duration, "measured seconds per phase"),
+        ("--warmup", float, d.warmup, "unmeasured seconds before each phase"),
+        ("--drain", float, d.drain, "seconds to wait for late replies before counting them lost"),
+    ]
+    for flag, kind, default, text in load_options:
+        parser.add_argument(flag, type=kind, default=default, help=f"{text} (default {default:g})")
     parser.add_argument(
         "--baseline",
         action="store_true",

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 
 import httpx
 
+from chatserver.bench._system import free_port
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["free_port", "until_healthy"]
 
 
 async def until_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:

@@ -14,14 +14,14 @@ import uvicorn
 from pydantic import BaseModel
 from websockets.asyncio.client import ClientConnection, connect
 
-from chatserver import protocol as p
-from chatserver.app import create_app
-from chatserver.backends.base import Backend
-from chatserver.backends.redis import RedisBackend
-from chatserver.config import Settings
-from chatserver.hub import Hub
-from chatserver.routing import Bot
-from chatserver.serve import uvicorn_config
+from chatserver.cli.serve import uvicorn_config
+from chatserver.core.hub import Hub
+from chatserver.domain import protocol as p
+from chatserver.domain.bot import Bot
+from chatserver.domain.settings import Settings
+from chatserver.store.base import Store
+from chatserver.store.redis import RedisStore
+from chatserver.web.app import create_app
 from tests._redis import REDIS_URL, drop_keys, unique_prefix
 
 TIMEOUT = 5.0
@@ -119,7 +119,7 @@ class Server:
         """Wait until the server has noticed an agent's socket closing."""
 
         async def offline() -> bool:
-            presence = {a.agent_id: a.status for a in await self.hub.backend.presence()}
+            presence = {a.agent_id: a.status for a in await self.hub.store.router.presence()}
             return presence.get(agent_id) == "offline"
 
         await self.until(offline)
@@ -165,7 +165,7 @@ class Server:
 ServerFactory = Callable[..., Awaitable[Server]]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def backend_kind(request: pytest.FixtureRequest) -> str:
     """Every app-level test runs on each backend."""
     return str(request.param)
@@ -181,16 +181,14 @@ async def start_server(tmp_path: Path, backend_kind: str) -> AsyncIterator[Serve
     running: list[tuple[uvicorn.Server, asyncio.Task[None], Server]] = []
     prefix = unique_prefix()
 
-    async def start(
-        backend: Backend | None = None, bot: Bot | None = None, **overrides: Any
-    ) -> Server:
-        if backend is None and backend_kind == "redis":
-            backend = RedisBackend(REDIS_URL, prefix=prefix)
+    async def start(store: Store | None = None, bot: Bot | None = None, **overrides: Any) -> Server:
+        if store is None and backend_kind == "redis":
+            store = RedisStore(REDIS_URL, prefix=prefix)
         # No FAQ bot unless a test asks for one: routing tests need every chat in the queue.
         overrides.setdefault("faq_dir", tmp_path / "no-faq")
         settings = Settings(port=0, data_dir=tmp_path / f"data{len(running)}", **overrides)
         clock = FakeClock()
-        app = create_app(settings, backend=backend, clock=clock, bot=bot)
+        app = create_app(settings, store=store, clock=clock, bot=bot)
         config = uvicorn.Config(app, **{**uvicorn_config(settings), "log_level": "warning"})  # type: ignore[arg-type]
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatserver import protocol as p
+from chatserver.domain import protocol as p
 from tests.conftest import ServerFactory
 
 FAQ = Path(__file__).resolve().parent.parent / "faq_data"
@@ -85,7 +85,7 @@ async def test_the_bots_outcome_is_kept_on_the_conversation_record(
     await shopper.send(p.SendMessage(client_id="h", text="I want to talk to a real person please"))
     await shopper.expect("conversation_queued", reason="handoff")
 
-    record = await server.hub.conversations.get(answer["conversation_id"])
+    record = await server.hub.journal.get(answer["conversation_id"])
     assert (record.bot_spoke, record.bot_helpful, record.handoffs) == (True, False, 1)
     assert record.unanswered == [
         "what payment methods do you accept?",
@@ -107,7 +107,7 @@ async def test_an_unanswered_question_counts_once_when_the_bot_asks_for_email_an
     await shopper.expect("message_posted", author="bot", ask_email=True)
     await shopper.expect("conversation_queued", reason="handoff")
 
-    record = await server.hub.conversations.get(answer["conversation_id"])
+    record = await server.hub.journal.get(answer["conversation_id"])
     assert (record.bot_spoke, record.bot_helpful, record.handoffs) == (True, True, 1)
     assert record.unanswered == ["zebra quantum violin"]
 

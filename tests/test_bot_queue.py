@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from chatserver import protocol as p
+from chatserver.domain import protocol as p
 from tests.conftest import Client, Server, ServerFactory
 
 FAQ = Path(__file__).resolve().parent.parent / "faq_data"

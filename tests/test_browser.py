@@ -169,7 +169,7 @@ async def test_reload_and_navigation_resume_the_same_conversation(
     await expect(agent.locator(".msg.shopper .text").last).to_have_text("Great, thanks")
     shopper_ids = server.hub.fanout.shopper_ids()
     assert len(shopper_ids) == 1
-    assert len(await server.hub.backend.shopper_conversations(shopper_ids[0])) == 1
+    assert len(await server.hub.store.records.of_shopper(shopper_ids[0])) == 1
 
 
 async def test_message_typed_while_disconnected_is_sent_once(
@@ -191,8 +191,8 @@ async def test_message_typed_while_disconnected_is_sent_once(
     await expect(shopper.locator(".msg.me .tick").last).to_have_text(re.compile("Delivered|Read"))
     await expect(agent.locator(".msg.shopper .text")).to_have_text(["hello", "typed while offline"])
     logs = [
-        await server.hub.backend.read_log(c)
-        for cs in (await server.hub.backend.agent_chats()).values()
+        await server.hub.store.log.read(c)
+        for cs in (await server.hub.store.router.held()).values()
         for c in cs
     ]
     assert sum("typed while offline" in text for log in logs for _, text in log) == 1
@@ -227,8 +227,8 @@ async def test_rating_after_the_chat_ends_is_stored(
     await expect(shopper.locator(".log")).to_contain_text("Thanks for your feedback")
     await expect(agent.locator("#messages")).to_contain_text("Rated ★★★★☆")
     shopper_id = server.hub.fanout.shopper_ids()[0]
-    [conversation_id] = await server.hub.backend.shopper_conversations(shopper_id)
-    record = await server.hub.conversations.get(conversation_id)
+    [conversation_id] = await server.hub.store.records.of_shopper(shopper_id)
+    record = await server.hub.journal.get(conversation_id)
     assert (record.rating, record.rating_comment) == (4, "Quick and clear")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatserver import protocol as p
+from chatserver.domain import protocol as p
 from tests.conftest import Server
 
 
@@ -55,7 +55,7 @@ async def test_retried_client_id_is_stored_once_and_answered_with_original_seq(
     await shopper.send(p.SendMessage(client_id="next", text="second"))
     await agent.expect("message_posted", text="second")
     assert [f["text"] for f in agent.all("message_posted")] == ["first", "second"]
-    log = await server.hub.backend.read_log(conversation_id)
+    log = await server.hub.store.log.read(conversation_id)
     assert sum('"text":"first"' in text for _, text in log) == 1
 
 

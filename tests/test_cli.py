@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from chatserver.cli import main
-from chatserver.config import Settings
+from chatserver.domain.settings import Settings
 
 
 def test_agents_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

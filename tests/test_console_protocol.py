@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatserver import protocol as p
-from chatserver.routing import BotTurn
+from chatserver.domain import protocol as p
+from chatserver.domain.bot import BotTurn
 from tests.conftest import Server, ServerFactory
 
 FAQ_DATA = Path(__file__).resolve().parent.parent / "faq_data"
@@ -43,7 +43,7 @@ async def test_private_note_reaches_agents_and_never_the_shopper(server: Server)
     for client in (shopper, replayed):
         assert not [f for f in client.received if f["type"] in ("note_added", "tags_changed")]
         assert "VIP" not in str(client.received)
-    shopper_log = await server.hub.backend.read_log(conversation_id)
+    shopper_log = await server.hub.store.log.read(conversation_id)
     assert "VIP" not in str(shopper_log)
 
 
@@ -72,7 +72,7 @@ async def test_transferred_chat_brings_its_notes_and_tags(server: Server) -> Non
     await alice.send(p.Transfer(conversation_id=conversation_id, to_agent="bob"))
     await bob.expect("note_added", text="wants express")
     await bob.expect("tags_changed", tags=["shipping", "vip"])
-    record = await server.hub.conversations.get(conversation_id)
+    record = await server.hub.journal.get(conversation_id)
     assert record.tags == ["shipping", "vip"]
 
 
@@ -156,7 +156,7 @@ async def test_offline_email_is_stored_with_the_conversation(server: Server) -> 
     shopper = await server.shopper()
     await shopper.send(p.LeaveEmail(email="ana@example.com", name="Ana"))
     left = await shopper.expect("email_left", email="ana@example.com")
-    record = await server.hub.conversations.get(left["conversation_id"])
+    record = await server.hub.journal.get(left["conversation_id"])
     assert record.email == "ana@example.com"
     await shopper.send('{"type": "leave_email", "email": "not-an-address"}')
     await shopper.expect("error", code="invalid_frame", frame_type="leave_email")

@@ -14,10 +14,12 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from chatserver import protocol as p
 from chatserver.cli import main
+from chatserver.domain import protocol as p
 from tests._processes import free_port, until_healthy
 from tests.conftest import Client
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chatserver.hours import StaffedHours, parse_range
-from chatserver.shop import load_shop
+from chatserver.domain.hours import StaffedHours, parse_range
+from chatserver.domain.shop import load_shop
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SHOP = Path(__file__).resolve().parents[1] / "faq_data" / "shop.toml"

@@ -7,14 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from chatserver.metrics import Metrics, buckets
+import pytest
+
+from chatserver.core.metrics import Metrics, buckets
 from chatserver.reports.models import Live
 
 LIVE = Live(at=0, agents_online=3, agents_away=1, chats_open=4, queue_length=2, oldest_wait_s=75.5)
 
 WORKER = """
 import sys
-from chatserver.metrics import Metrics
+from chatserver.core.metrics import Metrics
 from chatserver.reports.models import Live
 metrics = Metrics(45)
 metrics.connected("shopper")
@@ -48,6 +50,7 @@ def test_one_process_renders_counts_and_live_state() -> None:
     assert 'chat_agents{status="online"} 3.0' in text
 
 
+@pytest.mark.slow
 def test_several_workers_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     for seconds in ("10", "50", "70"):

@@ -16,14 +16,16 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from chatserver import protocol as p
-from chatserver.backends.redis import RedisBackend
 from chatserver.cli import main
+from chatserver.domain import protocol as p
+from chatserver.store.redis import RedisStore
 from tests._processes import free_port, until_healthy
 from tests._redis import REDIS_URL, drop_keys, unique_prefix
 from tests.conftest import Client, ServerFactory
 
 SHOP = "https://shop.example"
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 
 Worker = Callable[[], Awaitable[tuple[str, subprocess.Popen[bytes]]]]
@@ -121,8 +123,8 @@ async def test_shopper_and_agent_on_different_workers_chat_and_survive_a_killed_
     await again.expect("ack", client_id="s3")
     await agent.expect("message_posted", text="Thanks!")
 
-    store = RedisBackend(REDIS_URL, prefix=prefix)
-    log = [text for _, text in await store.read_log(conversation_id)]
+    store = RedisStore(REDIS_URL, prefix=prefix)
+    log = [text for _, text in await store.log.read(conversation_id)]
     for text in ("Is this in stock?", "Yes.", "Great, two please", "r0", "r1", "r2", "Thanks!"):
         assert sum(f'"text":"{text}"' in event for event in log) == 1, text
     await store.close()
@@ -183,7 +185,7 @@ async def private_redis(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
 async def test_worker_that_loses_redis_says_unavailable_and_recovers_by_itself(
     start_server: ServerFactory, private_redis: PrivateRedis
 ) -> None:
-    server = await start_server(backend=RedisBackend(private_redis.url))
+    server = await start_server(store=RedisStore(private_redis.url))
     agent = await server.agent("alice")
     shopper = await server.shopper()
     await shopper.send(p.SendMessage(client_id="m1", text="before"))
@@ -206,7 +208,7 @@ async def test_worker_that_loses_redis_says_unavailable_and_recovers_by_itself(
     else:
         raise AssertionError("the worker did not recover")
     await agent.expect("message_posted", text="during")  # pub/sub reconnected by itself
-    log = await server.hub.backend.read_log(conversation_id)
+    log = await server.hub.store.log.read(conversation_id)
     assert sum('"text":"during"' in text for _, text in log) == 1
     assert sum('"text":"before"' in text for _, text in log) == 1
 

@@ -6,16 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from chatserver import protocol as p
-from chatserver.connection import parse_frame
-from chatserver.errors import FrameTooLarge, InvalidFrame
-from chatserver.protocol_doc import _members, render
+from chatserver.domain import protocol as p
+from chatserver.domain.errors import FrameTooLarge, InvalidFrame
+from chatserver.domain.protocol_doc import _members, render
+from chatserver.web.connection import parse_frame
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
 
 
 def test_docs_protocol_md_matches_the_models() -> None:
-    assert DOCS.read_text() == render(), "run: python -m chatserver.protocol_doc > docs/protocol.md"
+    assert DOCS.read_text() == render(), (
+        "run: python -m chatserver.domain.protocol_doc > docs/protocol.md"
+    )
 
 
 @pytest.mark.parametrize("union", [p.ShopperFrame, p.AgentFrame, p.ServerFrame])

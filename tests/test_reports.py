@@ -12,22 +12,22 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from chatserver import protocol as p
-from chatserver.backends.sqlite import SQLiteBackend
 from chatserver.cli import main
-from chatserver.conversation import Conversation
-from chatserver.hours import StaffedHours
+from chatserver.domain import protocol as p
+from chatserver.domain.conversation import Conversation
+from chatserver.domain.hours import StaffedHours
 from chatserver.reports import tables
-from chatserver.reports.compute import ReportSettings
+from chatserver.reports.compute import Yardstick
 from chatserver.reports.models import Report
 from chatserver.reports.source import build_report, day_range
+from chatserver.store.sqlite import SQLiteStore
 from tests.conftest import Server
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEEKDAYS_8_TO_20 = {
     d: ["08:00-20:00"] for d in ("monday", "tuesday", "wednesday", "thursday", "friday")
 }
-SETTINGS = ReportSettings(
+SETTINGS = Yardstick(
     target_s=60, time_zone="Europe/Berlin", hours=StaffedHours("Europe/Berlin", WEEKDAYS_8_TO_20)
 )
 MONDAY = date(2026, 6, 1)
@@ -48,7 +48,7 @@ def event(kind: type[p.Event], conversation_id: str, **fields: Any):  # type: ig
     return render
 
 
-async def seed(backend: SQLiteBackend, older: bool = False) -> None:
+async def seed(backend: SQLiteStore, older: bool = False) -> None:
     """Nine conversations on one Monday whose figures are worked out by hand in the tests.
 
     ``older``: records as stored before they kept the bot's outcome (it is then in the logs only).
@@ -62,9 +62,9 @@ async def seed(backend: SQLiteBackend, older: bool = False) -> None:
         if older:
             for name in ("bot_spoke", "bot_helpful", "handoffs", "unanswered"):
                 del record[name]
-        await backend.create_conversation(cid, f"s-{cid}", record)
+        await backend.records.create(cid, f"s-{cid}", record)
         for render in events:
-            await backend.append(cid, render)
+            await backend.log.append(cid, render)
 
     closed = {"status": "closed", "closed_by": "agent"}
     # Inside staffed hours (Monday 08:00-20:00).
@@ -190,8 +190,8 @@ async def seed(backend: SQLiteBackend, older: bool = False) -> None:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteBackend]:
-    backend = SQLiteBackend(tmp_path / "chat.sqlite3")
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    backend = SQLiteStore(tmp_path / "chat.sqlite3")
     await backend.start()
     await seed(backend)
     yield backend
@@ -199,7 +199,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteBackend]:
 
 
 @pytest.fixture
-async def report(store: SQLiteBackend) -> Report:
+async def report(store: SQLiteStore) -> Report:
     since, until = day_range(MONDAY, MONDAY, "Europe/Berlin")
     return await build_report(store, SETTINGS, since, until, NOW)
 
@@ -308,7 +308,7 @@ def test_csv_tables_carry_the_same_figures(report: Report) -> None:
     assert summary["first_response_within_target"] == str(round(5 / 7, 4))
 
 
-async def test_an_empty_range_reports_zeros(store: SQLiteBackend) -> None:
+async def test_an_empty_range_reports_zeros(store: SQLiteStore) -> None:
     since, until = day_range(date(2026, 6, 2), date(2026, 6, 2), "Europe/Berlin")
     empty = await build_report(store, SETTINGS, since, until, NOW)
     assert empty.response.overall.first.count == 0
@@ -324,7 +324,7 @@ def test_report_command_prints_the_headline(
     data = tmp_path / "data"
 
     async def prepare() -> None:
-        backend = SQLiteBackend(data / "chat.sqlite3")
+        backend = SQLiteStore(data / "chat.sqlite3")
         await backend.start()
         await seed(backend)
         await backend.close()
@@ -422,7 +422,7 @@ async def test_a_file_made_before_the_report_column_still_reports(tmp_path: Path
     old.execute("INSERT INTO conversations VALUES ('c1', 's', ?, ?)", (at(10), json.dumps(doc)))
     old.commit()
     old.close()
-    backend = SQLiteBackend(path)
+    backend = SQLiteStore(path)
     await backend.start()
     try:
         since, until = day_range(MONDAY, MONDAY, "Europe/Berlin")
@@ -451,7 +451,7 @@ async def test_a_store_made_before_the_bot_outcome_fields_reads_it_from_the_logs
         f" ({report_row}) STORED)"
     )
     old.close()
-    backend = SQLiteBackend(path)
+    backend = SQLiteStore(path)
     await backend.start()
     try:
         await seed(backend, older=True)

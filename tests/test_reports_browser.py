@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page
 
-from chatserver import protocol as p
+from chatserver.domain import protocol as p
 from tests.browser_support import NewPage, browser, new_page  # noqa: F401 (fixtures)
 from tests.conftest import Server
 

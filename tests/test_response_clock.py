@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from chatserver import protocol as p
-from chatserver.routing import BotTurn
+from chatserver.domain import protocol as p
+from chatserver.domain.bot import BotTurn
 from tests.conftest import Server
 
 
@@ -23,7 +23,7 @@ class AlwaysBot:
 
 
 async def record(server: Server, conversation_id: str) -> dict:
-    fields = await server.hub.backend.get_conversation(conversation_id)
+    fields = await server.hub.store.records.get(conversation_id)
     assert fields is not None
     return {k: json.loads(v) for k, v in fields.items()}
 

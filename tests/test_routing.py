@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from chatserver import protocol as p
+from chatserver.domain import protocol as p
 from tests.conftest import Client, Server
 
 
@@ -43,11 +43,11 @@ async def test_concurrent_arrivals_never_exceed_capacity_or_double_assign(server
     for agent in agents:
         await agent.expect("conversation_assigned")
         await agent.expect("conversation_assigned")
-    held = await server.hub.backend.agent_chats()
+    held = await server.hub.store.router.held()
     assert sorted(len(chats) for chats in held.values()) == [2, 2, 2]
     all_held = [c for chats in held.values() for c in chats]
     assert len(set(all_held)) == 6
-    assert len(await server.hub.backend.queue()) == 9
+    assert len(await server.hub.store.router.waiting()) == 9
     assigned_events = Counter(
         f["conversation_id"] for a in agents for f in a.all("conversation_assigned")
     )
@@ -81,7 +81,7 @@ async def test_away_agent_gets_no_new_chats(server: Server) -> None:
     await alice.send(p.SetStatus(status="away"))
     await alice.expect("status_changed", status="away")
     _, conversation_id = await new_chat(server)
-    assert await server.hub.backend.queue() == [conversation_id]
+    assert await server.hub.store.router.waiting() == [conversation_id]
     await alice.send(p.SetStatus(status="online"))
     await alice.expect("conversation_assigned", conversation_id=conversation_id)
 
@@ -95,12 +95,12 @@ async def test_disconnected_agent_chats_return_to_queue_head_after_grace(start_s
     await alice.close()
     await server.agent_offline("alice")
     await server.clock.advance(29)
-    assert await server.hub.backend.queue() == [waiting]
+    assert await server.hub.store.router.waiting() == [waiting]
     await server.clock.advance(2)
     await shopper.expect("conversation_requeued", from_agent="alice")
     bob = await server.agent("bob", capacity=1)
     await bob.expect("conversation_assigned", conversation_id=held)
-    assert await server.hub.backend.queue() == [waiting]
+    assert await server.hub.store.router.waiting() == [waiting]
 
 
 async def test_agent_back_within_grace_keeps_chats_and_status(start_server) -> None:
@@ -117,7 +117,7 @@ async def test_agent_back_within_grace_keeps_chats_and_status(start_server) -> N
     await again.expect("status_changed", status="online")
     await again.expect("message_posted", text="hi")
     await server.clock.advance(60)
-    assert (await server.hub.backend.agent_chats())["alice"] == [held]
+    assert (await server.hub.store.router.held())["alice"] == [held]
 
 
 async def test_transfer_moves_the_chat_to_another_agent(server: Server) -> None:
@@ -169,9 +169,9 @@ async def test_shopper_ends_chat_and_can_rate_it(server: Server) -> None:
     await alice.expect("conversation_closed", by="shopper")
     await shopper.send(p.Rate(score=4, comment="quick and kind"))
     await alice.expect("rating_given", score=4, comment="quick and kind")
-    record = await server.hub.backend.get_conversation(conversation_id)
+    record = await server.hub.store.records.get(conversation_id)
     assert record is not None and record["rating"] == "4"
-    assert (await server.hub.backend.agent_chats()).get("alice") is None
+    assert (await server.hub.store.router.held()).get("alice") is None
 
 
 async def test_a_new_message_after_close_starts_a_new_conversation(server: Server) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from chatserver.sessions import Session
+from chatserver.core.sessions import Session
 
 
 def make(log: list[tuple[int, str]], size: int = 100) -> tuple[Session, list[str]]:

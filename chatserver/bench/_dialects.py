@@ -8,19 +8,31 @@ the two servers relay the same load.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from chatserver import protocol as p
-from chatserver.api import LoginRequest
 from chatserver.bench import _wsclient as ws
+from chatserver.bench._phase import Phase
+from chatserver.domain import protocol as p
+from chatserver.web.auth_api import LoginRequest
 
 try:
     from orjson import loads
 except ImportError:  # pragma: no cover - orjson is optional, it only makes the client lighter
     from json import loads  # type: ignore[assignment]
 
-if TYPE_CHECKING:
-    from chatserver.bench.load import LoadGen, Phase
+
+class LoadGen(Protocol):
+    """What a dialect's clients report to their load generator (``load.LoadGen``)."""
+
+    config: dict[str, Any]
+    phase: Phase | None
+    seq_gaps: int
+    seq_repeats: int
+
+    def sent(self) -> None: ...
+    def answered(self, shopper: ShopperBase, message_id: str) -> None: ...
+    def error(self, text: str) -> None: ...
+
 
 CONNECT_TIMEOUT = 30.0
 BENCH_PASSWORD = "bench-password"

@@ -71,7 +71,7 @@ async def run(host: str, port: int, agents: int) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, finish)
-    # Deflate off, as on the hub (DESIGN.md); the library's defaults otherwise.
+    # Deflate off, as on the hub; the library's defaults otherwise.
     async with serve(relay.handler, host, port, compression=None, max_size=65536):
         print(f"bare relay on ws://{host}:{port}", flush=True)
         await stop

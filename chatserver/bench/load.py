@@ -16,6 +16,7 @@ from typing import Any
 
 from chatserver.bench import _wsclient as ws
 from chatserver.bench._dialects import AgentBase, ShopperBase, dialect_classes
+from chatserver.bench._phase import Phase
 from chatserver.bench._system import raise_open_files
 
 try:
@@ -27,25 +28,6 @@ except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
 def emit(event: str, **fields: Any) -> None:
     sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
     sys.stdout.flush()
-
-
-class Phase:
-    """One measured stretch: warm-up, a measured window, then a drain for late replies."""
-
-    def __init__(self, name: str, rate: float, warmup: float, duration: float) -> None:
-        self.name, self.rate, self.closed = name, rate, rate <= 0
-        self.start = time.perf_counter()
-        self.measure_from = self.start + warmup
-        self.until = self.measure_from + duration
-        self.sent = self.answered = self.in_window = 0
-        self.latencies: list[float] = []
-
-    def record(self, scheduled: float, now: float) -> None:
-        self.answered += 1
-        if self.measure_from <= scheduled < self.until:
-            self.latencies.append(now - scheduled)
-        if self.measure_from <= now < self.until:
-            self.in_window += 1
 
 
 class LoadGen:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+from chatserver.domain.stats import percentile
 
 # The keys every ``chatserver bench --json`` summary has; ``--baseline`` adds BASELINE_KEYS.
 SUMMARY_KEYS = (
@@ -20,14 +21,6 @@ SUMMARY_KEYS = (
 BASELINE_KEYS = ("bare_relayed_per_s", "bare_p99_ms", "throughput_ratio", "p99_ratio")
 
 
-def percentile(sorted_values: list[float], share: float) -> float:
-    """The value below which ``share`` of the values lie (nearest rank); 0.0 when empty."""
-    if not sorted_values:
-        return 0.0
-    rank = max(0, min(len(sorted_values) - 1, math.ceil(share * len(sorted_values)) - 1))
-    return sorted_values[rank]
-
-
 def merge_phase(parts: list[dict[str, Any]], server: dict[str, Any]) -> dict[str, Any]:
     """One phase's figures from every load process's ``phase_done``, plus the server's sample."""
     latencies = sorted(x for part in parts for x in part["latencies_us"])
@@ -35,7 +28,7 @@ def merge_phase(parts: list[dict[str, Any]], server: dict[str, Any]) -> dict[str
     in_window = sum(part["in_window"] for part in parts)
 
     def ms(share: float) -> float:
-        return round(percentile(latencies, share) / 1000, 2)
+        return round((percentile(latencies, share) or 0.0) / 1000, 2)
 
     return {
         "phase": parts[0]["phase"],

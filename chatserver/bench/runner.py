@@ -145,13 +145,13 @@ async def _create_agents(options: Options, data_dir: Path, prefix: str, capacity
     """Bench agent accounts, stored before the server starts (as ``chatserver agents add``)."""
     from argon2 import PasswordHasher
 
-    from chatserver.app import backend_for
-    from chatserver.auth import Account
-    from chatserver.config import Settings
+    from chatserver.core.auth import Account
+    from chatserver.domain.settings import Settings
+    from chatserver.store import store_for
 
     settings = Settings(data_dir=data_dir, redis_url=options.redis_url, redis_prefix=prefix)  # type: ignore[call-arg]
-    backend = backend_for(settings)
-    await backend.start()
+    store = store_for(settings)
+    await store.start()
     # A cheap argon2 hash (its cost is in the hash): login stays real without 50 ms per agent.
     password_hash = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(
         BENCH_PASSWORD
@@ -159,7 +159,7 @@ async def _create_agents(options: Options, data_dir: Path, prefix: str, capacity
     try:
         await asyncio.gather(
             *(
-                backend.put_agent(
+                store.accounts.put(
                     agent_id(k),
                     Account(
                         id=agent_id(k),
@@ -172,7 +172,7 @@ async def _create_agents(options: Options, data_dir: Path, prefix: str, capacity
             )
         )
     finally:
-        await backend.close()
+        await store.close()
 
 
 async def _drop_redis_keys(url: str, prefix: str) -> None:

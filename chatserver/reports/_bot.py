@@ -1,7 +1,7 @@
 """The bot's figures, from the outcome each conversation record keeps as its events happen.
 
 The rules that set ``bot_spoke``, ``bot_helpful``, ``handoffs`` and ``unanswered`` live in
-:mod:`chatserver.conversation`. Records made before those fields have none (``bot_spoke`` is
+:mod:`chatserver.domain.conversation`. Records made before those fields have none (``bot_spoke`` is
 null): for those the bot took, :func:`fill_older` replays their logs through the same rules, so an
 older store reports as before, at the cost of reading those logs.
 """
@@ -11,16 +11,18 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from itertools import compress
 from typing import Any
 
 import numpy as np
 
-from chatserver.backends.base import REPORT_FIELDS
-from chatserver.conversation import Conversation, bot_answered, feedback_given, handed_off
+from chatserver.domain.conversation import Conversation, bot_answered, feedback_given, handed_off
+from chatserver.faq.intents import Intent, detect
 from chatserver.reports._columns import Bools, floats
 from chatserver.reports._stats import share
 from chatserver.reports.models import BotFigures, Question
+from chatserver.store.ports import REPORT_FIELDS
 
 MAX_QUESTIONS = 50
 OUTCOME_FIELDS = ("bot_spoke", "bot_helpful", "handoffs", "unanswered")
@@ -53,6 +55,13 @@ def fill_older(rows: Sequence[list[Any]], logs: Mapping[str, Sequence[str]]) -> 
                 row[at] = outcome[name]
 
 
+@lru_cache(maxsize=4096)
+def asks_for_a_person(text: str) -> bool:
+    """True when a shopper message asks for a person."""
+    # Cached: intent detection normalises text at some cost, and reports replay many old logs.
+    return detect(text) is Intent.HANDOFF
+
+
 def replay(conversation_id: str, log: Sequence[str]) -> Conversation:
     """A bot conversation's record as the hub would have kept it, from its events (JSON texts)."""
     record = Conversation(
@@ -65,7 +74,10 @@ def replay(conversation_id: str, log: Sequence[str]) -> Conversation:
         if kind == "message_posted" and event["author"] == "shopper":
             question, question_seq = event["text"], event["seq"]
         elif kind == "message_posted" and event["author"] == "bot":
-            changes = bot_answered(record, question, question_seq, bool(event.get("ask_email")))
+            asked = asks_for_a_person(question)
+            changes = bot_answered(
+                record, question, question_seq, bool(event.get("ask_email")), asked
+            )
         elif kind == "conversation_queued" and event["reason"] == "handoff":
             changes = handed_off(record)
         elif kind == "bot_feedback_given":

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from chatserver.domain.stats import percentile
+
 Floats = npt.NDArray[np.float64]
 
-
-def percentile(ordered: Sequence[float] | Floats, q: float) -> float | None:
-    """The nearest-rank ``q`` percentile (0 < q <= 1) of sorted values: an observed value, never
-    an interpolated one, so figures can be checked by hand."""
-    if len(ordered) == 0:
-        return None
-    return float(ordered[max(0, math.ceil(q * len(ordered)) - 1)])
+__all__ = ["Floats", "Ratings", "mean", "percentile", "share"]
 
 
 def share(part: int, whole: int) -> float | None:

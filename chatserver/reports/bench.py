@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chatserver.backends.sqlite import SQLiteBackend
-from chatserver.conversation import Conversation
-from chatserver.hours import StaffedHours
-from chatserver.reports.compute import ReportSettings
+from chatserver.domain.conversation import Conversation
+from chatserver.domain.hours import StaffedHours
+from chatserver.reports.compute import Yardstick
 from chatserver.reports.source import build_report
+from chatserver.store.sqlite import SQLiteStore
 
 DAY = 86_400.0
 START = 1_780_000_000.0  # a Thursday in 2026
@@ -21,7 +21,7 @@ _HOURS = StaffedHours(
     "Europe/Berlin",
     {day: ["08:00-20:00"] for day in ("monday", "tuesday", "wednesday", "thursday", "friday")},
 )
-SETTINGS = ReportSettings(target_s=60.0, time_zone="Europe/Berlin", hours=_HOURS)
+SETTINGS = Yardstick(target_s=60.0, time_zone="Europe/Berlin", hours=_HOURS)
 
 
 def _conversation(i: int, rng: random.Random, days: int) -> Conversation:
@@ -63,14 +63,12 @@ def _conversation(i: int, rng: random.Random, days: int) -> Conversation:
     )
 
 
-async def _seed(backend: SQLiteBackend, count: int, days: int) -> None:
+async def _seed(store: SQLiteStore, count: int, days: int) -> None:
     rng = random.Random(6)
     batch = 10_000
     for first in range(0, count, batch):
         made = [_conversation(i, rng, days) for i in range(first, min(count, first + batch))]
-        await asyncio.gather(
-            *(backend.create_conversation(c.id, c.shopper_id, c.fields()) for c in made)
-        )
+        await asyncio.gather(*(store.records.create(c.id, c.shopper_id, c.fields()) for c in made))
 
 
 async def run(
@@ -78,21 +76,21 @@ async def run(
 ) -> dict[str, Any]:
     """Seed ``conversations`` over ``days`` days in a fresh SQLite file and time the full report."""
     with tempfile.TemporaryDirectory() as tmp:
-        backend = SQLiteBackend(path or Path(tmp) / "bench.sqlite3")
-        await backend.start()
+        store = SQLiteStore(path or Path(tmp) / "bench.sqlite3")
+        await store.start()
         try:
             began = time.perf_counter()
-            await _seed(backend, conversations, days)
+            await _seed(store, conversations, days)
             seeded = time.perf_counter() - began
             timings = []
             for _ in range(repeat):
                 began = time.perf_counter()
                 report = await build_report(
-                    backend, SETTINGS, START, START + days * DAY, START + days * DAY
+                    store, SETTINGS, START, START + days * DAY, START + days * DAY
                 )
                 timings.append(time.perf_counter() - began)
         finally:
-            await backend.close()
+            await store.close()
     return {
         "conversations": report.workload.conversations,
         "bot_conversations": report.bot.conversations,

@@ -25,8 +25,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from chatserver.backends.base import REPORT_FIELDS
-from chatserver.hours import WEEKDAYS, StaffedHours
+from chatserver.domain.hours import WEEKDAYS, StaffedHours
 from chatserver.reports import _bot, _columns
 from chatserver.reports._stats import Ratings, mean
 from chatserver.reports.models import (
@@ -42,13 +41,14 @@ from chatserver.reports.models import (
     TimeStats,
     Workload,
 )
+from chatserver.store.ports import REPORT_FIELDS
 
 NO_AGENT = "(none)"
 MAX_COMMENTS = 200
 
 
 @dataclass(frozen=True)
-class ReportSettings:
+class Yardstick:
     """What a report is measured against."""
 
     target_s: float = 60.0
@@ -58,7 +58,7 @@ class ReportSettings:
 
 def compute(
     rows: Sequence[Sequence[Any]],
-    settings: ReportSettings,
+    settings: Yardstick,
     since: float,
     until: float,
     now: float,

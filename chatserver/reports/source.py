@@ -1,4 +1,4 @@
-"""Reads what a report needs from the backend, then hands it to the pure computation."""
+"""Reads what a report needs from the store, then hands it to the pure computation."""
 
 from __future__ import annotations
 
@@ -14,21 +14,21 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from chatserver.backends.base import Backend
-from chatserver.config import Settings
+from chatserver.domain.settings import Settings
+from chatserver.domain.shop import load_shop
 from chatserver.reports import _bot
-from chatserver.reports.compute import ReportSettings, compute
+from chatserver.reports.compute import Yardstick, compute
 from chatserver.reports.models import Live, Report
-from chatserver.shop import load_shop
+from chatserver.store.base import Store
 
 
-def report_settings(settings: Settings) -> ReportSettings:
+def report_settings(settings: Settings) -> Yardstick:
     """The target from the server's settings; time zone and staffed hours from the shop's file."""
     path = Path(settings.faq_dir) / "shop.toml"
     if not path.is_file():
-        return ReportSettings(target_s=settings.response_target_s)
+        return Yardstick(target_s=settings.response_target_s)
     shop = load_shop(path)
-    return ReportSettings(
+    return Yardstick(
         target_s=settings.response_target_s, time_zone=shop.time_zone, hours=shop.staffed_hours()
     )
 
@@ -61,13 +61,13 @@ def _parse(text: str) -> list[list[Any]]:
     return rows
 
 
-async def load_rows(backend: Backend, since: float, until: float) -> list[list[Any]]:
+async def load_rows(store: Store, since: float, until: float) -> list[list[Any]]:
     """The ``REPORT_FIELDS`` values of every conversation created in ``[since, until)``."""
-    return _parse(await backend.scan_conversations(since, until))
+    return _parse(await store.records.scan(since, until))
 
 
 async def build_report(
-    backend: Backend, settings: ReportSettings, since: float, until: float, now: float
+    store: Store, settings: Yardstick, since: float, until: float, now: float
 ) -> Report:
     """The report of conversations created in ``[since, until)``, as it stands at ``now``.
 
@@ -75,20 +75,20 @@ async def build_report(
     and the event loop must keep serving chats meanwhile (it gets the GIL every few ms).
     """
     with _without_gc():
-        text = await backend.scan_conversations(since, until)
+        text = await store.records.scan(since, until)
         rows = await asyncio.to_thread(_parse, text)
         del text
         # Only records made before the bot's outcome was kept need their logs (none, once all are
         # newer). Not read while computing: the store's thread would then wait for the GIL.
         older = await asyncio.to_thread(_bot.older, rows)
-        logs = await backend.read_logs(older) if older else {}
+        logs = await store.log.read_many(older) if older else {}
         return await asyncio.to_thread(_compute, rows, logs, settings, since, until, now)
 
 
 def _compute(
     rows: list[list[Any]],
     logs: Mapping[str, Sequence[str]],
-    settings: ReportSettings,
+    settings: Yardstick,
     since: float,
     until: float,
     now: float,
@@ -97,18 +97,18 @@ def _compute(
     return compute(rows, settings, since, until, now)
 
 
-async def live(backend: Backend, now: float) -> Live:
+async def live(store: Store, now: float) -> Live:
     """Agents online, chats open, the queue and its oldest wait, from the shared store."""
-    presence = await backend.presence()
-    queue = await backend.queue()
+    presence = await store.router.presence()
+    queue = await store.router.waiting()
     started = []
     for conversation_id in queue:
-        record = await backend.get_conversation(conversation_id)
+        record = await store.records.get(conversation_id)
         if record is not None:
             at = json.loads(record.get("queued_at", "null")) or json.loads(record["created_at"])
             started.append(at)
     oldest = round(max(0.0, now - min(started)), 3) if started else None
-    chats = await backend.agent_chats()
+    chats = await store.router.held()
     return Live(
         at=now,
         agents_online=sum(1 for a in presence if a.status == "online"),

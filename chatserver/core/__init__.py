@@ -1,0 +1,1 @@
+"""The core: the hub, its handlers per role, assignment, the journal, sessions and fan-out."""

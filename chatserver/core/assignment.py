@@ -1,0 +1,298 @@
+"""Putting conversations in the queue and giving them to agents: presence, grace periods, positions."""
+
+from __future__ import annotations
+
+import asyncio
+
+from chatserver.core.auth import Accounts
+from chatserver.core.fanout import AGENTS_CHANNEL, Fanout, follow_topic
+from chatserver.core.journal import Journal
+from chatserver.core.sessions import Session
+from chatserver.core.waits import WaitEstimator
+from chatserver.domain import protocol as p
+from chatserver.domain.bot import Bot
+from chatserver.domain.conversation import Conversation, handed_off, start_clock
+
+
+class Assigner:
+    """Routes waiting conversations to agents and keeps everyone told where the queue stands."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        fanout: Fanout,
+        accounts: Accounts,
+        bot: Bot,
+        target_s: float,
+        grace_s: float,
+    ) -> None:
+        self.journal = journal
+        self.router = journal.store.router
+        self.bus = journal.store.bus
+        self.clock = journal.clock
+        self.fanout = fanout
+        self.accounts = accounts
+        self.bot = bot
+        self.target_s = target_s
+        self.grace_s = grace_s
+        self.waits = WaitEstimator()
+        self._away: dict[str, tuple[p.AgentStatus, asyncio.Task[None]]] = {}
+        self._dispatch_wanted = False
+        self._dispatching = False
+
+    async def start(self) -> None:
+        """Agents who hold chats but are connected nowhere get a grace period, then the queue moves."""
+        for agent_id in await self.router.held():
+            # With several workers, an agent connected elsewhere is online there: leave them be.
+            if not self.fanout.agent_sessions(agent_id) and not await self._present(agent_id):
+                self.start_grace(agent_id, "online")
+        await self.dispatch()
+
+    async def close(self) -> None:
+        tasks = [task for _, task in self._away.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- the queue -------------------------------------------------------------------------
+
+    async def enqueue(
+        self, conversation: Conversation, reason: str, from_agent: str | None = None
+    ) -> None:
+        """Put a conversation in the queue (its clock runs), then give it to an agent with room."""
+        now = self.clock.now()
+        changes: dict[str, object] = {"status": "queued", "agent_id": None, "agent_name": ""}
+        if conversation.status == "bot" or conversation.queued_at is None:
+            changes["queued_at"] = now
+        changes |= start_clock(conversation, now)
+        if reason == "handoff":
+            changes |= handed_off(conversation)
+        conversation = await self.journal.update(conversation, **changes)
+        deadline = conversation.deadline(self.target_s)
+        if from_agent is not None:
+            await self.journal.post(
+                conversation.id, p.ConversationRequeued, from_agent=from_agent, deadline=deadline
+            )
+        else:
+            await self.journal.post(
+                conversation.id, p.ConversationQueued, reason=reason, deadline=deadline
+            )
+        await self.router.enqueue(conversation.id, at_head=from_agent is not None)
+        self.dispatch_soon()
+
+    async def let_go(self, conversation: Conversation) -> None:
+        """A conversation ends: out of the queue, and off its agent's hands."""
+        if conversation.status == "queued":
+            await self.router.dequeue(conversation.id)
+        if conversation.agent_id:
+            await self.router.release(conversation.agent_id, conversation.id, self.clock.now())
+
+    async def transfer(self, conversation_id: str, from_agent: str, to_agent: str) -> bool:
+        """Give a chat to another agent if they are online with room; False if not."""
+        if not await self.router.assign(conversation_id, to_agent, self.clock.now()):
+            return False
+        await self.router.release(from_agent, conversation_id, self.clock.now())
+        return True
+
+    async def handed_over(self, conversation_id: str, giver: Session, to_agent: str) -> None:
+        """After a transfer: the receiver's sockets follow the chat, both see their new load."""
+        await self.bus.signal(follow_topic(to_agent), conversation_id)
+        for session in self.fanout.agent_sessions(to_agent):
+            await self.send_status(session)
+        await self.send_status(giver)
+        self.dispatch_soon()
+
+    async def held_by(self, agent_id: str) -> list[str]:
+        """The conversations an agent holds."""
+        return (await self.router.held()).get(agent_id, [])
+
+    def dispatch_soon(self) -> None:
+        """Dispatch in the background; requests that arrive meanwhile share the next round.
+
+        Each round tells every waiting shopper their place, so a burst of arrivals costs one
+        round, not one per arrival.
+        """
+        self._dispatch_wanted = True
+        if not self._dispatching:
+            self._dispatching = True
+            self.fanout.soon(self._dispatch_rounds())
+
+    async def _dispatch_rounds(self) -> None:
+        try:
+            while self._dispatch_wanted:
+                self._dispatch_wanted = False
+                await self.dispatch()
+        finally:
+            self._dispatching = False
+
+    async def dispatch(self) -> None:
+        """Give waiting conversations to agents with room, then tell everyone where the queue is."""
+        while (claim := await self.router.claim_next(self.clock.now())) is not None:
+            conversation = await self.journal.get(claim.conversation_id)
+            account = await self.accounts.get(claim.agent_id)
+            name = account.name if account else claim.agent_id
+            waited = self.clock.now() - (conversation.queued_at or self.clock.now())
+            if waited >= 1:  # a chat taken at once says nothing about how fast the queue moves
+                self.waits.record(waited)
+            conversation = await self.journal.update(
+                conversation, status="assigned", agent_id=claim.agent_id, agent_name=name
+            )
+            await self.journal.post(
+                conversation.id,
+                p.ConversationAssigned,
+                agent_id=claim.agent_id,
+                agent_name=name,
+                deadline=conversation.deadline(self.target_s),
+            )
+            await self.bus.signal(follow_topic(claim.agent_id), conversation.id)
+            for session in self.fanout.agent_sessions(claim.agent_id):
+                await self.send_status(session)
+        await self.announce_queue()
+
+    async def announce_queue(self) -> None:
+        """Every waiting shopper hears their position and wait; every agent sees the queue."""
+        queue = await self.router.waiting()
+        online = await self.agents_online()
+        await self.bus.publish(AGENTS_CHANNEL, await self.queue_snapshot(queue, online))
+        for position, conversation_id in enumerate(queue, start=1):
+            notice = p.QueuePosition(
+                conversation_id=conversation_id,
+                position=position,
+                estimated_wait_s=self.waits.estimate(position, online),
+            )
+            await self.journal.notify(conversation_id, notice)
+
+    async def queue_snapshot(
+        self, queue: list[str] | None = None, online: int | None = None
+    ) -> str:
+        """What agents see of the queue (given the queue and agents online if known already)."""
+        queue = await self.router.waiting() if queue is None else queue
+        waiting = []
+        for position, conversation_id in enumerate(queue, start=1):
+            conversation = await self.journal.get(conversation_id)
+            waiting.append(
+                p.WaitingConversation(
+                    conversation_id=conversation_id,
+                    position=position,
+                    queued_at=conversation.queued_at or conversation.created_at,
+                    deadline=conversation.deadline(self.target_s),
+                )
+            )
+        online = await self.agents_online() if online is None else online
+        return p.QueueSnapshot(waiting=waiting, agents_online=online).model_dump_json()
+
+    async def agents_online(self) -> int:
+        return sum(1 for a in await self.router.presence() if a.status == "online")
+
+    async def _outlook(self) -> tuple[int, float | None, bool]:
+        """Agents online, the wait a new conversation can expect, and whether the bot takes it."""
+        queue = await self.router.waiting()
+        online = await self.agents_online()
+        estimate = self.waits.estimate(len(queue) + 1, online)
+        wait = float("inf") if estimate is None else estimate
+        return online, estimate, self.bot.in_charge(self.clock.now(), len(queue), wait)
+
+    async def starts_with_bot(self) -> bool:
+        """Whether a conversation starting now goes to the bot rather than the queue."""
+        return (await self._outlook())[2]
+
+    async def availability(self, locale: str) -> p.Availability:
+        """Who would answer a new shopper message now, and the shop's texts in this locale."""
+        online, estimate, with_bot = await self._outlook()
+        mode: str
+        if with_bot:
+            mode = "bot"
+        elif online == 0 or estimate is None:
+            mode = "offline"
+        else:
+            mode = "live" if estimate <= self.target_s else "busy"
+        greeting, away = self.bot.texts(locale)
+        return p.Availability(
+            mode=mode,  # type: ignore[arg-type]
+            estimated_wait_s=estimate,
+            agents_online=online,
+            greeting=greeting if mode == "bot" else "",
+            away=away,
+        )
+
+    # --- agents ------------------------------------------------------------------------------
+
+    async def set_status(self, agent_id: str, status: p.AgentStatus, capacity: int | None) -> None:
+        """An agent goes online, away or offline; new chats may go to them at once."""
+        if capacity is None:
+            current = [a for a in await self.router.presence() if a.agent_id == agent_id]
+            account = await self.accounts.get(agent_id)
+            capacity = current[0].capacity if current else (account.capacity if account else 1)
+        await self.router.set_presence(agent_id, status, capacity, self.clock.now())
+        for session in self.fanout.agent_sessions(agent_id):
+            await self.send_status(session)
+        await self.dispatch()
+
+    async def send_status(self, session: Session) -> None:
+        mine = [a for a in await self.router.presence() if a.agent_id == session.user_id]
+        status, capacity, held = (
+            (mine[0].status, mine[0].capacity, mine[0].open_chats) if mine else ("offline", 0, 0)
+        )
+        frame = p.StatusChanged(status=status, capacity=capacity, open_chats=held)  # type: ignore[arg-type]
+        session.send(frame.model_dump_json())
+
+    async def agent_left(self, agent_id: str) -> None:
+        """An agent's last socket closed: no new chats now, and theirs requeue after the grace period."""
+        presence = {a.agent_id: a for a in await self.router.presence()}
+        known = presence.get(agent_id)
+        status: p.AgentStatus = known.status if known else "offline"  # type: ignore[assignment]
+        capacity = known.capacity if known else 1
+        await self.router.set_presence(agent_id, "offline", capacity, self.clock.now())
+        self.start_grace(agent_id, status)
+        await self.announce_queue()
+
+    async def agent_back(self, session: Session) -> None:
+        """An agent reconnected: within the grace period they keep their chats and status."""
+        away = self._away.pop(session.user_id, None)
+        if away is None:
+            await self.send_status(session)
+            return
+        away[1].cancel()
+        await self.set_status(session.user_id, away[0], None)
+
+    def start_grace(self, agent_id: str, status: p.AgentStatus) -> None:
+        task = asyncio.get_running_loop().create_task(self._requeue_after_grace(agent_id))
+        self._away[agent_id] = (status, task)
+
+    async def _requeue_after_grace(self, agent_id: str) -> None:
+        """An agent stayed away past the grace period: their chats go back to the queue's head."""
+        await self.clock.sleep(self.grace_s)
+        if agent_id not in self._away or self._away[agent_id][1] is not asyncio.current_task():
+            return
+        del self._away[agent_id]
+        if await self._present(agent_id):
+            return  # came back through another worker
+        held = (await self.router.held()).get(agent_id, [])
+        for conversation_id in reversed(held):
+            conversation = await self.journal.get(conversation_id)
+            await self.router.release(agent_id, conversation_id, self.clock.now())
+            await self.enqueue(conversation, "requeued", from_agent=agent_id)
+        await self.dispatch()
+
+    async def _present(self, agent_id: str) -> bool:
+        """True if the agent is online or away on any worker."""
+        return any(
+            a.agent_id == agent_id and a.status != "offline" for a in await self.router.presence()
+        )
+
+    async def agent_list(self) -> p.AgentList:
+        """Every agent with their status and load, for a transfer."""
+        presence = {a.agent_id: a for a in await self.router.presence()}
+        entries = []
+        for account in await self.accounts.all():
+            seen = presence.get(account.id)
+            entries.append(
+                p.AgentEntry(
+                    agent_id=account.id,
+                    name=account.name,
+                    status=seen.status if seen else "offline",  # type: ignore[arg-type]
+                    open_chats=seen.open_chats if seen else 0,
+                    capacity=seen.capacity if seen else account.capacity,
+                )
+            )
+        return p.AgentList(agents=entries)

@@ -1,0 +1,147 @@
+"""What the frame handlers share: the services of one worker and the steps several handlers take."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from chatserver.core.assignment import Assigner
+from chatserver.core.auth import Accounts, Tokens
+from chatserver.core.fanout import Fanout
+from chatserver.core.journal import Journal
+from chatserver.core.metrics import Metrics
+from chatserver.core.sessions import Session
+from chatserver.domain import protocol as p
+from chatserver.domain.bot import Bot
+from chatserver.domain.clock import Clock
+from chatserver.domain.conversation import Conversation, bot_answered
+from chatserver.domain.errors import InvalidFrame, NotAllowed, NotFound, NotYourConversation
+from chatserver.domain.settings import Settings
+from chatserver.store.ports import Appended
+
+
+@dataclass
+class Chats:
+    """One worker's services, as the handlers of both roles use them."""
+
+    settings: Settings
+    journal: Journal
+    assigner: Assigner
+    fanout: Fanout
+    accounts: Accounts
+    tokens: Tokens
+    clock: Clock
+    bot: Bot
+    metrics: Metrics
+    hellos: dict[Session, p.Hello] = field(default_factory=dict)
+    shopper_locks: dict[str, asyncio.Lock] = field(
+        default_factory=lambda: defaultdict(asyncio.Lock)
+    )
+
+    @property
+    def target_s(self) -> float:
+        return self.settings.response_target_s
+
+    def ack(self, session: Session, conversation_id: str, client_id: str, stored: Appended) -> None:
+        """Tell the sender their frame is stored, at which seq, and whether it was a retry."""
+        ack = p.Ack(
+            conversation_id=conversation_id,
+            client_id=client_id,
+            seq=stored.seq,
+            duplicate=stored.duplicate,
+        )
+        session.send(ack.model_dump_json())
+
+    async def own(self, session: Session, conversation_id: str | None) -> Conversation:
+        """The conversation a frame is about, if this client may act on it."""
+        if session.role == "shopper":
+            conversation = await self.journal.latest(session.user_id)
+            mine = conversation is not None and conversation_id in (None, conversation.id)
+            if conversation_id is not None and not mine:
+                raise NotYourConversation(f"conversation {conversation_id!r} is not yours")
+            if conversation is None:
+                raise NotFound("you have no conversation yet: send a message to start one")
+            return conversation
+        if conversation_id is None:
+            raise InvalidFrame("agents must name the conversation_id")
+        conversation = await self.journal.get(conversation_id)
+        if conversation.agent_id != session.user_id:
+            raise NotYourConversation(f"conversation {conversation_id!r} is not assigned to you")
+        return conversation
+
+    async def current(self, session: Session) -> Conversation:
+        """A shopper's open conversation; a new one if they have none."""
+        async with self.shopper_locks[session.user_id]:
+            conversation = await self.journal.latest(session.user_id)
+            if conversation is None or conversation.status == "closed":
+                conversation = await self._start(session)
+            return conversation
+
+    async def _start(self, session: Session) -> Conversation:
+        """A shopper's first message: a new conversation, with the bot or in the queue."""
+        hello = self.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
+        now = self.clock.now()
+        with_bot = await self.assigner.starts_with_bot()
+        conversation = Conversation(
+            id="c-" + uuid.uuid4().hex,
+            shop_id=self.settings.shop_id,
+            shopper_id=session.user_id,
+            status="bot" if with_bot else "queued",
+            created_at=now,
+            queued_at=None if with_bot else now,
+            clock_started=None if with_bot else now,
+            locale=hello.locale,
+            timezone=hello.timezone,
+            context=hello.context,
+        )
+        await self.journal.create(conversation)
+        for shopper_session in self.fanout.shopper_sessions(session.user_id):
+            for old in list(shopper_session.feeds):
+                await self.fanout.unfollow(shopper_session, old)
+            await self.fanout.follow(shopper_session, conversation.id, 0)
+        await self.journal.post(
+            conversation.id,
+            p.ConversationStarted,
+            shopper_id=session.user_id,
+            status=conversation.status,
+            locale=conversation.locale,
+            timezone=conversation.timezone,
+            context=conversation.context,
+        )
+        if not with_bot:
+            await self.assigner.enqueue(conversation, "new")
+        return conversation
+
+    async def bot_reply(self, conversation: Conversation, text: str, seq: int) -> None:
+        """The bot answers the shopper message ``text`` (stored at ``seq``), or hands it over."""
+        turn = self.bot.reply(text, conversation.locale, self.clock.now())
+        # The reply records what it answered: the question's seq is known only once it is stored.
+        changes = bot_answered(conversation, text, seq, turn.ask_email, turn.asked_for_person)
+        conversation = conversation.model_copy(update=changes)
+        await self.journal.post(
+            conversation.id,
+            p.MessagePosted,
+            record=conversation.fields(*changes),
+            author="bot",
+            author_id="bot",
+            text=turn.text,
+            faq_id=turn.faq_id,
+            faq_title=turn.title,
+            ask_email=turn.ask_email,
+        )
+        self.metrics.bot_replied(turn.handoff)
+        if turn.handoff:
+            await self.assigner.enqueue(conversation, "handoff")
+
+    async def close(self, conversation: Conversation, by: str, by_id: str) -> None:
+        """End a conversation: out of the queue or off its agent, then the closing event."""
+        if conversation.status == "closed":
+            raise NotAllowed(f"conversation {conversation.id} is already closed")
+        await self.assigner.let_go(conversation)
+        await self.journal.update(
+            conversation, status="closed", closed_at=self.clock.now(), closed_by=by
+        )
+        await self.journal.post(conversation.id, p.ConversationClosed, by=by, by_id=by_id)
+        self.assigner.dispatch_soon()

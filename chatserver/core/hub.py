@@ -1,0 +1,150 @@
+"""The hub: sessions connect, frames go to their role's handler, sessions leave.
+
+The hub imports no web framework: a connection hands it a :class:`Session` and validated frames,
+and it answers through the session's outbox. The handlers are in :mod:`chatserver.core.shopper`
+and :mod:`chatserver.core.agent`; storing and publishing in :mod:`chatserver.core.journal`; the
+queue and agents in :mod:`chatserver.core.assignment`; delivery to sockets in
+:mod:`chatserver.core.fanout`. Only the journal and the assigner touch the store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatserver.core import agent, shopper
+from chatserver.core.assignment import Assigner
+from chatserver.core.auth import Accounts, Tokens
+from chatserver.core.chats import Chats
+from chatserver.core.fanout import Fanout
+from chatserver.core.journal import Journal
+from chatserver.core.metrics import Metrics
+from chatserver.core.sessions import Session
+from chatserver.domain import protocol as p
+from chatserver.domain.bot import Bot
+from chatserver.domain.clock import Clock
+from chatserver.domain.errors import InvalidFrame, NotAllowed, Unauthorized
+from chatserver.domain.settings import Settings
+from chatserver.store.base import Store
+
+_HANDLERS = {"shopper": shopper.HANDLERS, "agent": agent.HANDLERS}
+
+
+class Hub:
+    """Applies client frames to conversations and fans events out to this worker's sessions."""
+
+    def __init__(
+        self, settings: Settings, store: Store, tokens: Tokens, clock: Clock, bot: Bot
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.tokens = tokens
+        self.clock = clock
+        self.accounts = Accounts(store.accounts)
+        self.metrics = Metrics(settings.response_target_s)
+        self.fanout = Fanout(store.bus)
+        self.journal = Journal(store, clock)
+        self.assigner = Assigner(
+            self.journal,
+            self.fanout,
+            self.accounts,
+            bot,
+            settings.response_target_s,
+            settings.agent_grace_s,
+        )
+        self.chats = Chats(
+            settings,
+            self.journal,
+            self.assigner,
+            self.fanout,
+            self.accounts,
+            tokens,
+            clock,
+            bot,
+            self.metrics,
+        )
+
+    async def start(self) -> None:
+        """Listen for published events; pick up chats whose agents are gone."""
+        await self.fanout.start()
+        await self.assigner.start()
+
+    async def close(self) -> None:
+        await self.assigner.close()
+        await self.fanout.close()
+
+    async def handle(self, session: Session, frame: Any) -> None:
+        """Apply one validated client frame from a connected session."""
+        if isinstance(frame, p.Hello):
+            raise NotAllowed("hello was already received on this connection")
+        handler = _HANDLERS[session.role].get(type(frame))
+        if handler is None:
+            raise InvalidFrame(f"frame type {getattr(frame, 'type', '?')!r} is not handled")
+        await handler(self.chats, session, frame)
+
+    # --- connecting --------------------------------------------------------------------------
+
+    async def connect_shopper(self, session: Session, hello: p.Hello) -> None:
+        """Identify a shopper (or make a new one) and resume their latest conversation."""
+        token = hello.token
+        if token:
+            session.user_id = self.tokens.shopper_id(token)
+        else:
+            session.user_id, token = self.tokens.new_shopper()
+        conversation = await self.journal.latest(session.user_id)
+        self.fanout.add_shopper(session)
+        self.chats.hellos[session] = hello
+        infos = []
+        if conversation is not None:
+            infos.append(conversation.info(self.settings.response_target_s))
+            await self.fanout.follow(session, conversation.id, hello.last_seq)
+        self._welcome(session, token, infos)
+        session.send((await self.assigner.availability(hello.locale)).model_dump_json())
+        if conversation is not None and conversation.status == "queued":
+            await self.assigner.announce_queue()
+
+    async def connect_agent(self, session: Session, hello: p.Hello) -> None:
+        """Check an agent's session token, then resume the chats they hold and show the queue."""
+        if not hello.token:
+            raise Unauthorized("agent hello needs the session token from /api/login")
+        agent_id = self.tokens.session_agent(hello.token)
+        account = await self.accounts.get(agent_id)
+        if account is None:
+            raise Unauthorized(f"agent {agent_id!r} no longer exists")
+        session.user_id, session.name = account.id, account.name
+        await self.fanout.add_agent(session)  # before reading what they hold: no gap
+        infos = []
+        for conversation_id in await self.assigner.held_by(agent_id):
+            conversation = await self.journal.get(conversation_id)
+            infos.append(conversation.info(self.settings.response_target_s))
+            await self.fanout.follow_as_agent(session, conversation_id, hello.last_seqs)
+        self._welcome(session, None, infos)
+        await self.assigner.agent_back(session)
+        session.send(await self.assigner.queue_snapshot())
+
+    def _welcome(
+        self, session: Session, token: str | None, infos: list[p.ConversationInfo]
+    ) -> None:
+        welcome = p.Welcome(
+            role=session.role,
+            user_id=session.user_id,
+            name=session.name,
+            token=token,
+            server_time=self.clock.now(),
+            response_target_s=self.settings.response_target_s,
+            conversations=infos,
+        )
+        session.send(welcome.model_dump_json())
+
+    async def disconnect(self, session: Session) -> None:
+        """Forget a closed socket; an agent's last socket going starts their grace period."""
+        self.chats.hellos.pop(session, None)
+        if await self.fanout.remove(session):
+            await self.assigner.agent_left(session.user_id)
+        locks = self.chats.shopper_locks
+        lock = locks.get(session.user_id)
+        if (
+            lock is not None
+            and not lock.locked()
+            and not self.fanout.shopper_sessions(session.user_id)
+        ):
+            del locks[session.user_id]

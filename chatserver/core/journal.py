@@ -1,0 +1,108 @@
+"""The journal: conversation records, and events stored then published (never the reverse)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping
+from typing import Any, TypeVar
+
+from chatserver.core.fanout import conversation_channel
+from chatserver.domain import protocol as p
+from chatserver.domain.clock import Clock
+from chatserver.domain.conversation import Conversation
+from chatserver.domain.errors import NotFound, Unavailable
+from chatserver.store.base import Store
+from chatserver.store.ports import Appended, StoreUnavailable
+
+T = TypeVar("T")
+
+
+class Journal:
+    """Reads and writes conversations in the store, with the server's clock."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def post(
+        self,
+        conversation_id: str,
+        kind: type[p.Event],
+        *,
+        log_id: str | None = None,
+        record: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> Appended:
+        """Store an event (seq and server time assigned), then publish it to every follower.
+
+        An event with a ``client_id`` already in the log is not stored again: the original returns.
+        ``log_id`` stores it in another log of the conversation (its agent-only staff log);
+        ``record`` holds record fields stored in the same write as a new event.
+        """
+        log_id = log_id or conversation_id
+        ts = self.clock.now()
+        client_id: str | None = fields.get("client_id")
+
+        def render(seq: int) -> str:
+            return kind(conversation_id=conversation_id, seq=seq, ts=ts, **fields).model_dump_json()
+
+        appended = await stored(self.store.log.append(log_id, render, client_id, record))
+        if not appended.duplicate:
+            await self.store.bus.publish(conversation_channel(log_id), appended.text, appended.seq)
+        return appended
+
+    async def notify(self, conversation_id: str, frame: p.Frame) -> None:
+        """Publish a live notice (not stored, never replayed) to a conversation's followers."""
+        await self.store.bus.publish(conversation_channel(conversation_id), frame.model_dump_json())
+
+    async def create(self, conversation: Conversation) -> None:
+        await stored(
+            self.store.records.create(
+                conversation.id, conversation.shopper_id, conversation.fields()
+            )
+        )
+
+    async def update(self, conversation: Conversation, **changes: Any) -> Conversation:
+        """Store some fields of a record; returns the record with them."""
+        updated = conversation.model_copy(update=changes)
+        await stored(self.store.records.update(conversation.id, updated.fields(*changes)))
+        return updated
+
+    async def get(self, conversation_id: str) -> Conversation:
+        """A conversation's record. Raises NotFound."""
+        fields = await self.store.records.get(conversation_id)
+        if fields is None:
+            raise NotFound(f"no conversation {conversation_id!r}")
+        return Conversation.from_fields(fields)
+
+    async def latest(self, shopper_id: str) -> Conversation | None:
+        """A shopper's newest conversation, open or closed."""
+        ids = await self.store.records.of_shopper(shopper_id)
+        return await self.get(ids[-1]) if ids else None
+
+    async def earlier(self, conversation: Conversation, limit: int = 20) -> p.ConversationHistory:
+        """The other conversations of this conversation's shopper, newest first."""
+        ids = await self.store.records.of_shopper(conversation.shopper_id)
+        past = []
+        for earlier_id in reversed([i for i in ids if i != conversation.id][-limit:]):
+            earlier = await self.get(earlier_id)
+            past.append(
+                p.PastConversation(
+                    conversation_id=earlier.id,
+                    created_at=earlier.created_at,
+                    status=earlier.status,
+                    agent_name=earlier.agent_name,
+                    messages=earlier.messages,
+                    rating=earlier.rating,
+                    tags=earlier.tags,
+                    context=earlier.context,
+                )
+            )
+        return p.ConversationHistory(conversation_id=conversation.id, conversations=past)
+
+
+async def stored(write: Awaitable[T]) -> T:
+    """Await a store write; a store that cannot be reached becomes an ``unavailable`` error."""
+    try:
+        return await write
+    except StoreUnavailable as exc:
+        raise Unavailable("the message store is temporarily unavailable; send again") from exc

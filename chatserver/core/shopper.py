@@ -1,0 +1,104 @@
+"""What a shopper's frames do: one handler per frame type, in the table ``HANDLERS``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from chatserver.core.chats import Chats
+from chatserver.core.sessions import Session
+from chatserver.domain import protocol as p
+from chatserver.domain.conversation import feedback_given, start_clock
+from chatserver.domain.errors import NotAllowed
+
+
+async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> None:
+    """Store the message (starting a conversation if needed); the clock runs if a person owes a reply."""
+    if frame.conversation_id is not None:
+        await chats.own(session, frame.conversation_id)
+    conversation = await chats.current(session)
+    running = conversation.status == "queued" or (
+        conversation.status == "assigned" and conversation.first_response_s is not None
+    )
+    changes = start_clock(conversation, chats.clock.now()) if running else {}
+    changes["messages"] = conversation.messages + 1
+    updated = conversation.model_copy(update=changes)
+    stored = await chats.journal.post(
+        conversation.id,
+        p.MessagePosted,
+        record=updated.fields(*changes),
+        author="shopper",
+        author_id=session.user_id,
+        text=frame.text,
+        client_id=frame.client_id,
+        deadline=updated.deadline(chats.target_s) if "clock_started" in changes else None,
+    )
+    chats.ack(session, conversation.id, frame.client_id, stored)
+    if not stored.duplicate and conversation.status == "bot":
+        await chats.bot_reply(updated, frame.text, stored.seq)
+
+
+async def typing(chats: Chats, session: Session, frame: p.Typing) -> None:
+    conversation = await chats.own(session, frame.conversation_id)
+    notice = p.TypingNotice(
+        conversation_id=conversation.id, role=session.role, is_typing=frame.is_typing
+    )
+    await chats.journal.notify(conversation.id, notice)
+
+
+async def mark_read(chats: Chats, session: Session, frame: p.MarkRead) -> None:
+    conversation = await chats.own(session, frame.conversation_id)
+    receipt = p.ReadReceipt(conversation_id=conversation.id, role=session.role, seq=frame.seq)
+    await chats.journal.notify(conversation.id, receipt)
+
+
+async def request_human(chats: Chats, session: Session, frame: p.RequestHuman) -> None:
+    conversation = await chats.current(session)
+    if conversation.status == "bot":
+        await chats.assigner.enqueue(conversation, "handoff")
+
+
+async def end_conversation(chats: Chats, session: Session, frame: p.EndConversation) -> None:
+    await chats.close(await chats.own(session, None), "shopper", session.user_id)
+
+
+async def rate(chats: Chats, session: Session, frame: p.Rate) -> None:
+    conversation = await chats.journal.latest(session.user_id)
+    if conversation is None or conversation.status != "closed":
+        raise NotAllowed("a conversation can be rated once it has ended")
+    await chats.journal.update(conversation, rating=frame.score, rating_comment=frame.comment)
+    await chats.journal.post(
+        conversation.id, p.RatingGiven, score=frame.score, comment=frame.comment
+    )
+
+
+async def bot_feedback(chats: Chats, session: Session, frame: p.BotFeedback) -> None:
+    conversation = await chats.own(session, None)
+    changes = feedback_given(conversation, frame.seq, frame.helpful)
+    await chats.journal.post(
+        conversation.id,
+        p.BotFeedbackGiven,
+        record=conversation.model_copy(update=changes).fields(*changes),
+        answer_seq=frame.seq,
+        helpful=frame.helpful,
+    )
+
+
+async def leave_email(chats: Chats, session: Session, frame: p.LeaveEmail) -> None:
+    conversation = await chats.current(session)
+    conversation = await chats.journal.update(conversation, email=frame.email)
+    await chats.journal.post(conversation.id, p.EmailLeft, email=frame.email, name=frame.name)
+
+
+Handler = Callable[[Chats, Session, Any], Awaitable[None]]
+
+HANDLERS: dict[type[p.Frame], Handler] = {
+    p.SendMessage: send_message,
+    p.Typing: typing,
+    p.MarkRead: mark_read,
+    p.RequestHuman: request_human,
+    p.EndConversation: end_conversation,
+    p.Rate: rate,
+    p.BotFeedback: bot_feedback,
+    p.LeaveEmail: leave_email,
+}

@@ -1,0 +1,103 @@
+"""A shop's settings from `faq_data/shop.toml`: hours, response target, queue threshold, bot texts."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from chatserver.domain.hours import WEEKDAYS, StaffedHours, parse_range
+
+
+class BotTexts(BaseModel):
+    """The bot's own sentences in one locale."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    greeting: str = Field(min_length=1)
+    thanks: str = Field(min_length=1)
+    away: str = Field(min_length=1)
+    handoff: str = Field(min_length=1)
+    abstain: str = Field(min_length=1)
+
+
+class WeeklyHours(BaseModel):
+    """Shift ranges per weekday, e.g. monday = ["08:00-20:00"]; a missing day is closed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    monday: tuple[str, ...] = ()
+    tuesday: tuple[str, ...] = ()
+    wednesday: tuple[str, ...] = ()
+    thursday: tuple[str, ...] = ()
+    friday: tuple[str, ...] = ()
+    saturday: tuple[str, ...] = ()
+    sunday: tuple[str, ...] = ()
+    holidays: tuple[date, ...] = ()
+
+    @field_validator(*WEEKDAYS)
+    @classmethod
+    def _ranges_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            parse_range(text)
+        return value
+
+
+class ShopSettings(BaseModel):
+    """Everything the hub needs to know about one shop."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    shop_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1)
+    time_zone: str
+    response_target_s: int = Field(default=60, gt=0)
+    queue_threshold: int = Field(default=5, ge=0)
+    hours: WeeklyHours = WeeklyHours()
+    texts: dict[str, BotTexts]
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as 'Europe/Berlin')"
+            ) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _english_first(self) -> ShopSettings:
+        if "en" not in self.texts:
+            raise ValueError("texts must include an 'en' table (the fallback locale)")
+        return self
+
+    def staffed_hours(self) -> StaffedHours:
+        """Build the shop's `StaffedHours`."""
+        weekly = {day: getattr(self.hours, day) for day in WEEKDAYS}
+        return StaffedHours(self.time_zone, weekly, self.hours.holidays)
+
+    def texts_for(self, locale: str | None) -> BotTexts:
+        """Return the texts for a locale ("de-AT" falls back to "de", then to "en")."""
+        if locale:
+            for key in (locale, locale.split("-")[0].split("_")[0]):
+                if key.lower() in self.texts:
+                    return self.texts[key.lower()]
+        return self.texts["en"]
+
+
+def load_shop(path: Path) -> ShopSettings:
+    """Load and validate a shop.toml.
+
+    Raises:
+        ValueError: unreadable TOML or invalid settings (pydantic's ValidationError is one).
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML: {exc}") from exc
+    return ShopSettings.model_validate(data)

@@ -1,0 +1,42 @@
+"""The store: ports (``ports``), the bus (``bus``) and their adapters: memory, SQLite, Redis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatserver.domain.settings import Settings
+from chatserver.store.base import Store
+
+
+def store_from_url(url: str, *, prefix: str = "chat:") -> Store:
+    """Build the store a URL names: ``sqlite:///path`` (embedded), ``redis://``/``rediss://``
+    (scale-out) or ``memory://`` (this process only, forgotten on exit).
+
+    ``prefix`` goes before every Redis key and channel (ignored by the others).
+
+    Raises:
+        ValueError: the scheme is not one we have.
+    """
+    scheme = url.split(":", 1)[0]
+    if scheme == "sqlite":
+        from chatserver.store.sqlite import SQLiteStore
+
+        return SQLiteStore(Path(url.removeprefix("sqlite://")))
+    if scheme in ("redis", "rediss"):
+        from chatserver.store.redis import RedisStore
+
+        return RedisStore(url, prefix=prefix)
+    if scheme == "memory":
+        from chatserver.store.memory import MemoryStore
+
+        return MemoryStore()
+    raise ValueError(
+        f"unknown store URL scheme {scheme!r}: use sqlite:///PATH, redis://HOST or memory://"
+    )
+
+
+def store_for(settings: Settings) -> Store:
+    """The store the settings ask for: Redis when a URL is set, else the embedded SQLite file."""
+    if settings.redis_url:
+        return store_from_url(settings.redis_url, prefix=settings.redis_prefix)
+    return store_from_url(f"sqlite://{settings.database_path.resolve()}")

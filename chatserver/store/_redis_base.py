@@ -1,0 +1,74 @@
+"""What the Redis adapters share: the client, key names, the Lua scripts, and outage errors.
+
+Lua scripts live in ``lua/*.lua`` and run atomically inside Redis, so workers never race. The
+routing scripts build agent keys from the prefix (``ARGV[1]``) instead of declaring them all in
+``KEYS``: fine on one Redis server, which is what this store targets (not Redis Cluster). Times
+go in and out as the strings Python wrote, because Redis truncates Lua numbers to integers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from chatserver.store.ports import StoreUnavailable
+
+DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+_ROUTING_SCRIPTS = {"claim_next", "assign", "release", "set_presence", "presence"}
+
+
+@cache
+def lua(name: str) -> str:
+    """The text of ``lua/<name>.lua``; routing scripts get the shared helpers before them."""
+    folder = resources.files("chatserver.store") / "lua"
+    text = (folder / f"{name}.lua").read_text(encoding="utf-8")
+    if name in _ROUTING_SCRIPTS:
+        text = (folder / "_routing.lua").read_text(encoding="utf-8") + text
+    return text
+
+
+def connect(url: str) -> aioredis.Redis:
+    """A client for ``url`` that waits for a free connection and retries a stale one."""
+    # Quick, few retries: an outage must reach clients as an error frame within a second or
+    # two, not hang their sends. Retried writes are safe: appends carry a nonce (append.lua).
+    # A blocking pool: a burst of requests waits for a free connection instead of failing.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=64,
+        timeout=5,
+        decode_responses=True,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 3),
+        # Without this list redis-py ignores ``retry`` (a stale pooled connection would fail).
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+    return aioredis.Redis.from_pool(pool)
+
+
+class Keys:
+    """Key names under one prefix, so shops (or tests) can share a server."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def __call__(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Turn a lost connection into StoreUnavailable, which the hub reports to clients."""
+    try:
+        yield
+    except DOWN as exc:
+        raise StoreUnavailable(f"Redis is unreachable: {exc}") from exc

@@ -1,0 +1,30 @@
+"""A store: one adapter of each port, started and closed together."""
+
+from __future__ import annotations
+
+from chatserver.store.bus import Bus
+from chatserver.store.ports import AgentAccounts, Log, Records, Router
+
+
+class Store:
+    """One deployment's storage: its adapters of the ports, started and closed together.
+
+    An adapter subclasses this to open connections in ``start`` and to recover state.
+    """
+
+    def __init__(
+        self, log: Log, records: Records, router: Router, accounts: AgentAccounts, bus: Bus
+    ) -> None:
+        self.log = log
+        self.records = records
+        self.router = router
+        self.accounts = accounts
+        self.bus = bus
+
+    async def start(self) -> None:
+        """Open connections, recover state, start relaying."""
+        await self.bus.start()
+
+    async def close(self) -> None:
+        """Flush what is pending and release connections."""
+        await self.bus.close()

@@ -1,0 +1,123 @@
+"""The bus: events and control signals to this worker's listeners and, through a relay, to others.
+
+Written once for every adapter, in the shape of encode/broadcaster: the bus keeps the channels
+this worker follows and calls its listeners; an adapter's :class:`~chatserver.store.ports.Relay`
+only carries payloads between workers (none on the embedded store: one process).
+
+Two paths that never mix: *events* (``publish``) carry a conversation's stored events and live
+notices to the sessions following it; *signals* (``signal``) tell a worker to do something, such as
+an agent's sockets following a conversation they were just given.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from chatserver.store.ports import Relay
+
+log = logging.getLogger("chatserver.store.bus")
+
+EventListener = Callable[[str, "int | None", str], None]
+"""Receives ``(channel, seq, text)``; ``seq`` is None for a live notice that is not stored."""
+
+SignalListener = Callable[[str, str], None]
+"""Receives ``(topic, message)``."""
+
+_EVENT, _SIGNAL = "e:", "s:"
+
+
+class Bus:
+    """Delivers what is published on followed channels to this worker's listeners.
+
+    Args:
+        relay: carries payloads between workers; None when this process is the only one.
+    """
+
+    def __init__(self, relay: Relay | None = None) -> None:
+        self._relay = relay
+        self._worker = uuid.uuid4().hex[:12]
+        self._followed: set[str] = set()
+        self._on_event: EventListener | None = None
+        self._on_signal: SignalListener | None = None
+
+    def set_listeners(self, on_event: EventListener, on_signal: SignalListener) -> None:
+        """Where events and signals for this worker go."""
+        self._on_event, self._on_signal = on_event, on_signal
+
+    async def start(self) -> None:
+        if self._relay is not None:
+            await self._relay.start(self._relayed)
+
+    async def close(self) -> None:
+        if self._relay is not None:
+            await self._relay.close()
+
+    async def follow(self, channel: str) -> None:
+        """Receive a channel's events; returns once no later publish can be missed."""
+        await self._add(_EVENT + channel)
+
+    async def unfollow(self, channel: str) -> None:
+        await self._remove(_EVENT + channel)
+
+    async def watch(self, topic: str) -> None:
+        """Receive a topic's signals."""
+        await self._add(_SIGNAL + topic)
+
+    async def unwatch(self, topic: str) -> None:
+        await self._remove(_SIGNAL + topic)
+
+    async def publish(self, channel: str, text: str, seq: int | None = None) -> None:
+        """An event to every worker following ``channel``; this worker's listener gets it first,
+        in the order it was stored."""
+        key = _EVENT + channel
+        if key in self._followed:
+            self._deliver(key, seq, text)
+        await self._send(key, f"{'' if seq is None else seq}:{text}")
+
+    async def signal(self, topic: str, message: str) -> None:
+        """A control message to every worker watching ``topic``."""
+        key = _SIGNAL + topic
+        if key in self._followed:
+            self._deliver(key, None, message)
+        await self._send(key, message)
+
+    async def _add(self, key: str) -> None:
+        if key in self._followed:
+            return
+        self._followed.add(key)
+        if self._relay is not None:
+            await self._relay.subscribe(key)
+
+    async def _remove(self, key: str) -> None:
+        if key not in self._followed:
+            return
+        self._followed.discard(key)
+        if self._relay is not None:
+            await self._relay.unsubscribe(key)
+
+    async def _send(self, key: str, body: str) -> None:
+        if self._relay is not None:
+            await self._relay.publish(key, f"{self._worker}:{body}")
+
+    def _relayed(self, key: str, payload: str) -> None:
+        """A payload from the relay: skip our own echo and channels we no longer follow."""
+        worker, _, body = payload.partition(":")
+        if worker == self._worker or key not in self._followed:
+            return
+        if key.startswith(_EVENT):
+            seq, _, text = body.partition(":")
+            self._deliver(key, int(seq) if seq else None, text)
+        else:
+            self._deliver(key, None, body)
+
+    def _deliver(self, key: str, seq: int | None, text: str) -> None:
+        try:
+            if key.startswith(_EVENT):
+                if self._on_event is not None:
+                    self._on_event(key.removeprefix(_EVENT), seq, text)
+            elif self._on_signal is not None:
+                self._on_signal(key.removeprefix(_SIGNAL), text)
+        except Exception:
+            log.exception("listener failed on %s", key)

@@ -1,0 +1,32 @@
+-- KEYS: seq counter, stream, client_id hash. ARGV: expected seq, text, client_id or '', nonce.
+-- Returns {'ok', seq} | {'dup', seq, text, nonce} | {'conflict', current seq}.
+local function entry(seq)
+  local rows = redis.call('XRANGE', KEYS[2], seq .. '-0', seq .. '-0')
+  if #rows == 0 then return nil end
+  local f, out = rows[1][2], {}
+  for i = 1, #f, 2 do out[f[i]] = f[i + 1] end
+  return out
+end
+if ARGV[3] ~= '' then
+  local known = redis.call('HGET', KEYS[3], ARGV[3])
+  if known then
+    local e = entry(known) or {}
+    return {'dup', tonumber(known), e.b or '', e.n or ''}
+  end
+end
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local expected = tonumber(ARGV[1])
+if current ~= expected then
+  if current > expected then
+    -- A retried call whose first attempt was stored (its reply lost) finds its own nonce.
+    local e = entry(expected + 1)
+    if e and e.n == ARGV[4] then return {'dup', expected + 1, e.b, e.n} end
+  end
+  return {'conflict', current}
+end
+local seq = expected + 1
+redis.call('SET', KEYS[1], seq)
+redis.call('XADD', KEYS[2], seq .. '-0', 'b', ARGV[2], 'n', ARGV[4])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], seq) end
+if #ARGV > 4 then redis.call('HSET', KEYS[4], unpack(ARGV, 5)) end
+return {'ok', seq}

@@ -1,0 +1,210 @@
+"""The store's ports: what a chat needs from storage, as five small interfaces.
+
+- :class:`Log`: each conversation's events, in ``seq`` order, appended idempotently.
+- :class:`Records`: each conversation's record, field by field.
+- :class:`Router`: the queue, agents' presence and who holds which chat; claims are atomic.
+- :class:`AgentAccounts`: agent accounts.
+- the bus (:class:`chatserver.store.bus.Bus`): events and control signals between workers; its
+  local fan-out is written once, and an adapter only supplies a :class:`Relay` between workers.
+
+Payloads cross the ports as JSON text; adapters never import the protocol models.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+Render = Callable[[int], str]
+"""Builds an event's JSON text once its ``seq`` is known."""
+
+
+@dataclass(frozen=True)
+class Appended:
+    """An event stored in a conversation's log (or found there for a retried ``client_id``)."""
+
+    seq: int
+    text: str
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Presence:
+    """An agent's routing state."""
+
+    agent_id: str
+    status: str
+    capacity: int
+    open_chats: int
+    idle_since: float
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A waiting conversation given to an agent."""
+
+    conversation_id: str
+    agent_id: str
+
+
+REPORT_FIELDS = (
+    "id", "shop_id", "status", "created_at", "agent_id", "queued_at", "clock_started",
+    "first_response_s", "response_times", "closed_at", "closed_by", "rating", "rating_comment",
+    "messages", "tags", "bot_spoke", "bot_helpful", "handoffs", "unanswered",
+)  # fmt: skip
+"""The record fields reports read, in the order ``Records.scan`` gives them."""
+
+
+class StoreUnavailable(Exception):
+    """Raised when the store cannot be reached; nothing was stored."""
+
+
+class Log(ABC):
+    """Conversation logs. Safe under concurrent callers, from any number of workers."""
+
+    @abstractmethod
+    async def append(
+        self,
+        conversation_id: str,
+        render: Render,
+        client_id: str | None = None,
+        fields: Mapping[str, str] | None = None,
+    ) -> Appended:
+        """Store the next event durably and return it; a known ``client_id`` returns the original.
+
+        ``fields`` (record fields, each JSON text) are set in the same write, when the event is new.
+        """
+
+    @abstractmethod
+    async def read(self, conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:
+        """Every stored event with ``seq > after_seq``, in order, as ``(seq, text)``."""
+
+    async def read_many(self, conversation_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The stored events' texts of many conversations, each log in ``seq`` order."""
+        return {c: [text for _, text in await self.read(c)] for c in conversation_ids}
+
+
+class Records(ABC):
+    """Conversation records: fields as JSON text, set field by field so writers never collide."""
+
+    @abstractmethod
+    async def create(
+        self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
+    ) -> None:
+        """Store a new record; ``fields`` maps names to JSON values."""
+
+    @abstractmethod
+    async def update(self, conversation_id: str, fields: Mapping[str, str]) -> None:
+        """Set some fields of a record, leaving the others alone. Raises KeyError if none."""
+
+    @abstractmethod
+    async def get(self, conversation_id: str) -> dict[str, str] | None:
+        """A record's fields as JSON text, or None."""
+
+    @abstractmethod
+    async def of_shopper(self, shopper_id: str) -> list[str]:
+        """A shopper's conversation ids, oldest first."""
+
+    @abstractmethod
+    async def created_between(self, since: float, until: float) -> list[dict[str, str]]:
+        """Records of conversations created in ``[since, until)``, oldest first."""
+
+    async def scan(self, since: float, until: float) -> str:
+        """The records created in ``[since, until)`` as one JSON array holding, for each record,
+        the array of its ``REPORT_FIELDS`` values (``null`` where unset). Adapters that can
+        answer in one query override this."""
+        records = await self.created_between(since, until)
+        rows = ("[" + ",".join(r.get(n, "null") for n in REPORT_FIELDS) + "]" for r in records)
+        return "[" + ",".join(rows) + "]"
+
+
+class Router(ABC):
+    """The queue and agents: every change is atomic, so no chat goes to two agents."""
+
+    @abstractmethod
+    async def enqueue(self, conversation_id: str, at_head: bool = False) -> None:
+        """Put a conversation in the queue (at its head for one that lost its agent)."""
+
+    @abstractmethod
+    async def dequeue(self, conversation_id: str) -> bool:
+        """Take a conversation out of the queue; False if it was not waiting."""
+
+    @abstractmethod
+    async def waiting(self) -> list[str]:
+        """Waiting conversation ids, head first."""
+
+    @abstractmethod
+    async def set_presence(self, agent_id: str, status: str, capacity: int, now: float) -> Presence:
+        """Set an agent's status and capacity; their open chats are kept."""
+
+    @abstractmethod
+    async def presence(self) -> list[Presence]:
+        """Every agent known to routing."""
+
+    @abstractmethod
+    async def claim_next(self, now: float) -> Claim | None:
+        """Give the head of the queue to the best online agent with room.
+
+        Best is fewest open chats, then longest idle. None when nothing waits or nobody has room.
+        """
+
+    @abstractmethod
+    async def assign(self, conversation_id: str, agent_id: str, now: float) -> bool:
+        """Give a conversation to this agent if online with room (a transfer)."""
+
+    @abstractmethod
+    async def release(self, agent_id: str, conversation_id: str, now: float) -> None:
+        """The agent no longer holds this conversation."""
+
+    @abstractmethod
+    async def held(self) -> dict[str, list[str]]:
+        """Open conversation ids per agent, for every agent holding any."""
+
+
+class AgentAccounts(ABC):
+    """Agent accounts, each one JSON text."""
+
+    @abstractmethod
+    async def put(self, agent_id: str, record: str) -> None:
+        """Create or replace an account."""
+
+    @abstractmethod
+    async def get(self, agent_id: str) -> str | None:
+        """An account, or None."""
+
+    @abstractmethod
+    async def all(self) -> list[str]:
+        """Every account, by id."""
+
+    @abstractmethod
+    async def remove(self, agent_id: str) -> bool:
+        """Delete an account; False if there was none."""
+
+
+Deliver = Callable[[str, str], None]
+"""Receives ``(channel, payload)`` for every payload relayed on a subscribed channel."""
+
+
+class Relay(ABC):
+    """Carries the bus's payloads between workers (the one part of the bus an adapter writes)."""
+
+    @abstractmethod
+    async def start(self, deliver: Deliver) -> None:
+        """Begin relaying: every payload on a subscribed channel goes to ``deliver``."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop relaying."""
+
+    @abstractmethod
+    async def subscribe(self, channel: str) -> None:
+        """Receive a channel's payloads; returns once no later publish can be missed."""
+
+    @abstractmethod
+    async def unsubscribe(self, channel: str) -> None:
+        """Stop receiving a channel's payloads."""
+
+    @abstractmethod
+    async def publish(self, channel: str, payload: str) -> None:
+        """Send a payload to every worker subscribed to ``channel``."""

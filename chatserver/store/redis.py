@@ -1,0 +1,199 @@
+"""The scale-out store: every worker shares one Redis (streams, hashes, Lua, pub/sub).
+
+Keys, all under the prefix: ``log:<c>`` a stream, one entry per event with id ``<seq>-0``;
+``seq:<c>`` its counter; ``cids:<c>`` client_id -> seq, for idempotent sends; ``conv:<c>`` a
+conversation's record (field -> JSON text); ``shopper:<s>`` and ``conversations`` sorted sets
+by creation time; ``accounts`` agent id -> account JSON. Routing keys: see ``redis_router``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+
+import redis.asyncio as aioredis
+
+from chatserver.store._cache import LRU
+from chatserver.store._redis_base import Keys, connect, guard, lua
+from chatserver.store.base import Store
+from chatserver.store.bus import Bus
+from chatserver.store.ports import AgentAccounts, Appended, Log, Records, Render
+from chatserver.store.redis_relay import RedisRelay
+from chatserver.store.redis_router import RedisRouter
+
+_LOGS_IN_MEMORY = 20_000
+
+
+class RedisLog(Log):
+    """Each log a stream; appends run in a Lua script that checks the expected seq."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self._redis = client
+        self._k = keys
+        self._append = client.register_script(lua("append"))
+        self._last_seq: LRU[str, int] = LRU(_LOGS_IN_MEMORY)
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def append(
+        self,
+        conversation_id: str,
+        render: Render,
+        client_id: str | None = None,
+        fields: Mapping[str, str] | None = None,
+    ) -> Appended:
+        # Appends to one conversation from this worker queue up instead of racing; appends from
+        # other workers are caught by the script's compare-and-set and retried with the new seq.
+        lock, users = self._locks.get(conversation_id, (asyncio.Lock(), 0))
+        self._locks[conversation_id] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._append_once(conversation_id, render, client_id, fields)
+        finally:
+            lock, users = self._locks[conversation_id]
+            if users == 1:
+                del self._locks[conversation_id]
+            else:
+                self._locks[conversation_id] = (lock, users - 1)
+
+    async def _append_once(
+        self,
+        conversation_id: str,
+        render: Render,
+        client_id: str | None,
+        fields: Mapping[str, str] | None,
+    ) -> Appended:
+        k = self._k
+        keys = [k("seq", conversation_id), k("log", conversation_id)]
+        keys += [k("cids", conversation_id), k("conv", conversation_id)]
+        record = [item for pair in (fields or {}).items() for item in pair]
+        nonce = uuid.uuid4().hex[:16]
+        expected = self._last_seq.get(conversation_id) or 0
+        while True:
+            text = render(expected + 1)
+            with guard():
+                reply = await self._append(keys, [expected, text, client_id or "", nonce, *record])
+            outcome = reply[0]
+            if outcome == "conflict":
+                expected = int(reply[1])
+                continue
+            seq = int(reply[1])
+            self._last_seq.put(conversation_id, max(seq, self._last_seq.get(conversation_id) or 0))
+            if outcome == "ok":
+                return Appended(seq, text)
+            return Appended(seq, reply[2], duplicate=reply[3] != nonce)
+
+    async def read(self, conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:
+        with guard():
+            rows = await self._redis.xrange(self._k("log", conversation_id), f"{after_seq + 1}-0")
+        return [(int(entry_id.partition("-")[0]), str(fields["b"])) for entry_id, fields in rows]
+
+
+class RedisRecords(Records):
+    """Each record a hash; sorted sets find a shopper's conversations and a range of days."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self._redis = client
+        self._k = keys
+        self._update = client.register_script(lua("update_if_exists"))
+
+    async def create(
+        self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
+    ) -> None:
+        created_at = float(fields.get("created_at", "0"))
+        async with self._redis.pipeline(transaction=True) as tx:
+            tx.hset(self._k("conv", conversation_id), mapping=dict(fields))
+            tx.zadd(self._k("shopper", shopper_id), {conversation_id: created_at})
+            tx.zadd(self._k("conversations"), {conversation_id: created_at})
+            with guard():
+                await tx.execute()
+
+    async def update(self, conversation_id: str, fields: Mapping[str, str]) -> None:
+        if not fields:
+            if await self.get(conversation_id) is None:
+                raise KeyError(conversation_id)
+            return
+        flat = [item for pair in fields.items() for item in pair]
+        with guard():
+            found = await self._update([self._k("conv", conversation_id)], flat)
+        if not found:
+            raise KeyError(conversation_id)
+
+    async def get(self, conversation_id: str) -> dict[str, str] | None:
+        with guard():
+            doc: dict[str, str] = await self._redis.hgetall(self._k("conv", conversation_id))
+        return doc or None
+
+    async def of_shopper(self, shopper_id: str) -> list[str]:
+        with guard():
+            return list(await self._redis.zrange(self._k("shopper", shopper_id), 0, -1))
+
+    async def created_between(self, since: float, until: float) -> list[dict[str, str]]:
+        with guard():
+            ids = await self._redis.zrangebyscore(self._k("conversations"), since, f"({until}")
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for conversation_id in ids:
+                    pipe.hgetall(self._k("conv", conversation_id))
+                docs = await pipe.execute()
+        return [doc for doc in docs if doc]
+
+
+class RedisAccounts(AgentAccounts):
+    """Agent accounts in one hash."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self._redis = client
+        self._key = keys("accounts")
+
+    async def put(self, agent_id: str, record: str) -> None:
+        with guard():
+            await self._redis.hset(self._key, agent_id, record)
+
+    async def get(self, agent_id: str) -> str | None:
+        with guard():
+            record: str | None = await self._redis.hget(self._key, agent_id)
+        return record
+
+    async def all(self) -> list[str]:
+        with guard():
+            records: dict[str, str] = await self._redis.hgetall(self._key)
+        return [records[agent_id] for agent_id in sorted(records)]
+
+    async def remove(self, agent_id: str) -> bool:
+        with guard():
+            return bool(await self._redis.hdel(self._key, agent_id))
+
+
+class RedisStore(Store):
+    """Shared state in one Redis server, so several workers and machines serve one shop.
+
+    Args:
+        url: ``redis://`` or ``rediss://`` URL, with the database index as its path.
+        prefix: put before every key and channel, so shops (or tests) can share a server.
+        presence_ttl: seconds an agent's status outlives its worker's last refresh.
+    """
+
+    def __init__(self, url: str, prefix: str = "chat:", presence_ttl: float = 20.0) -> None:
+        self.url = url
+        self.prefix = prefix
+        self._redis = connect(url)
+        keys = Keys(prefix)
+        self.redis_router = RedisRouter(self._redis, keys, presence_ttl)
+        super().__init__(
+            RedisLog(self._redis, keys),
+            RedisRecords(self._redis, keys),
+            self.redis_router,
+            RedisAccounts(self._redis, keys),
+            Bus(RedisRelay(self._redis, prefix)),
+        )
+
+    async def start(self) -> None:
+        with guard():
+            await self._redis.ping()
+        self.redis_router.start()
+        await super().start()
+
+    async def close(self) -> None:
+        await super().close()
+        await self.redis_router.close()
+        await self._redis.aclose()

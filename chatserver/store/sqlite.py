@@ -1,0 +1,333 @@
+"""The embedded store: every event and record in one SQLite file, routing and the bus in memory."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chatserver.store._cache import LRU
+from chatserver.store._sqlite_db import Database, Statement
+from chatserver.store.base import Store
+from chatserver.store.bus import Bus
+from chatserver.store.memory import MemoryRouter
+from chatserver.store.ports import (
+    REPORT_FIELDS,
+    AgentAccounts,
+    Appended,
+    Log,
+    Records,
+    Render,
+    StoreUnavailable,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    client_id TEXT,
+    body TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS events_client_id
+    ON events (conversation_id, client_id) WHERE client_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    shopper_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    doc TEXT NOT NULL,
+    report_row TEXT GENERATED ALWAYS AS ({report_row}) STORED
+);
+CREATE INDEX IF NOT EXISTS conversations_shopper ON conversations (shopper_id, created_at);
+CREATE INDEX IF NOT EXISTS conversations_created ON conversations (created_at);
+CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+"""
+
+# Reports read REPORT_FIELDS of up to 100k records at once: SQLite keeps them as a JSON array in a
+# column it computes on every write, so a report never parses whole documents.
+_REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
+_SCHEMA = _SCHEMA.replace("{report_row}", _REPORT_ROW)
+_REPORT_INDEX = (
+    "CREATE INDEX IF NOT EXISTS conversations_report ON conversations (created_at, report_row)"
+)
+
+_LOGS_IN_MEMORY = 20_000
+
+
+@dataclass
+class _Tail:
+    """What memory knows of one conversation's log: its last seq and the client ids in it."""
+
+    last_seq: int
+    seq_of: dict[str, int] = field(default_factory=dict)
+    pending: dict[str, asyncio.Future[int]] = field(default_factory=dict)
+
+
+class SQLiteRecords(Records):
+    """Records as JSON documents; the ones in use are kept in memory, so no read per message."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.docs: dict[str, dict[str, str]] = {}
+        # Each shopper's conversations as (created_at, id), sorted like the table's index; loaded
+        # once, then kept in step by create: no read per shopper message.
+        self._by_shopper: dict[str, list[tuple[float, str]]] = {}
+        self.has_report_row = False
+
+    async def create(
+        self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
+    ) -> None:
+        created_at = json.loads(fields.get("created_at", "0"))
+        bisect.insort(await self._shopper_index(shopper_id), (created_at, conversation_id))
+        self.docs[conversation_id] = dict(fields)
+        insert = "INSERT INTO conversations (id, shopper_id, created_at, doc) VALUES (?, ?, ?, ?)"
+        await self._db.write([(insert, (conversation_id, shopper_id, created_at, _doc(fields)))])
+
+    async def update(self, conversation_id: str, fields: Mapping[str, str]) -> None:
+        await self._db.write(
+            [self.patch(conversation_id, await self.loaded(conversation_id), fields)]
+        )
+
+    async def loaded(self, conversation_id: str) -> dict[str, str]:
+        """A record's fields as memory keeps them. Raises KeyError."""
+        doc = await self._fields(conversation_id)
+        if doc is None:
+            raise KeyError(conversation_id)
+        return doc
+
+    @staticmethod
+    def patch(conversation_id: str, doc: dict[str, str], fields: Mapping[str, str]) -> Statement:
+        """Set fields of a loaded record in memory now; returns the statement that stores them."""
+        doc.update(fields)
+        # json_set: SQLite parses each value once, Python none.
+        paths = ", ".join("?, json(?)" for _ in fields)
+        params = [item for name, value in fields.items() for item in (f"$.{name}", value)]
+        return (
+            f"UPDATE conversations SET doc = json_set(doc, {paths}) WHERE id = ?",
+            (*params, conversation_id),
+        )
+
+    async def get(self, conversation_id: str) -> dict[str, str] | None:
+        doc = await self._fields(conversation_id)
+        return None if doc is None else dict(doc)
+
+    async def _fields(self, conversation_id: str) -> dict[str, str] | None:
+        doc = self.docs.get(conversation_id)
+        if doc is None:
+            rows = await self._db.read(
+                "SELECT doc FROM conversations WHERE id = ?", (conversation_id,)
+            )
+            if not rows:
+                return None
+            doc = self.docs.setdefault(conversation_id, _fields_of(rows[0][0]))
+        return doc
+
+    async def of_shopper(self, shopper_id: str) -> list[str]:
+        return [conversation_id for _, conversation_id in await self._shopper_index(shopper_id)]
+
+    async def _shopper_index(self, shopper_id: str) -> list[tuple[float, str]]:
+        known = self._by_shopper.get(shopper_id)
+        if known is None:
+            rows = await self._db.read(
+                "SELECT created_at, id FROM conversations WHERE shopper_id = ?"
+                " ORDER BY created_at, id",
+                (shopper_id,),
+            )
+            # Another caller may have loaded it meanwhile (and a create added to it): keep theirs.
+            known = self._by_shopper.setdefault(shopper_id, [(c, i) for c, i in rows])
+        return known
+
+    async def created_between(self, since: float, until: float) -> list[dict[str, str]]:
+        rows = await self._db.read(
+            "SELECT doc FROM conversations WHERE created_at >= ? AND created_at < ?"
+            " ORDER BY created_at",
+            (since, until),
+        )
+        return [_fields_of(row[0]) for row in rows]
+
+    async def scan(self, since: float, until: float) -> str:
+        # A file without an up-to-date report_row column computes the same array on the fly.
+        # One string built by SQLite: no Python object per record.
+        source = (
+            "report_row) FROM conversations INDEXED BY conversations_report"
+            if self.has_report_row
+            else f"{_REPORT_ROW}) FROM conversations"
+        )
+        rows = await self._db.read(
+            f"SELECT group_concat({source} WHERE created_at >= ? AND created_at < ?",
+            (since, until),
+        )
+        return "[" + (rows[0][0] or "") + "]"
+
+
+class SQLiteLog(Log):
+    """Events in one table; the tails of recently used logs (last seq, client ids) in memory."""
+
+    def __init__(self, db: Database, records: SQLiteRecords) -> None:
+        self._db = db
+        self._records = records
+        self._tails: LRU[str, _Tail] = LRU(_LOGS_IN_MEMORY, keep=lambda tail: bool(tail.pending))
+
+    async def _tail(self, conversation_id: str) -> _Tail:
+        tail = self._tails.get(conversation_id)
+        if tail is not None:
+            return tail
+        rows = await self._db.read(
+            "SELECT seq, client_id FROM events WHERE conversation_id = ? ORDER BY seq",
+            (conversation_id,),
+        )
+        tail = self._tails.get(conversation_id)
+        if tail is None:
+            known = {c: seq for seq, c in rows if c is not None}
+            tail = self._tails.put(conversation_id, _Tail(rows[-1][0] if rows else 0, known))
+        return tail
+
+    async def append(
+        self,
+        conversation_id: str,
+        render: Render,
+        client_id: str | None = None,
+        fields: Mapping[str, str] | None = None,
+    ) -> Appended:
+        tail = await self._tail(conversation_id)
+        doc = await self._records.loaded(conversation_id) if fields else None
+        # Nothing below awaits until the client id is pending: a retry racing this one waits.
+        if client_id is not None:
+            if client_id in tail.pending:
+                seq = await asyncio.shield(tail.pending[client_id])
+                return await self._stored(conversation_id, seq)
+            if client_id in tail.seq_of:
+                return await self._stored(conversation_id, tail.seq_of[client_id])
+        tail.last_seq += 1
+        seq = tail.last_seq
+        text = render(seq)
+        insert = "INSERT INTO events (conversation_id, seq, client_id, body) VALUES (?, ?, ?, ?)"
+        statements: list[Statement] = [(insert, (conversation_id, seq, client_id, text))]
+        if fields and doc is not None:
+            statements.append(self._records.patch(conversation_id, doc, fields))
+        stored: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        if client_id is not None:
+            tail.pending[client_id] = stored
+        try:
+            await self._db.write(statements)
+        except BaseException as exc:
+            # Forget what memory knew so the next append re-reads the log from disk.
+            self._tails.pop(conversation_id)
+            stored.set_exception(StoreUnavailable(str(exc)))
+            stored.exception()  # mark retrieved: a retry will re-read the log instead
+            raise
+        finally:
+            if client_id is not None:
+                tail.pending.pop(client_id, None)
+        if client_id is not None:
+            tail.seq_of[client_id] = seq
+        stored.set_result(seq)
+        return Appended(seq, text)
+
+    async def _stored(self, conversation_id: str, seq: int) -> Appended:
+        """The stored event at ``seq``, answering a retried client id."""
+        rows = await self._db.read(
+            "SELECT body FROM events WHERE conversation_id = ? AND seq = ?", (conversation_id, seq)
+        )
+        return Appended(seq, rows[0][0], duplicate=True)
+
+    async def read(self, conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:
+        rows = await self._db.read(
+            "SELECT seq, body FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq",
+            (conversation_id, after_seq),
+        )
+        return [(seq, body) for seq, body in rows]
+
+    async def read_many(self, conversation_ids: Sequence[str]) -> dict[str, list[str]]:
+        logs: dict[str, list[str]] = {c: [] for c in conversation_ids}
+        rows = await self._db.read(
+            "SELECT conversation_id, body FROM events"
+            " WHERE conversation_id IN (SELECT value FROM json_each(?))"
+            " ORDER BY conversation_id, seq",
+            (json.dumps(list(conversation_ids)),),
+        )
+        for conversation_id, body in rows:
+            logs[conversation_id].append(body)
+        return logs
+
+
+class SQLiteAccounts(AgentAccounts):
+    """Agent accounts in one table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def put(self, agent_id: str, record: str) -> None:
+        upsert = "INSERT OR REPLACE INTO agents (id, record) VALUES (?, ?)"
+        await self._db.write([(upsert, (agent_id, record))])
+
+    async def get(self, agent_id: str) -> str | None:
+        rows = await self._db.read("SELECT record FROM agents WHERE id = ?", (agent_id,))
+        return rows[0][0] if rows else None
+
+    async def all(self) -> list[str]:
+        return [row[0] for row in await self._db.read("SELECT record FROM agents ORDER BY id")]
+
+    async def remove(self, agent_id: str) -> bool:
+        existed = await self.get(agent_id) is not None
+        await self._db.write([("DELETE FROM agents WHERE id = ?", (agent_id,))])
+        return existed
+
+
+class SQLiteStore(Store):
+    """One process: routing and the bus in memory, durable state in one SQLite file (WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = Database(path, _SCHEMA)
+        records = SQLiteRecords(self.db)
+        self.memory_router = MemoryRouter()
+        super().__init__(
+            SQLiteLog(self.db, records), records, self.memory_router, SQLiteAccounts(self.db), Bus()
+        )
+        self._records = records
+
+    async def start(self) -> None:
+        """Open the file; rebuild the queue and who holds which chat from the records."""
+        await self.db.open()
+        # A file made before the report_row column, or before REPORT_FIELDS last changed, has no
+        # column or one with other fields; SQLite cannot change a stored column's expression in
+        # place, so such a file computes the rows on the fly (slower) rather than being rebuilt.
+        schema = await self.db.read(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'conversations'"
+        )
+        self._records.has_report_row = _REPORT_ROW in schema[0][0]
+        if self._records.has_report_row:
+            # Covering: a report reads its rows in created_at order without touching the table.
+            await self.db.write([(_REPORT_INDEX, ())])
+        rows = await self.db.read(
+            "SELECT id, doc FROM conversations"
+            " WHERE json_extract(doc, '$.status') IN ('queued', 'assigned')"
+            " ORDER BY json_extract(doc, '$.queued_at'), created_at"
+        )
+        for conversation_id, doc in rows:
+            fields = _fields_of(doc)
+            self._records.docs[conversation_id] = fields
+            agent_id = json.loads(fields.get("agent_id", "null"))
+            if json.loads(fields["status"]) == "queued":
+                await self.memory_router.enqueue(conversation_id)
+            elif agent_id:
+                self.memory_router.hold(agent_id, conversation_id)
+        await super().start()
+
+    async def close(self) -> None:
+        await super().close()
+        await self.db.close()
+
+
+def _fields_of(doc: str) -> dict[str, str]:
+    """A stored document as record fields (name -> JSON text)."""
+    return {k: json.dumps(v) for k, v in json.loads(doc).items()}
+
+
+def _doc(fields: Mapping[str, str]) -> str:
+    """Fields (each JSON text) as one JSON object."""
+    return json.dumps({k: json.loads(v) for k, v in fields.items()})

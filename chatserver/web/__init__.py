@@ -1,0 +1,1 @@
+"""The web edge: the Starlette app, the socket connection, the HTTP API."""

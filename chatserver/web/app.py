@@ -1,0 +1,167 @@
+"""The Starlette application: routes, lifespan, and the first start of a new shop."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from chatserver.core.auth import Accounts, Tokens, load_secret, new_password
+from chatserver.core.hub import Hub
+from chatserver.domain.bot import Bot, NoBot
+from chatserver.domain.clock import Clock, SystemClock
+from chatserver.domain.settings import Settings
+from chatserver.store import store_for
+from chatserver.store.base import Store
+from chatserver.web import auth_api as api
+from chatserver.web import reports_api
+from chatserver.web.connection import Connection
+
+log = logging.getLogger("chatserver")
+STATIC = Path(__file__).parent.parent / "static"
+
+
+def bot_for(settings: Settings) -> Bot:
+    """The shop's FAQ bot from ``faq_dir``; without a FAQ there, every chat goes to the queue."""
+    if not (settings.faq_dir / "faq.toml").exists():
+        log.warning("no %s: the FAQ bot is off", settings.faq_dir / "faq.toml")
+        return NoBot()
+    from chatserver.faq.shop_bot import ShopBot
+
+    return ShopBot.from_dir(settings.faq_dir, settings.response_target_s)
+
+
+SETTINGS_ENV = "CHATSERVER_SETTINGS"
+"""Settings as JSON, handed by ``chatserver serve --workers N`` to its worker processes."""
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker process, for uvicorn's ``factory=True`` (``--workers`` above 1).
+
+    Settings come from ``$CHATSERVER_SETTINGS`` (JSON) when the serve command set it, else from
+    ``CHAT_*`` variables.
+    """
+    raw = os.environ.get(SETTINGS_ENV)
+    return create_app(Settings(**json.loads(raw)) if raw else Settings())
+
+
+async def prepare_shared(settings: Settings) -> None:
+    """Before workers start: make the signing key file and the first agent once, not per worker."""
+    load_secret(settings.secret_key, settings.data_dir)
+    store = store_for(settings)
+    await store.start()
+    try:
+        await first_start(Accounts(store.accounts), settings)
+    finally:
+        await store.close()
+
+
+async def shopper_socket(websocket: WebSocket) -> None:
+    await Connection(websocket, websocket.app.state.hub, "shopper").run()
+
+
+async def agent_socket(websocket: WebSocket) -> None:
+    await Connection(websocket, websocket.app.state.hub, "agent").run()
+
+
+async def widget_script(request: Request) -> Response:
+    """``/widget.js``: the one-tag shopper widget (its source is ``widget/widget.js``)."""
+    return FileResponse(
+        STATIC / "widget.js",
+        media_type="text/javascript; charset=utf-8",
+        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"},
+    )
+
+
+async def locale_table(request: Request) -> Response:
+    """``/locales/{lang}.json``: the strings the widget and console show; shop pages fetch them."""
+    name = request.path_params["lang"]
+    path = STATIC / "locales" / f"{name}.json"
+    if not name.isalpha() or len(name) > 8 or not path.is_file():
+        return Response("no such locale", 404, headers={"Access-Control-Allow-Origin": "*"})
+    return FileResponse(
+        path,
+        media_type="application/json",
+        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"},
+    )
+
+
+def page(name: str):  # type: ignore[no-untyped-def]
+    async def endpoint(request: Request) -> Response:
+        return FileResponse(STATIC / name)
+
+    return endpoint
+
+
+async def first_start(accounts: Accounts, settings: Settings) -> None:
+    """On a shop's first start, create an admin agent with a random password and say so."""
+    if await accounts.all():
+        return
+    password = new_password()
+    await accounts.add("admin", "Admin", password, role="admin", capacity=settings.default_capacity)
+    print(
+        "\nFirst start: created agent 'admin' with password "
+        f"{password!r}\n(change it with: chatserver agents add admin --password ...)\n",
+        flush=True,
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Clock | None = None,
+    bot: Bot | None = None,
+) -> Starlette:
+    """Build the app; tests may pass a built store, a controllable clock or a bot."""
+    store = store or store_for(settings)
+    tokens = Tokens(load_secret(settings.secret_key, settings.data_dir), settings.session_max_age_s)
+    hub = Hub(settings, store, tokens, clock or SystemClock(), bot or bot_for(settings))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.start()
+        await first_start(hub.accounts, settings)
+        await hub.start()
+        base = settings.base_url
+        print(
+            f"chatserver for shop {settings.shop_id!r} at {base}\n"
+            f"  demo product page: {base}/\n  agent console:     {base}/console\n",
+            flush=True,
+        )
+        try:
+            yield
+        finally:
+            await hub.close()
+            await store.close()
+
+    routes = [
+        Route("/", page("demo.html")),
+        Route("/console", page("console.html")),
+        Route("/widget.js", widget_script),
+        Route("/locales/{lang}.json", locale_table),
+        Route("/api/login", api.login, methods=["POST"]),
+        Route("/api/health", api.health),
+        Route("/reports", page("reports.html")),
+        Route("/api/reports", reports_api.report),
+        Route("/api/reports/live", reports_api.live_state),
+        Route("/api/reports/{table}.csv", reports_api.table_csv),
+        Route("/metrics", reports_api.metrics),
+        WebSocketRoute("/ws/shopper", shopper_socket),
+        WebSocketRoute("/ws/agent", agent_socket),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.hub = hub
+    app.state.settings = settings
+    return app

@@ -1,0 +1,119 @@
+"""HTTP endpoints of the reports: JSON, CSV tables and the live state, for managers only.
+
+``GET /api/reports?from=YYYY-MM-DD&to=YYYY-MM-DD`` the whole report (days in the shop's zone,
+both included; default the last 7 days); ``GET /api/reports/{table}.csv`` one of its tables;
+``GET /api/reports/live`` agents, chats and queue now. Each needs ``Authorization: Bearer
+<session token>`` of a manager or admin: 401 without a valid one, 403 for an agent.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from chatserver.core.hub import Hub
+from chatserver.core.metrics import CONTENT_TYPE
+from chatserver.domain.errors import Unauthorized
+from chatserver.reports import tables
+from chatserver.reports.models import Report
+from chatserver.reports.source import build_report, day_range, live, report_settings
+from chatserver.web.auth_api import error_response
+
+READERS = ("manager", "admin")
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.response = error_response(status, message)
+
+
+async def _manager(request: Request) -> Hub:
+    """The hub, once the request's bearer token names a manager or admin."""
+    hub: Hub = request.app.state.hub
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _Refused(401, "reports need 'Authorization: Bearer <token>' from /api/login")
+    try:
+        agent_id = hub.tokens.session_agent(token.strip())
+    except Unauthorized as exc:
+        raise _Refused(401, exc.message) from exc
+    account = await hub.accounts.get(agent_id)
+    if account is None:
+        raise _Refused(401, f"agent {agent_id!r} no longer exists")
+    if account.role not in READERS:
+        raise _Refused(403, "reports are for managers and admins")
+    return hub
+
+
+def _dates(request: Request, today: date) -> tuple[date, date]:
+    """The ``from`` and ``to`` days of a request (default: the last 7 days)."""
+    try:
+        last = date.fromisoformat(request.query_params.get("to") or today.isoformat())
+        first = date.fromisoformat(
+            request.query_params.get("from") or (last - timedelta(days=6)).isoformat()
+        )
+    except ValueError as exc:
+        raise _Refused(400, f"dates must be YYYY-MM-DD: {exc}") from exc
+    if first > last:
+        raise _Refused(400, "'from' must not be after 'to'")
+    if (last - first).days > 366:
+        raise _Refused(400, "a report covers at most 366 days")
+    return first, last
+
+
+async def _report(request: Request) -> Report:
+    hub = await _manager(request)
+    settings = report_settings(hub.settings)
+    now = hub.clock.now()
+    today = datetime.fromtimestamp(now, ZoneInfo(settings.time_zone)).date()
+    since, until = day_range(*_dates(request, today), settings.time_zone)
+    return await build_report(hub.store, settings, since, until, now)
+
+
+async def report(request: Request) -> Response:
+    """``GET /api/reports``: the whole report as JSON."""
+    try:
+        result = await _report(request)
+    except _Refused as refused:
+        return refused.response
+    return Response(result.model_dump_json(), media_type="application/json")
+
+
+async def table_csv(request: Request) -> Response:
+    """``GET /api/reports/{table}.csv``: one table of the report as CSV."""
+    name = request.path_params["table"]
+    make = tables.TABLES.get(name)
+    try:
+        if make is None:
+            raise _Refused(404, f"no table {name!r}; tables: {', '.join(tables.TABLES)}")
+        result = await _report(request)
+    except _Refused as refused:
+        return refused.response
+    return Response(
+        tables.to_csv(make(result)),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+async def live_state(request: Request) -> Response:
+    """``GET /api/reports/live``: agents online, chats open, queue and oldest wait now."""
+    try:
+        hub = await _manager(request)
+    except _Refused as refused:
+        return refused.response
+    state = await live(hub.store, hub.clock.now())
+    return Response(state.model_dump_json(), media_type="application/json")
+
+
+async def metrics(request: Request) -> Response:
+    """``GET /metrics``: Prometheus text (counts of every worker, live state from the store).
+
+    Not behind a login, as Prometheus scrapes it: expose it only where the scraper can reach it.
+    """
+    hub: Hub = request.app.state.hub
+    state = await live(hub.store, hub.clock.now())
+    return Response(hub.metrics.render(state), media_type=CONTENT_TYPE)

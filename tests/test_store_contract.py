@@ -1,0 +1,320 @@
+"""The store contract: every test runs on each adapter: memory, embedded (SQLite) and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from chatserver.store.base import Store
+from chatserver.store.memory import MemoryStore
+from chatserver.store.redis import RedisStore
+from chatserver.store.sqlite import SQLiteStore
+from tests._redis import REDIS_URL, drop_keys, unique_prefix
+
+NOW = 1_800_000_000.0
+Peer = Callable[[], Awaitable[Store]]
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[list[Store]]:
+    """Two handles on one store: two workers on Redis, the same object on the embedded backend
+    (which is one process by design). Redis keys are deleted afterwards."""
+    prefix = unique_prefix()
+    if request.param in ("memory", "sqlite"):
+        one = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "chat.sqlite3")
+        started: list[Store] = [one]
+        pair = [one, one]
+    else:
+        started = [RedisStore(REDIS_URL, prefix=prefix), RedisStore(REDIS_URL, prefix=prefix)]
+        pair = started
+    for backend in started:
+        await backend.start()
+    yield pair
+    for backend in started:
+        await backend.close()
+    if request.param == "redis":
+        await drop_keys(prefix)
+
+
+@pytest.fixture
+def backend(stores: list[Store]) -> Store:
+    return stores[0]
+
+
+def event(conversation_id: str, text: str) -> Callable[[int], str]:
+    return lambda seq: json.dumps({"c": conversation_id, "seq": seq, "text": text})
+
+
+def doc(**fields: object) -> dict[str, str]:
+    return {name: json.dumps(value) for name, value in fields.items()}
+
+
+# --- the log --------------------------------------------------------------------------------
+
+
+async def test_append_numbers_events_from_one_and_read_log_replays_after_a_seq(
+    backend: Store,
+) -> None:
+    first = await backend.log.append("c1", event("c1", "a"), "m1")
+    second = await backend.log.append("c1", event("c1", "b"))
+    other = await backend.log.append("c2", event("c2", "x"))
+    assert (first.seq, second.seq, other.seq) == (1, 2, 1)
+    assert json.loads(second.text) == {"c": "c1", "seq": 2, "text": "b"}
+    assert not first.duplicate and not second.duplicate
+    assert await backend.log.read("c1") == [(1, first.text), (2, second.text)]
+    assert await backend.log.read("c1", after_seq=1) == [(2, second.text)]
+    assert await backend.log.read("c1", after_seq=2) == []
+    assert await backend.log.read("nothing") == []
+
+
+async def test_retried_client_id_returns_the_original_and_stores_nothing(backend: Store) -> None:
+    original = await backend.log.append("c1", event("c1", "hello"), "same")
+    await backend.log.append("c1", event("c1", "next"), "other")
+    again = await backend.log.append("c1", event("c1", "hello, changed"), "same")
+    assert again.duplicate and again.seq == original.seq and again.text == original.text
+    assert len(await backend.log.read("c1")) == 2
+    elsewhere = await backend.log.append("c2", event("c2", "hello"), "same")
+    assert not elsewhere.duplicate and elsewhere.seq == 1
+
+
+async def test_concurrent_appends_to_one_conversation_get_one_to_n_without_gaps(
+    stores: list[Store],
+) -> None:
+    n = 60
+    results = await asyncio.gather(
+        *(stores[i % 2].log.append("c1", event("c1", f"m{i}"), f"id{i}") for i in range(n))
+    )
+    assert sorted(r.seq for r in results) == list(range(1, n + 1))
+    log = await stores[1].log.read("c1")
+    assert [seq for seq, _ in log] == list(range(1, n + 1))
+    assert all(json.loads(text)["seq"] == seq for seq, text in log)
+    retried = await asyncio.gather(
+        *(stores[i % 2].log.append("c1", event("c1", "again"), f"id{i}") for i in range(n))
+    )
+    assert all(r.duplicate for r in retried) and len(await stores[0].log.read("c1")) == n
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+async def test_append_sets_record_fields_in_the_same_write_only_when_new(
+    stores: list[Store],
+) -> None:
+    one, other = stores
+    await one.records.create("c1", "s1", doc(id="c1", messages=0, status="queued"))
+    await one.log.append("c1", event("c1", "hi"), "m1", doc(messages=1))
+    await one.log.append("c1", event("c1", "hi"), "m1", doc(messages=99))  # a retry changes nothing
+    record = await other.records.get("c1")
+    assert record is not None
+    assert json.loads(record["messages"]) == 1 and json.loads(record["status"]) == "queued"
+
+
+async def test_conversation_records_are_created_updated_and_listed(stores: list[Store]) -> None:
+    backend, peer = stores
+    await backend.records.create("c1", "s1", doc(status="queued", created_at=NOW, agent_id=None))
+    await backend.records.create("c2", "s1", doc(status="bot", created_at=NOW + 5))
+    await backend.records.create("c3", "s2", doc(status="bot", created_at=NOW + 10))
+    await backend.records.update("c1", doc(status="assigned", agent_id="alice"))
+    record = await peer.records.get("c1")
+    assert record is not None
+    assert json.loads(record["status"]) == "assigned" and json.loads(record["agent_id"]) == "alice"
+    assert json.loads(record["created_at"]) == NOW
+    assert await peer.records.get("missing") is None
+    with pytest.raises(KeyError):
+        await backend.records.update("missing", doc(status="closed"))
+    assert await peer.records.of_shopper("s1") == ["c1", "c2"]
+    assert await peer.records.of_shopper("nobody") == []
+    listed = await peer.records.created_between(NOW, NOW + 10)
+    assert [json.loads(r["created_at"]) for r in listed] == [NOW, NOW + 5]
+
+
+# --- queue and routing -------------------------------------------------------------------
+
+
+async def test_queue_is_first_in_first_out_with_requeues_at_the_head(stores: list[Store]) -> None:
+    backend, peer = stores
+    for conversation_id in ("c1", "c2", "c3"):
+        await backend.router.enqueue(conversation_id)
+    await peer.router.enqueue("c0", at_head=True)
+    await peer.router.enqueue("c2")
+    assert await backend.router.waiting() == ["c0", "c1", "c2", "c3"]
+    assert await peer.router.dequeue("c2") and not await peer.router.dequeue("c2")
+    assert await backend.router.waiting() == ["c0", "c1", "c3"]
+
+
+async def test_claim_goes_to_fewest_open_chats_then_longest_idle(backend: Store) -> None:
+    assert await backend.router.claim_next(NOW) is None
+    await backend.router.set_presence("bob", "online", 3, NOW + 1)
+    await backend.router.set_presence("alice", "online", 3, NOW)  # idle longer than bob
+    await backend.router.set_presence("carol", "away", 3, NOW - 100)
+    for i in range(4):
+        await backend.router.enqueue(f"c{i}")
+    claims = [await backend.router.claim_next(NOW + 10 + i) for i in range(3)]
+    assert [(c.conversation_id, c.agent_id) for c in claims if c] == [
+        ("c0", "alice"),
+        ("c1", "bob"),
+        ("c2", "alice"),  # both hold one; alice has been idle since NOW+10, bob since NOW+11
+    ]
+    by_id = {p.agent_id: p for p in await backend.router.presence()}
+    assert (by_id["alice"].open_chats, by_id["bob"].open_chats, by_id["carol"].open_chats) == (
+        2,
+        1,
+        0,
+    )
+    assert by_id["carol"].status == "away" and by_id["alice"].capacity == 3
+    assert await backend.router.held() == {"alice": ["c0", "c2"], "bob": ["c1"]}
+
+
+async def test_claims_never_exceed_capacity_and_offline_agents_get_none(backend: Store) -> None:
+    await backend.router.set_presence("alice", "online", 1, NOW)
+    await backend.router.set_presence("bob", "offline", 5, NOW)
+    for i in range(3):
+        await backend.router.enqueue(f"c{i}")
+    assert await backend.router.claim_next(NOW) is not None
+    assert await backend.router.claim_next(NOW) is None
+    assert await backend.router.waiting() == ["c1", "c2"]
+    # Going away and back keeps the open chat (and so still no room).
+    presence = await backend.router.set_presence("alice", "away", 1, NOW + 1)
+    assert presence.open_chats == 1 and presence.status == "away"
+    await backend.router.set_presence("alice", "online", 1, NOW + 2)
+    assert await backend.router.claim_next(NOW + 2) is None
+    await backend.router.release("alice", "c0", NOW + 3)
+    claim = await backend.router.claim_next(NOW + 4)
+    assert claim is not None and (claim.conversation_id, claim.agent_id) == ("c1", "alice")
+
+
+async def test_assign_moves_a_chat_only_to_an_online_agent_with_room(stores: list[Store]) -> None:
+    backend, peer = stores
+    await backend.router.set_presence("alice", "online", 2, NOW)
+    await backend.router.set_presence("bob", "online", 1, NOW)
+    await backend.router.set_presence("carol", "away", 3, NOW)
+    await backend.router.enqueue("c1")
+    await backend.router.enqueue("c2")
+    assert await backend.router.assign("c1", "alice", NOW)  # straight from the queue
+    assert await backend.router.waiting() == ["c2"]
+    assert await peer.router.assign("c1", "bob", NOW + 1)  # a transfer: alice no longer holds it
+    await peer.router.release("alice", "c1", NOW + 1)
+    assert await backend.router.held() == {"bob": ["c1"]}
+    assert not await peer.router.assign("c2", "bob", NOW + 2)  # full
+    assert not await peer.router.assign("c2", "carol", NOW + 2)  # away
+    assert not await peer.router.assign("c2", "nobody", NOW + 2)
+    assert await backend.router.waiting() == ["c2"]
+
+
+async def test_concurrent_claims_from_many_tasks_and_workers_never_double_assign(
+    stores: list[Store],
+) -> None:
+    capacities = {"a1": 1, "a2": 2, "a3": 3, "a4": 2, "a5": 1}
+    for agent_id, capacity in capacities.items():
+        await stores[0].router.set_presence(agent_id, "online", capacity, NOW)
+    for i in range(20):
+        await stores[i % 2].router.enqueue(f"c{i:02}")
+
+    async def claim_all(backend: Store) -> list[tuple[str, str]]:
+        got = []
+        while (claim := await backend.router.claim_next(NOW)) is not None:
+            got.append((claim.conversation_id, claim.agent_id))
+        return got
+
+    rounds = await asyncio.gather(*(claim_all(stores[i % 2]) for i in range(12)))
+    claims = [c for r in rounds for c in r]
+    assigned = [conversation_id for conversation_id, _ in claims]
+    assert len(assigned) == len(set(assigned)) == sum(capacities.values())
+    assert sorted(assigned) == [f"c{i:02}" for i in range(len(assigned))]  # FIFO: the oldest
+    held = await stores[1].router.held()
+    assert {a: len(held.get(a, [])) for a in capacities} == capacities
+    assert len(await stores[0].router.waiting()) == 20 - len(assigned)
+
+
+async def test_concurrent_transfers_to_one_agent_respect_capacity(stores: list[Store]) -> None:
+    await stores[0].router.set_presence("bob", "online", 2, NOW)
+    results = await asyncio.gather(
+        *(stores[i % 2].router.assign(f"c{i}", "bob", NOW) for i in range(10))
+    )
+    assert sum(results) == 2
+    assert len((await stores[1].router.held())["bob"]) == 2
+
+
+# --- fan-out ---------------------------------------------------------------------------------
+
+
+async def test_publish_reaches_subscribed_channels_with_seq_and_text(stores: list[Store]) -> None:
+    backend, peer = stores
+    got: asyncio.Queue[tuple[str, int | None, str]] = asyncio.Queue()
+    backend.bus.set_listeners(
+        lambda channel, seq, text: got.put_nowait((channel, seq, text)), lambda *_: None
+    )
+
+    async def next_message() -> tuple[str, int | None, str]:
+        return await asyncio.wait_for(got.get(), 5)
+
+    await backend.bus.follow("c:one")
+    await backend.bus.follow("agents")
+    await peer.bus.publish("c:other", "not for us", 1)
+    await peer.bus.publish("c:one", '{"seq": 7}', 7)
+    await peer.bus.publish("c:one", "typing", None)
+    assert await next_message() == ("c:one", 7, '{"seq": 7}')
+    assert await next_message() == ("c:one", None, "typing")
+    await backend.bus.unfollow("c:one")
+    await peer.bus.publish("c:one", "after unsubscribe", 8)
+    await peer.bus.publish("agents", "last")
+    assert await next_message() == ("agents", None, "last")
+    assert got.empty()
+
+
+# --- agent accounts ----------------------------------------------------------------------------
+
+
+async def test_agent_accounts_are_stored_listed_and_removed(stores: list[Store]) -> None:
+    backend, peer = stores
+    await backend.accounts.put("bob", '{"id": "bob"}')
+    await backend.accounts.put("alice", '{"id": "alice"}')
+    await backend.accounts.put("bob", '{"id": "bob", "name": "Bob"}')
+    assert await peer.accounts.get("bob") == '{"id": "bob", "name": "Bob"}'
+    assert await peer.accounts.get("nobody") is None
+    assert await peer.accounts.all() == ['{"id": "alice"}', '{"id": "bob", "name": "Bob"}']
+    assert await peer.accounts.remove("alice") and not await peer.accounts.remove("alice")
+    assert await backend.accounts.all() == ['{"id": "bob", "name": "Bob"}']
+
+
+# --- Redis only ----------------------------------------------------------------------------------
+
+
+async def test_redis_presence_expires_when_its_worker_stops_refreshing() -> None:
+    prefix = unique_prefix()
+    worker = RedisStore(REDIS_URL, prefix=prefix, presence_ttl=0.3)
+    other = RedisStore(REDIS_URL, prefix=prefix)
+    await worker.start()
+    await other.start()
+    try:
+        await worker.router.set_presence("alice", "online", 2, NOW)
+        await asyncio.sleep(0.6)  # longer than the TTL: the live worker keeps it
+        assert [p.status for p in await other.router.presence()] == ["online"]
+        await worker.close()  # the worker dies: nobody refreshes alice any more
+
+        async def offline() -> None:
+            while [p.status for p in await other.router.presence()] != ["offline"]:
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(offline(), 5)
+        assert (await other.router.presence())[0].capacity == 2
+        await other.router.enqueue("c1")
+        assert await other.router.claim_next(NOW) is None
+    finally:
+        await other.close()
+        await drop_keys(prefix)
+
+
+async def test_redis_unreachable_raises_store_unavailable() -> None:
+    from chatserver.store.ports import StoreUnavailable
+
+    backend = RedisStore("redis://127.0.0.1:1/0", prefix=unique_prefix())
+    with pytest.raises(StoreUnavailable):
+        await backend.start()
+    with pytest.raises(StoreUnavailable):
+        await backend.log.append("c1", event("c1", "x"))
+    await backend.close()

@@ -28,7 +28,7 @@ from chatserver.reports import api as reports_api
 from chatserver.routing import Bot, NoBot
 
 log = logging.getLogger("chatserver")
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent / "web" / "static"
 
 
 def backend_for(settings: Settings) -> Backend:
@@ -82,7 +82,7 @@ async def agent_socket(websocket: WebSocket) -> None:
 
 
 async def widget_script(request: Request) -> Response:
-    """``/widget.js``: the one-tag shopper widget (its source is ``widget/widget.js``)."""
+    """``/widget.js``: the one-tag shopper widget (its source is ``web/static/widget.js``)."""
     return FileResponse(
         STATIC / "widget.js",
         media_type="text/javascript; charset=utf-8",

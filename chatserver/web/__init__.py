@@ -1,0 +1,1 @@
+"""The web edge: the pages, the widget bundle, the locale tables and the static files."""

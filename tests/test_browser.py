@@ -14,6 +14,8 @@ from playwright.async_api import Page, WebSocket, expect
 from tests.browser_support import DESKTOP, PHONE, NewPage, browser, new_page  # noqa: F401 (fixtures)
 from tests.conftest import Server, ServerFactory
 
+pytestmark = pytest.mark.browser
+
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO / "docs" / "screenshots"
 XSS = '<img src=x onerror="window.__xss=1"> <b>bold?</b>'
@@ -119,6 +121,19 @@ async def test_shopper_and_agent_chat_both_ways_with_context(
 
     await shopper.locator(".compose textarea").press_sequentially("Thanks")
     await expect(agent.locator("#shopper-typing")).to_be_visible()
+
+
+async def test_the_widget_adds_no_global_to_the_shops_page(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+) -> None:
+    server = await start_server(faq_dir=shop_dir)
+    blank = await new_page()
+    await blank.goto(server.url + "/static/console.css")
+    before = set(await blank.evaluate("Object.keys(window)"))
+    shopper = await shopper_page(new_page, server)
+    added = set(await shopper.evaluate("Object.keys(window)")) - before
+    assert await shopper.evaluate("typeof ChatCommon") == "undefined"
+    assert added <= {"__chatWidget"}, added
 
 
 async def test_countdown_shows_and_turns_amber_then_red(

@@ -9,6 +9,8 @@ from chatserver.domain import protocol as p
 from tests.browser_support import NewPage, browser, new_page  # noqa: F401 (fixtures)
 from tests.conftest import Server
 
+pytestmark = pytest.mark.browser
+
 CHARTS = ("chart-response", "chart-agents", "chart-csat", "chart-hours")
 
 
@@ -78,3 +80,20 @@ async def test_an_agent_is_told_reports_are_for_managers(new_page: NewPage, serv
     await page.wait_for_function(
         "document.getElementById('error').textContent.includes('managers')"
     )
+
+
+async def test_the_page_speaks_the_browsers_language(new_page: NewPage, server: Server) -> None:
+    await server.hub.accounts.add("sam", "Sam", "pw-sam-1234", role="agent")
+    page = await new_page(locale="de-DE")
+    await page.goto(server.url + "/reports")
+    assert await page.inner_text("#login button[type=submit]") == "Anmelden"
+    assert await page.get_attribute("#login [name=username]", "placeholder") == "Benutzername"
+    await page.fill("#login [name=username]", "sam")
+    await page.fill("#login [name=password]", "pw-sam-1234")
+    await page.click("#login button[type=submit]")
+    await page.wait_for_function(
+        "document.getElementById('error').textContent"
+        " === 'Der Bericht konnte nicht geladen werden: Berichte sind nur für Manager und Admins.'"
+    )
+    assert await page.title() == "Berichte"
+    assert await page.inner_text("#refresh") == "Anzeigen"

@@ -1,1 +1,1 @@
-"""The web edge: the Starlette app, the socket connection, the HTTP API."""
+"""The web edge: the Starlette app, the socket connection, the HTTP API, pages and static assets."""

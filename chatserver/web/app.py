@@ -7,13 +7,9 @@ import json
 import logging
 import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from chatserver.core.auth import Accounts, Tokens, load_secret, new_password
@@ -25,10 +21,10 @@ from chatserver.store import store_for
 from chatserver.store.base import Store
 from chatserver.web import auth_api as api
 from chatserver.web import reports_api
+from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection
 
 log = logging.getLogger("chatserver")
-STATIC = Path(__file__).parent.parent / "static"
 
 
 def bot_for(settings: Settings) -> Bot:
@@ -74,35 +70,6 @@ async def agent_socket(websocket: WebSocket) -> None:
     await Connection(websocket, websocket.app.state.hub, "agent").run()
 
 
-async def widget_script(request: Request) -> Response:
-    """``/widget.js``: the one-tag shopper widget (its source is ``widget/widget.js``)."""
-    return FileResponse(
-        STATIC / "widget.js",
-        media_type="text/javascript; charset=utf-8",
-        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"},
-    )
-
-
-async def locale_table(request: Request) -> Response:
-    """``/locales/{lang}.json``: the strings the widget and console show; shop pages fetch them."""
-    name = request.path_params["lang"]
-    path = STATIC / "locales" / f"{name}.json"
-    if not name.isalpha() or len(name) > 8 or not path.is_file():
-        return Response("no such locale", 404, headers={"Access-Control-Allow-Origin": "*"})
-    return FileResponse(
-        path,
-        media_type="application/json",
-        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"},
-    )
-
-
-def page(name: str):  # type: ignore[no-untyped-def]
-    async def endpoint(request: Request) -> Response:
-        return FileResponse(STATIC / name)
-
-    return endpoint
-
-
 async def first_start(accounts: Accounts, settings: Settings) -> None:
     """On a shop's first start, create an admin agent with a random password and say so."""
     if await accounts.all():
@@ -146,22 +113,17 @@ def create_app(
             await store.close()
 
     routes = [
-        Route("/", page("demo.html")),
-        Route("/console", page("console.html")),
-        Route("/widget.js", widget_script),
-        Route("/locales/{lang}.json", locale_table),
+        *asset_routes(),
         Route("/api/login", api.login, methods=["POST"]),
         Route("/api/health", api.health),
-        Route("/reports", page("reports.html")),
         Route("/api/reports", reports_api.report),
         Route("/api/reports/live", reports_api.live_state),
         Route("/api/reports/{table}.csv", reports_api.table_csv),
         Route("/metrics", reports_api.metrics),
         WebSocketRoute("/ws/shopper", shopper_socket),
         WebSocketRoute("/ws/agent", agent_socket),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=asset_middleware(), lifespan=lifespan)
     app.state.hub = hub
     app.state.settings = settings
     return app

@@ -1,46 +1,27 @@
 /* The agent console: log in, take chats, answer within the shop's target. Plain JS.
-   Every string comes from /locales/<lang>.json; shopper text is only set with textContent. */
+   Every string comes from /locales/<lang>.json; shopper text is only set with textContent.
+   Needs chat-common.js (ChatCommon) loaded first. */
 (function () {
   "use strict";
-  var L = {};
-  var lang = (localStorage.getItem("console:lang") || navigator.language || "en").toLowerCase().split(/[-_]/)[0];
+  var C = ChatCommon;
+  var texts = C.texts(), t = texts.t, el = C.el;
+  var lang = C.language(localStorage.getItem("console:lang") || navigator.language || "en");
   var $ = function (id) { return document.getElementById(id); };
   var S = {
-    token: localStorage.getItem("console:token"), me: null, myName: "", ws: null, attempt: 0,
+    token: localStorage.getItem("console:token"), me: null, myName: "",
     offset: 0, target: 60, status: "offline", capacity: 0, openChats: 0,
     convs: {}, order: [], selected: null, queue: [], agents: [], canned: [], mode: "reply",
-    sound: localStorage.getItem("console:sound") !== "off", newChats: 0, cannedIndex: 0,
-    typingSent: 0, typingTimer: null
+    sound: localStorage.getItem("console:sound") !== "off", newChats: 0, cannedIndex: 0
   };
 
-  function t(key, vars) {
-    var s = L[key] != null ? String(L[key]) : key;
-    return s.replace(/\{(\w+)\}/g, function (m, k) { return vars && vars[k] != null ? vars[k] : m; });
-  }
-  function el(tag, cls, text) {
-    var n = document.createElement(tag);
-    if (cls) n.className = cls;
-    if (text != null) n.textContent = text;
-    return n;
-  }
   function now() { return Date.now() / 1000 + S.offset; }
   function mmss(sec) {
     var neg = sec < 0; sec = Math.abs(Math.round(sec));
     return (neg ? "-" : "") + Math.floor(sec / 60) + ":" + String(sec % 60).padStart(2, "0");
   }
-  function clock(ts, zone) {
-    try {
-      var o = { hour: "2-digit", minute: "2-digit" };
-      if (zone) o.timeZone = zone;
-      return new Intl.DateTimeFormat(lang, o).format(new Date(ts * 1000));
-    } catch (e) { return ""; }
-  }
+  function clock(ts, zone) { return C.clock(lang, ts, zone); }
   function day(ts) {
     try { return new Intl.DateTimeFormat(lang, { dateStyle: "medium" }).format(new Date(ts * 1000)); } catch (e) { return ""; }
-  }
-  function translate(root) {
-    root.querySelectorAll("[data-t]").forEach(function (n) { n.textContent = t(n.getAttribute("data-t")); });
-    root.querySelectorAll("[data-label]").forEach(function (n) { n.setAttribute("aria-label", t(n.getAttribute("data-label"))); });
   }
 
   // --- login ------------------------------------------------------------------------------------
@@ -68,14 +49,14 @@
   $("logout").onclick = function () {
     send({ type: "set_status", status: "offline" });
     localStorage.removeItem("console:token"); S.token = null;
-    if (S.ws) { S.ws.onclose = null; S.ws.close(); }
+    link.stop(); link.drop();
     location.reload();
   };
 
   // --- socket -----------------------------------------------------------------------------------
   function start() {
     $("login").hidden = true; $("app").hidden = false;
-    connect();
+    link.connect();
   }
   function lastSeqs() {
     var out = {};
@@ -86,18 +67,12 @@
     });
     return out;
   }
-  function connect() {
-    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws/agent");
-    S.ws = ws;
-    ws.onopen = function () { ws.send(JSON.stringify({ type: "hello", version: 1, token: S.token, last_seqs: lastSeqs() })); };
-    ws.onmessage = function (m) { onFrame(JSON.parse(m.data)); };
-    ws.onclose = function () {
-      S.ws = null; setConn(false);
-      var delay = Math.min(30000, 1000 * Math.pow(2, S.attempt++)) * (0.6 + Math.random() * 0.4);
-      setTimeout(connect, delay);
-    };
-  }
-  function send(f) { if (S.ws && S.ws.readyState === 1) { S.ws.send(JSON.stringify(f)); return true; } return false; }
+  var link = C.link(location.origin.replace(/^http/, "ws") + "/ws/agent", {
+    open: function () { send({ type: "hello", version: 1, token: S.token, last_seqs: lastSeqs() }); },
+    frame: function (f) { onFrame(f); },
+    down: function () { setConn(false); }
+  });
+  function send(f) { return link.send(f); }
   function setConn(ok) { $("conn").textContent = ok ? "" : t("c.reconnecting"); $("conn").hidden = ok; }
 
   function conv(id) {
@@ -113,7 +88,7 @@
   function onFrame(f) {
     switch (f.type) {
       case "welcome":
-        S.attempt = 0; setConn(true);
+        link.resetBackoff(); setConn(true);
         S.me = f.user_id; S.myName = f.name; S.target = f.response_target_s;
         S.offset = f.server_time - Date.now() / 1000;
         $("me-name").textContent = f.name;
@@ -140,7 +115,7 @@
       case "read_receipt": if (f.role === "shopper" && S.convs[f.conversation_id]) S.convs[f.conversation_id].readSeq = f.seq; break;
       case "ack": break;
       case "error":
-        if (f.code === "unauthorized") { localStorage.removeItem("console:token"); S.token = null; if (S.ws) { S.ws.onclose = null; } return showLogin(t("c.session_expired")); }
+        if (f.code === "unauthorized") { localStorage.removeItem("console:token"); S.token = null; link.stop(); return showLogin(t("c.session_expired")); }
         toast(f.message);
         break;
       default:
@@ -231,7 +206,7 @@
     if (!c || document.hidden || c.agent !== S.me || c.status === "closed") return;
     if (c.seq > c.markedSeq && send({ type: "mark_read", conversation_id: c.id, seq: c.seq })) c.markedSeq = c.seq;
   }
-  function cid() { return "k" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10); }
+  function cid() { return C.clientId("k"); }
   $("composer").addEventListener("submit", function (e) {
     e.preventDefault();
     var c = S.convs[S.selected], text = $("reply").value.trim();
@@ -246,15 +221,16 @@
   document.querySelectorAll("[data-mode]").forEach(function (b) {
     b.onclick = function () { S.mode = b.getAttribute("data-mode"); render(); $("reply").focus(); };
   });
-  function typing(on) {
+  function ownChat() {
     var c = S.convs[S.selected];
-    if (!c || c.agent !== S.me) return;
-    clearTimeout(S.typingTimer);
-    if (on) {
-      if (Date.now() - S.typingSent > 3000) { send({ type: "typing", conversation_id: c.id, is_typing: true }); S.typingSent = Date.now(); }
-      S.typingTimer = setTimeout(function () { typing(false); }, 4000);
-    } else if (S.typingSent) { send({ type: "typing", conversation_id: c.id, is_typing: false }); S.typingSent = 0; }
+    return c && c.agent === S.me ? c : null;
   }
+  var typist = C.typist(function (on) {
+    var c = ownChat();
+    if (c) send({ type: "typing", conversation_id: c.id, is_typing: on });
+    return !!c;
+  });
+  function typing(on) { if (ownChat()) typist(on); }
 
   // canned replies: "/" + shortcut, then Tab or Enter; placeholders left over are selected in turn
   function cannedMatches() {
@@ -311,7 +287,7 @@
       if (selectPlaceholder(box.selectionEnd) || selectPlaceholder(0)) e.preventDefault();
       return;
     }
-    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); $("composer").requestSubmit(); }
+    C.enterSubmits(e, $("composer"));
   });
 
   $("close-chat").onclick = function () { if (S.selected) send({ type: "close_conversation", conversation_id: S.selected }); };
@@ -538,11 +514,9 @@
     if (c) countdown($("chat-countdown"), c.agent === S.me && c.status !== "closed" ? c.deadline : null);
   }, 1000);
 
-  fetch("/locales/" + lang + ".json").then(function (r) { if (!r.ok) throw new Error(); return r.json(); })
-    .catch(function () { lang = "en"; return fetch("/locales/en.json").then(function (r) { return r.json(); }); })
-    .then(function (table) {
-      L = table; document.documentElement.lang = lang;
-      translate(document); titleBar();
-      if (S.token) start(); else showLogin();
-    });
+  C.strings("", lang).then(function (loaded) {
+    lang = loaded.lang; texts.use(loaded.table); document.documentElement.lang = lang;
+    C.translate(document, t); titleBar();
+    if (S.token) start(); else showLogin();
+  });
 })();

@@ -1,9 +1,11 @@
 /* chatserver shopper widget: one tag, <script src="https://HOST/widget.js" data-shop="ID" async>.
    Plain JS in a Shadow DOM. Every string comes from HOST/locales/<lang>.json; shopper and agent
    text is only ever set with textContent, never parsed as HTML. Optional script attributes:
-   data-shop-name, data-locale, data-color. */
+   data-shop-name, data-locale, data-color. The server serves it after chat-common.js (ChatCommon):
+   /widget.js is the two in one function. */
 (function () {
   "use strict";
+  var C = ChatCommon;
   var script = document.currentScript || document.querySelector("script[data-shop][src*='widget.js']");
   if (!script || window.__chatWidget) return;
   window.__chatWidget = true;
@@ -17,11 +19,11 @@
   var zone = "";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* old browser */ }
 
-  var L = {}; // the locale table
+  var texts = C.texts(), t = texts.t, el = C.el;
   var st = load(); // what survives reloads: token, conversation, events, unsent messages, unread
-  var ws = null, welcomed = false, attempt = 0, retryTimer = null, online = true;
+  var welcomed = false, online = true;
   var avail = null, queue = null, agentTyping = false, agentTypingTimer = null, readSeq = 0;
-  var lastTypingSent = 0, typingOff = null, markedSeq = 0, target = 60;
+  var markedSeq = 0, target = 60;
   var open = false, ui = {};
 
   function load() {
@@ -40,20 +42,13 @@
     st.events.forEach(function (e) { if (e.seq > n) n = e.seq; });
     return n;
   }
-  function t(key, vars) {
-    var s = L[key] != null ? String(L[key]) : key;
-    return s.replace(/\{(\w+)\}/g, function (m, k) { return vars && vars[k] != null ? vars[k] : m; });
-  }
   function duration(sec) {
     if (sec == null) return "";
     sec = Math.max(0, Math.round(sec));
     if (sec < 60) return t("w.seconds", { n: Math.max(5, Math.ceil(sec / 5) * 5) });
     return t("w.minutes", { n: Math.ceil(sec / 60) });
   }
-  function clock(ts) {
-    try { return new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" }).format(new Date(ts * 1000)); }
-    catch (e) { return ""; }
-  }
+  function clock(ts) { return C.clock(locale, ts); }
   function cut(s, n) { return String(s == null ? "" : s).trim().slice(0, n); }
 
   // --- the page's product context: schema.org JSON-LD, microdata, or data-product-* attributes ---
@@ -94,43 +89,27 @@
   }
 
   // --- the socket: hello, resume, backoff ------------------------------------------------------
-  function connect() {
-    clearTimeout(retryTimer);
-    welcomed = false;
-    try { ws = new WebSocket(base.replace(/^http/, "ws") + "/ws/shopper"); }
-    catch (e) { return retry(); }
-    ws.onopen = function () {
+  var link = C.link(base.replace(/^http/, "ws") + "/ws/shopper", {
+    open: function () {
       send({ type: "hello", version: 1, token: st.token || null, last_seq: st.cid ? lastSeq() : 0,
              locale: cut(locale, 35), timezone: cut(zone, 64), context: context() });
-    };
-    ws.onmessage = function (m) {
-      var f;
-      try { f = JSON.parse(m.data); } catch (e) { return; }
-      onFrame(f);
-    };
-    ws.onclose = function () { ws = null; welcomed = false; retry(); };
-  }
-  function retry() {
-    setOnline(false);
-    var delay = Math.min(30000, 1000 * Math.pow(2, attempt++)) * (0.6 + Math.random() * 0.4);
-    retryTimer = setTimeout(connect, delay);
-  }
-  function send(f) {
-    if (ws && ws.readyState === 1) { ws.send(JSON.stringify(f)); return true; }
-    return false;
-  }
+    },
+    frame: function (f) { onFrame(f); },
+    down: function () { welcomed = false; setOnline(false); }
+  });
+  function send(f) { return link.send(f); }
   function setOnline(v) { online = v; render(); }
 
   function onFrame(f) {
     switch (f.type) {
       case "welcome":
-        welcomed = true; attempt = 0; target = f.response_target_s || 60;
+        welcomed = true; link.resetBackoff(); target = f.response_target_s || 60;
         st.token = f.token || st.token;
         var conv = (f.conversations || [])[0];
         if (!conv || conv.conversation_id !== st.cid) {
           var had = st.cid && lastSeq() > 0;
           st.cid = conv ? conv.conversation_id : null; st.events = [];
-          if (had && conv) { save(); ws.close(); return; } // resume asked for another log: start over
+          if (had && conv) { save(); link.drop(); return; } // resume asked for another log: start over
         }
         save(); setOnline(true);
         st.pending.forEach(function (m) { send({ type: "send_message", client_id: m.client_id, text: m.text }); });
@@ -185,23 +164,17 @@
   function sendText(text) {
     text = text.trim();
     if (!text) return;
-    var m = { client_id: "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10), text: text.slice(0, 2000) };
+    var m = { client_id: C.clientId("w"), text: text.slice(0, 2000) };
     st.pending.push(m); save();
     if (welcomed) send({ type: "send_message", client_id: m.client_id, text: m.text });
     typing(false);
     render();
   }
-  function typing(on) {
-    var now = Date.now();
-    clearTimeout(typingOff);
-    if (on) {
-      if (now - lastTypingSent > 3000 && st.cid && welcomed) { send({ type: "typing", is_typing: true }); lastTypingSent = now; }
-      typingOff = setTimeout(function () { typing(false); }, 4000);
-    } else if (lastTypingSent) {
-      if (welcomed) send({ type: "typing", is_typing: false });
-      lastTypingSent = 0;
-    }
-  }
+  var typing = C.typist(function (on) {
+    if (on && !(st.cid && welcomed)) return false;
+    if (welcomed) send({ type: "typing", is_typing: on });
+    return true;
+  });
   function notice(text) { ui.notice.textContent = text; ui.notice.hidden = false; setTimeout(function () { ui.notice.hidden = true; }, 6000); }
   function setOpen(v) {
     open = v; st.open = v;
@@ -211,12 +184,6 @@
   }
 
   // --- the view ---------------------------------------------------------------------------------
-  function el(tag, cls, text) {
-    var n = document.createElement(tag);
-    if (cls) n.className = cls;
-    if (text != null) n.textContent = text;
-    return n;
-  }
   function state() {
     var s = { status: null, closed: null, rated: false, agent: "", email: false, bot: false, answers: {} };
     st.events.forEach(function (e) {
@@ -330,18 +297,14 @@
     ui = { root: root, bubble: q(".bubble"), badge: q(".badge"), panel: q(".panel"), sub: q(".sub"),
            dot: q(".dot"), banner: q(".banner"), log: q(".log"), typing: q(".typing"), notice: q(".notice"),
            email: q(".email"), rate: q(".rate"), compose: q(".compose"), input: q(".compose textarea"), end: q(".end") };
-    wrap.querySelectorAll("[data-t]").forEach(function (n) { n.textContent = t(n.getAttribute("data-t")); });
-    wrap.querySelectorAll("[data-ph]").forEach(function (n) { n.setAttribute("placeholder", t(n.getAttribute("data-ph"))); });
-    wrap.querySelectorAll("[data-label]").forEach(function (n) { n.setAttribute("aria-label", t(n.getAttribute("data-label"))); });
+    C.translate(wrap, t);
     q(".name").textContent = shopName || t("w.team");
     ui.panel.setAttribute("aria-label", t("w.panel_label"));
     ui.bubble.onclick = function () { setOpen(!open); };
     q(".min").onclick = function () { setOpen(false); };
     ui.end.onclick = function () { send({ type: "end_conversation" }); };
     ui.panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
-    ui.input.addEventListener("keydown", function (e) {
-      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); ui.compose.requestSubmit(); }
-    });
+    ui.input.addEventListener("keydown", function (e) { C.enterSubmits(e, ui.compose); });
     ui.input.addEventListener("input", function () {
       typing(!!ui.input.value.trim());
       ui.input.style.height = "auto";
@@ -430,16 +393,12 @@
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100%;height:100%;border-radius:0}.bubble{right:14px;bottom:14px}}";
 
   function start() {
-    var lang = String(locale).toLowerCase().split(/[-_]/)[0];
-    var get = function (l) {
-      return fetch(base + "/locales/" + l + ".json").then(function (r) { if (!r.ok) throw new Error(l); return r.json(); });
-    };
-    get(lang).catch(function () { return get("en"); }).then(function (table) {
-      L = table;
+    C.strings(base, C.language(locale)).then(function (loaded) {
+      texts.use(loaded.table);
       build();
       open = !!st.open;
       render();
-      connect();
+      link.connect();
     });
   }
   if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);

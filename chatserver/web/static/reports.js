@@ -1,18 +1,10 @@
-/* The managers' reports page: log in, fetch /api/reports and /api/reports/live, draw with Chart.js. */
+/* The managers' reports page: log in, fetch /api/reports and /api/reports/live, draw with Chart.js.
+   Needs chat-common.js (ChatCommon) loaded first. */
 (function () {
   "use strict";
-  // Every string the page shows, in one table (English first), like the console's locale files.
-  var STRINGS = {
-    within: "Within target", p50: "p50 (s)", p90: "p90 (s)", target: "Target", csat: "CSAT (4-5)",
-    avg: "Average rating", count: "Clocks", misses: "Misses", answered: "Answered",
-    online: "Agents online", away: "Agents away", open: "Chats open", queue: "Queue now",
-    oldest: "Oldest wait (s)", conversations: "Conversations", abandoned: "Abandoned while waiting",
-    ratings: "Ratings", resolved: "Resolved", msgs: "Messages / resolved", handoffs: "Hand-offs / resolved",
-    settled: "Settled by the bot", handoffRate: "Hand-off rate", botConvs: "Bot conversations",
-    agent: "Agent", rating: "Rating", comment: "Comment", tag: "Tag", question: "Question", times: "Times", key: "",
-    msgsCol: "Messages", perHour: "Per staffed hour", forbidden: "Reports are for managers and admins.",
-    failed: "Could not load the report: ", loginFailed: "Wrong username or password."
-  };
+  var C = ChatCommon;
+  var texts = C.texts(), t = texts.t; // every string is in /locales/<lang>.json ("r." keys)
+  var lang = C.language(localStorage.getItem("console:lang") || navigator.language || "en");
   var TOKEN_KEY = "console:token"; // shared with the console: one login for both pages
   var token = localStorage.getItem(TOKEN_KEY);
   var charts = {};
@@ -24,7 +16,7 @@
   function api(path) {
     return fetch(path, { headers: { Authorization: "Bearer " + token } }).then(function (r) {
       if (r.status === 401) { logout(); throw new Error("401"); }
-      if (r.status === 403) { throw new Error(STRINGS.forbidden); }
+      if (r.status === 403) { throw new Error(t("r.forbidden")); }
       if (!r.ok) { return r.json().then(function (b) { throw new Error(b.error || r.status); }); }
       return r;
     });
@@ -61,61 +53,61 @@
     $("from").value = shopDay(report.since, report.time_zone);
     $("to").value = shopDay(report.until - 1, report.time_zone);
     figures($("headline"), [
-      [STRINGS.within, pct(first.share_within)], [STRINGS.p50, num(first.p50_s)], [STRINGS.p90, num(first.p90_s)],
-      [STRINGS.misses, String(first.misses)], [STRINGS.conversations, String(report.workload.conversations)],
-      [STRINGS.abandoned, String(report.workload.abandoned)]
+      [t("r.within"), pct(first.share_within)], [t("r.p50"), num(first.p50_s)], [t("r.p90"), num(first.p90_s)],
+      [t("r.misses"), String(first.misses)], [t("r.conversations"), String(report.workload.conversations)],
+      [t("r.abandoned"), String(report.workload.abandoned)]
     ]);
     var days = report.days;
     chart("chart-response", { type: "line", data: {
       labels: days.map(function (d) { return d.day; }),
       datasets: [
-        { label: STRINGS.p50, data: days.map(function (d) { return d.first.p50_s; }), borderColor: "#2f6fdb" },
-        { label: STRINGS.p90, data: days.map(function (d) { return d.first.p90_s; }), borderColor: "#e08a00" },
-        { label: STRINGS.target, data: days.map(function () { return target; }), borderColor: "#c62828",
+        { label: t("r.p50"), data: days.map(function (d) { return d.first.p50_s; }), borderColor: "#2f6fdb" },
+        { label: t("r.p90"), data: days.map(function (d) { return d.first.p90_s; }), borderColor: "#e08a00" },
+        { label: t("r.target"), data: days.map(function () { return target; }), borderColor: "#c62828",
           borderDash: [6, 4], pointRadius: 0 }
       ] }, options: { scales: { y: { beginAtZero: true } } } });
     var agents = report.response.by_agent.filter(function (r) { return r.key !== "(none)"; });
     chart("chart-agents", { type: "bar", data: {
       labels: agents.map(function (r) { return r.key; }),
-      datasets: [{ label: STRINGS.within, data: agents.map(function (r) { return r.first.share_within == null ? null : r.first.share_within * 100; }),
+      datasets: [{ label: t("r.within"), data: agents.map(function (r) { return r.first.share_within == null ? null : r.first.share_within * 100; }),
         backgroundColor: "#2f6fdb" }] }, options: { scales: { y: { min: 0, max: 100 } } } });
     chart("chart-csat", { type: "line", data: {
       labels: days.map(function (d) { return d.day; }),
-      datasets: [{ label: STRINGS.csat, data: days.map(function (d) { return d.csat == null ? null : d.csat * 100; }),
+      datasets: [{ label: t("r.csat"), data: days.map(function (d) { return d.csat == null ? null : d.csat * 100; }),
         borderColor: "#2e7d32", spanGaps: true }] }, options: { scales: { y: { min: 0, max: 100 } } } });
     var hours = report.response.by_hour;
     chart("chart-hours", { type: "bar", data: {
       labels: hours.map(function (r) { return r.key + ":00"; }),
-      datasets: [{ label: STRINGS.within, data: hours.map(function (r) { return r.first.share_within == null ? null : r.first.share_within * 100; }),
+      datasets: [{ label: t("r.within"), data: hours.map(function (r) { return r.first.share_within == null ? null : r.first.share_within * 100; }),
         backgroundColor: "#7e57c2" }] }, options: { scales: { y: { min: 0, max: 100 } } } });
 
-    table($("staffed"), [STRINGS.key, STRINGS.count, STRINGS.answered, STRINGS.misses, STRINGS.p50, STRINGS.p90, STRINGS.within],
+    table($("staffed"), [t("r.key"), t("r.clocks"), t("r.answered"), t("r.misses"), t("r.p50"), t("r.p90"), t("r.within")],
       report.response.by_staffed.map(function (r) {
         return [r.key, r.first.count, r.first.answered, r.first.misses, num(r.first.p50_s), num(r.first.p90_s), pct(r.first.share_within)];
       }));
     var ratings = {};
     report.quality.by_agent.forEach(function (r) { ratings[r.agent_id] = r; });
-    table($("agents"), [STRINGS.agent, STRINGS.conversations, STRINGS.msgsCol, STRINGS.perHour, STRINGS.within, STRINGS.avg],
+    table($("agents"), [t("r.agent"), t("r.conversations"), t("r.messages"), t("r.per_staffed_hour"), t("r.within"), t("r.average")],
       report.workload.by_agent.map(function (a) {
         var row = report.response.by_agent.filter(function (r) { return r.key === a.agent_id; })[0];
         return [a.agent_id, a.conversations, a.messages, num(a.conversations_per_staffed_hour),
           pct(row ? row.first.share_within : null), num(ratings[a.agent_id] ? ratings[a.agent_id].average : null)];
       }));
     var q = report.quality;
-    figures($("quality"), [[STRINGS.csat, pct(q.csat)], [STRINGS.avg, num(q.average)], [STRINGS.ratings, String(q.ratings)],
-      [STRINGS.msgs, num(q.messages_per_resolved)], [STRINGS.handoffs, num(q.handoffs_per_resolved)]]);
-    table($("tags"), [STRINGS.tag, STRINGS.times], q.tags.map(function (t) { return [t.tag, t.count]; }));
-    table($("comments"), [STRINGS.agent, STRINGS.rating, STRINGS.comment], q.comments.map(function (c) { return [c.agent_id, c.rating, c.comment]; }));
+    figures($("quality"), [[t("r.csat"), pct(q.csat)], [t("r.average"), num(q.average)], [t("r.ratings"), String(q.ratings)],
+      [t("r.messages_per_resolved"), num(q.messages_per_resolved)], [t("r.handoffs_per_resolved"), num(q.handoffs_per_resolved)]]);
+    table($("tags"), [t("r.tag"), t("r.times")], q.tags.map(function (x) { return [x.tag, x.count]; }));
+    table($("comments"), [t("r.agent"), t("r.rating"), t("r.comment")], q.comments.map(function (c) { return [c.agent_id, c.rating, c.comment]; }));
     var bot = report.bot;
-    figures($("bot"), [[STRINGS.botConvs, String(bot.conversations)], [STRINGS.settled, pct(bot.settled_share)],
-      [STRINGS.handoffRate, pct(bot.handoff_rate)]]);
-    table($("unanswered"), [STRINGS.question, STRINGS.times], bot.unanswered.map(function (u) { return [u.text, u.count]; }));
+    figures($("bot"), [[t("r.bot_conversations"), String(bot.conversations)], [t("r.settled"), pct(bot.settled_share)],
+      [t("r.handoff_rate"), pct(bot.handoff_rate)]]);
+    table($("unanswered"), [t("r.question"), t("r.times")], bot.unanswered.map(function (u) { return [u.text, u.count]; }));
     document.body.dataset.drawn = "yes";
   }
 
   function drawLive(live) {
-    figures($("live"), [[STRINGS.online, String(live.agents_online)], [STRINGS.away, String(live.agents_away)],
-      [STRINGS.open, String(live.chats_open)], [STRINGS.queue, String(live.queue_length)], [STRINGS.oldest, num(live.oldest_wait_s)]]);
+    figures($("live"), [[t("r.agents_online"), String(live.agents_online)], [t("r.agents_away"), String(live.agents_away)],
+      [t("r.chats_open"), String(live.chats_open)], [t("r.queue_now"), String(live.queue_length)], [t("r.oldest_wait"), num(live.oldest_wait_s)]]);
   }
 
   // Empty dates let the server choose (the last 7 days by its clock, in the shop's zone).
@@ -131,7 +123,7 @@
   function load() {
     $("error").textContent = "";
     api("/api/reports?" + range()).then(function (r) { return r.json(); }).then(draw)
-      .catch(function (e) { if (e.message !== "401") { $("error").textContent = STRINGS.failed + e.message; } });
+      .catch(function (e) { if (e.message !== "401") { $("error").textContent = t("r.failed", { error: e.message }); } });
     refreshLive();
   }
 
@@ -172,10 +164,14 @@
       body: JSON.stringify({ username: form.get("username"), password: form.get("password") }) })
       .then(function (r) { if (!r.ok) { throw new Error(); } return r.json(); })
       .then(function (body) { token = body.token; localStorage.setItem(TOKEN_KEY, token); $("login-error").textContent = ""; showApp(); })
-      .catch(function () { $("login-error").textContent = STRINGS.loginFailed; });
+      .catch(function () { $("login-error").textContent = t("r.login_failed"); });
   });
   $("refresh").addEventListener("click", load);
   $("logout").addEventListener("click", logout);
-  setInterval(refreshLive, 10000);
-  if (token) { showApp(); } else { logout(); }
+  C.strings("", lang).then(function (loaded) {
+    texts.use(loaded.table); document.documentElement.lang = loaded.lang;
+    C.translate(document, t); document.title = t("r.title");
+    setInterval(refreshLive, 10000);
+    if (token) { showApp(); } else { logout(); }
+  });
 })();

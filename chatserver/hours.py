@@ -119,7 +119,3 @@ class StaffedHours:
                 else:
                     spans.append((lo, hi))
         return spans
-
-    def is_open_now(self) -> bool:
-        """`is_open` for the current instant; for callers without a clock of their own."""
-        return self.is_open(datetime.now(self.zone))

@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 
 from chatserver.faq.bot import FaqBot
+from chatserver.faq.check import check_faq
 from chatserver.faq.evaluate import evaluate, read_cases, result_json
-from chatserver.faq.loader import FaqError, check_faq, load_faq
+from chatserver.faq.loader import load_faq
+from chatserver.faq.models import FaqError
 
 
 def check_command(faq_path: Path) -> int:

@@ -2,85 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
-_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-class FaqEntry(BaseModel):
-    """One answer of the FAQ and the ways shoppers ask for it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(min_length=1, max_length=64)
-    category: str = Field(min_length=1, max_length=64)
-    title: str = Field(min_length=1, max_length=200)
-    answer: str = Field(min_length=1, max_length=4000)
-    questions: tuple[str, ...] = Field(min_length=1)
-
-    @field_validator("id")
-    @classmethod
-    def _id_is_a_slug(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError(
-                "must be lowercase letters, digits and single dashes, e.g. 'order-status'"
-            )
-        return value
-
-    @field_validator("title", "answer", "category")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be empty")
-        return value
-
-    @field_validator("questions")
-    @classmethod
-    def _questions_not_blank(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        cleaned = tuple(question.strip() for question in value)
-        if any(not question for question in cleaned):
-            raise ValueError("must not contain an empty question")
-        return cleaned
-
-
-class Faq(BaseModel):
-    """A whole FAQ: its entries in file order, and the file they came from."""
-
-    model_config = ConfigDict(frozen=True)
-
-    entries: tuple[FaqEntry, ...]
-    source: str = "<memory>"
-
-    def get(self, entry_id: str) -> FaqEntry | None:
-        """Return the entry with this id, or None."""
-        return next((entry for entry in self.entries if entry.id == entry_id), None)
-
-
-class FaqProblem(BaseModel):
-    """One thing wrong in a FAQ file, with where it is."""
-
-    model_config = ConfigDict(frozen=True)
-
-    file: str
-    entry: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.entry}: {self.message}"
-
-
-class FaqError(ValueError):
-    """Raised when a FAQ file cannot be loaded; `problems` lists every reason."""
-
-    def __init__(self, problems: list[FaqProblem]) -> None:
-        super().__init__("\n".join(str(problem) for problem in problems))
-        self.problems = problems
+from chatserver.faq.models import Faq, FaqEntry, FaqError, FaqProblem
 
 
 def _entry_label(index: int, raw: Any) -> str:
@@ -163,33 +91,4 @@ def load_faq(path: Path) -> Faq:
     return Faq(entries=tuple(entries), source=str(path))
 
 
-def check_faq(path: Path) -> list[FaqProblem]:
-    """Return every problem in a FAQ file, including questions the matcher cannot tell apart.
-
-    A question is ambiguous when another entry scores at least as high for it as its own entry.
-    """
-    from chatserver.faq.matcher import Matcher  # the matcher builds on these models
-
-    entries, problems = _parse(path)
-    if not entries:
-        return problems
-    matcher = Matcher(Faq(entries=tuple(entries), source=str(path)))
-    for entry in entries:
-        for question in entry.questions:
-            scores = matcher.scores(question)
-            own = scores.get(entry.id, 0.0)
-            rivals = sorted(
-                other
-                for other, score in scores.items()
-                if other != entry.id and score >= own - 1e-9
-            )
-            if rivals:
-                problems.append(
-                    FaqProblem(
-                        file=str(path),
-                        entry=f"entry {entry.id!r}",
-                        message=f"question {question!r} matches {', '.join(map(repr, rivals))} "
-                        "as well as its own entry",
-                    )
-                )
-    return problems
+__all__ = ["Faq", "FaqEntry", "FaqError", "FaqProblem", "load_faq"]

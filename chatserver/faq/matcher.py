@@ -14,7 +14,7 @@ from chatserver.faq._embedding import Embedder
 from chatserver.faq._places import PLACE
 from chatserver.faq._text import GENERIC, STOPWORDS, concept, content_words, normalise
 from chatserver.faq._vectors import NearestIndex, char_grams, document_frequencies
-from chatserver.faq.loader import Faq
+from chatserver.faq.models import Faq
 
 #: Below this confidence the bot does not answer.
 DEFAULT_THRESHOLD = 0.65

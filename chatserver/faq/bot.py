@@ -101,12 +101,27 @@ class FaqBot:
         return self.detector.detect(text, locale)
 
     def reply(self, text: str, locale: str | None = None) -> BotReply:
-        """Decide how to answer one shopper message (`locale`: the widget's, a hint only)."""
-        lang = self.detector.detect(text, locale)
+        """Decide how to answer one shopper message (`locale`: the widget's, a hint only).
+
+        The likeliest language's matcher goes first; when it does not accept, the runner-up
+        language and English get a turn (short lines are often too short to tell, and shoppers
+        mix in English: "refund status?"). The answer is in the language that matched, or in
+        the widget's language when that is the one detected.
+        """
+        ranked = self.detector.ranked(text, locale)
+        lang = ranked[0]
         intent = detect(text, lang)
         if intent is not None:
             return BotReply(kind=_INTENT_KIND[intent], lang=lang)
         found = self.matchers[lang].match(text)
+        if not (found.entry_id and found.accepted):
+            for other in dict.fromkeys([*ranked[1:2], "en"]):
+                if other == lang or other not in self.matchers:
+                    continue
+                retry = self.matchers[other].match(text)
+                if retry.entry_id and retry.accepted:
+                    found, lang = retry, other
+                    break
         if not (found.entry_id and found.accepted):
             return BotReply(kind="abstain", confidence=found.confidence, lang=lang)
         entry = self.faq.get(found.entry_id, lang)

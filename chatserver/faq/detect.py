@@ -33,6 +33,8 @@ _LETTER = re.compile(r"[^\W\d_]")
 SHORT = 12
 #: ... and at any length when lingua's best guess is this unsure.
 UNSURE = 0.5
+#: A runner-up language needs at least this share of the best one's confidence to be tried.
+RUNNER_UP = 0.2
 #: The locale's language must have at least this confidence to overrule lingua's best guess.
 LOCALE_FLOOR = 0.05
 
@@ -88,7 +90,7 @@ class LanguageDetector:
         if _KANA.search(text) and "ja" in self.languages:
             return ["ja"]
         if _HAN.search(text):
-            chinese = [code for code in ("zh-CN", "ja") if code in self.languages]
+            chinese: list[str] = [code for code in ("zh-CN", "ja") if code in self.languages]
             if local in chinese:
                 chinese.remove(local)
                 chinese.insert(0, local)
@@ -107,4 +109,6 @@ class LanguageDetector:
             share = dict(ranked).get(local, 0.0)
             if share >= LOCALE_FLOOR or letters < 4:
                 ranked.sort(key=lambda item: item[0] != local)
-        return [code for code, value in ranked if value > 0]
+        # Only languages with a real chance: the bot tries the runner-up when the first does not
+        # match, and a line lingua calls English at 0.9 is not worth reading as German.
+        return [code for code, value in ranked if value >= RUNNER_UP * top or code == local]

@@ -12,7 +12,7 @@ import functools
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -274,7 +274,7 @@ def parse_language(data: dict[str, Any]) -> Language:
         if names
         else None
     )
-    return Language(
+    language = Language(
         code=data["code"],
         script=data.get("script", "latin"),
         stemmer=data.get("stemmer", "none"),
@@ -293,6 +293,17 @@ def parse_language(data: dict[str, Any]) -> Language:
         tuning=Tuning(**data.get("tuning", {})),
         intents=intents,
     )
+    if data.get("stem_synonym_keys", False):
+        # Synonyms written as plain words ("paket") also catch every form with the same stem.
+        for key, value in list(language.synonyms.items()):
+            language.synonyms.setdefault(language.stem(key), value)
+    generic = data.get("generic_words", ())
+    if generic:
+        # Generic concepts written as plain words: their concepts count as generic.
+        return replace(
+            language, generic=language.generic | {language.concept(word) for word in generic}
+        )
+    return language
 
 
 @functools.cache

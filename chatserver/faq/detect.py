@@ -105,10 +105,13 @@ class LanguageDetector:
             return [fallback]
         letters = len(_LETTER.findall(text))
         top_code, top = ranked[0]
-        if local is not None and local != top_code and (letters < SHORT or top < UNSURE):
+        if local is not None and local != top_code:
+            # Under SHORT letters lingua's guesses are near chance ("Hallo" reads as English):
+            # the widget's locale decides. Longer, it decides only when lingua is unsure.
             share = dict(ranked).get(local, 0.0)
-            if share >= LOCALE_FLOOR or letters < 4:
+            if letters < SHORT or (top < UNSURE and share >= LOCALE_FLOOR):
                 ranked.sort(key=lambda item: item[0] != local)
+                top = max(top, share)
         # Only languages with a real chance: the bot tries the runner-up when the first does not
         # match, and a line lingua calls English at 0.9 is not worth reading as German.
         return [code for code, value in ranked if value >= RUNNER_UP * top or code == local]

@@ -11,11 +11,12 @@ import pytest
 
 from chatserver.faq import FaqBot, load_faq
 from chatserver.faq._embedding import DIMENSIONS, Embedder, EmbeddingUnavailable
-from chatserver.faq._places import fold_places
-from chatserver.faq._text import normalise
 from chatserver.faq.bench import run_match_bench
+from chatserver.faq.language import load_language
 
 FAQ = Path(__file__).resolve().parents[1] / "faq_data" / "faq.toml"
+ENGLISH = load_language("en")
+normalise = ENGLISH.normalise
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +129,7 @@ def test_unknown_word_after_to_is_not_a_place_outside_shipping_questions(bot: Fa
 
 
 def test_place_names_fold_to_one_word() -> None:
-    assert fold_places("ship to south africa or norway") == "ship to country or country"
+    assert normalise("ship to south africa or norway") == "ship to country or country"
 
 
 @pytest.mark.parametrize(

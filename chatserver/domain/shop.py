@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from datetime import date
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -22,6 +23,8 @@ class BotTexts(BaseModel):
     away: str = Field(min_length=1)
     handoff: str = Field(min_length=1)
     abstain: str = Field(min_length=1)
+    #: Put before an English answer when the entry has no text in this locale.
+    english_note: str | None = Field(default=None, min_length=1)
 
 
 class WeeklyHours(BaseModel):
@@ -58,6 +61,12 @@ class ShopSettings(BaseModel):
     queue_threshold: int = Field(default=5, ge=0)
     hours: WeeklyHours = WeeklyHours()
     texts: dict[str, BotTexts]
+    #: The languages the bot speaks, English first; `chatserver faq check` reports FAQ entries
+    #: missing in any of them.
+    languages: tuple[str, ...] = ("en",)
+    #: An entry missing in the shopper's language: answer in English with `english_note`
+    #: ("english"), or pass the shopper to a person ("handoff").
+    missing_language: Literal["english", "handoff"] = "english"
 
     @field_validator("time_zone")
     @classmethod
@@ -74,6 +83,8 @@ class ShopSettings(BaseModel):
     def _english_first(self) -> ShopSettings:
         if "en" not in self.texts:
             raise ValueError("texts must include an 'en' table (the fallback locale)")
+        if not self.languages or self.languages[0] != "en":
+            raise ValueError("languages must start with 'en' (the fallback language)")
         return self
 
     def staffed_hours(self) -> StaffedHours:
@@ -84,10 +95,23 @@ class ShopSettings(BaseModel):
     def texts_for(self, locale: str | None) -> BotTexts:
         """Return the texts for a locale ("de-AT" falls back to "de", then to "en")."""
         if locale:
-            for key in (locale, locale.split("-")[0].split("_")[0]):
-                if key.lower() in self.texts:
-                    return self.texts[key.lower()]
+            by_lower = {key.lower(): key for key in self.texts}
+            for key in (locale.replace("_", "-"), locale.split("-")[0].split("_")[0]):
+                if key.lower() in by_lower:
+                    return self.texts[by_lower[key.lower()]]
+            base = locale.split("-")[0].split("_")[0].lower()
+            for key in self.texts:
+                if key.lower().split("-")[0] == base:
+                    return self.texts[key]
         return self.texts["en"]
+
+    def english_note(self, locale: str | None) -> str:
+        """The note before an English answer in this locale (English's, or a default)."""
+        return (
+            self.texts_for(locale).english_note
+            or self.texts["en"].english_note
+            or "This answer is only available in English:"
+        )
 
 
 def load_shop(path: Path) -> ShopSettings:

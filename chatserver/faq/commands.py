@@ -7,7 +7,7 @@ from pathlib import Path
 
 from chatserver.faq.bot import FaqBot
 from chatserver.faq.check import check_faq
-from chatserver.faq.evaluate import evaluate, read_cases, result_json
+from chatserver.faq.evaluate import by_language, evaluate, read_cases, result_json
 from chatserver.faq.loader import load_faq
 from chatserver.faq.models import FaqError
 
@@ -27,7 +27,8 @@ def check_command(faq_path: Path) -> int:
 def eval_command(questions: Path, faq_path: Path, as_json: bool) -> int:
     """Run the bot on a JSONL file of labelled questions and print the contract's last line.
 
-    With `as_json`, one JSON object per question comes first. Returns 0, or 1 when the FAQ or the
+    With `as_json`, one JSON object per question comes first. Lines that carry "lang" get one
+    summary line per language (`lang=de correct=...`) before the overall line, which is last. Returns 0, or 1 when the FAQ or the
     questions file cannot be read.
     """
     try:
@@ -40,5 +41,7 @@ def eval_command(questions: Path, faq_path: Path, as_json: bool) -> int:
     if as_json:
         for result in results:
             print(result_json(result))
+    for lang, part in by_language(results).items():
+        print(part.line(lang))
     print(summary.line())
     return 0

@@ -22,6 +22,9 @@ class EvalCase(BaseModel):
 
     text: str
     expect: tuple[str, ...] | None
+    #: The language the line is written in, for the per-language summary only: the bot never
+    #: sees it (it detects the language from the text, as in a real chat).
+    lang: str | None = None
 
     @field_validator("expect", mode="before")
     @classmethod
@@ -36,6 +39,8 @@ class EvalResult(BaseModel):
 
     text: str
     expect: tuple[str, ...] | None
+    lang: str | None = None
+    detected: str = "en"
     kind: str
     entry_id: str | None
     confidence: float
@@ -53,10 +58,11 @@ class EvalSummary(BaseModel):
     in_scope_correct: float
     n: int
 
-    def line(self) -> str:
-        """Return the contract line: `correct=0.912 wrong=0.010 ... n=150`."""
+    def line(self, label: str | None = None) -> str:
+        """Return the contract line: `correct=0.912 wrong=0.010 ... n=150` (`lang=de ...`)."""
         return (
-            f"correct={self.correct:.3f} wrong={self.wrong:.3f} abstained={self.abstained:.3f} "
+            (f"lang={label} " if label else "")
+            + f"correct={self.correct:.3f} wrong={self.wrong:.3f} abstained={self.abstained:.3f} "
             f"in_scope_correct={self.in_scope_correct:.3f} n={self.n}"
         )
 
@@ -100,6 +106,8 @@ def evaluate(bot: FaqBot, cases: Iterable[EvalCase]) -> tuple[list[EvalResult], 
             EvalResult(
                 text=case.text,
                 expect=case.expect,
+                lang=case.lang,
+                detected=reply.lang,
                 kind=reply.kind,
                 entry_id=reply.entry_id,
                 confidence=reply.confidence,
@@ -107,6 +115,15 @@ def evaluate(bot: FaqBot, cases: Iterable[EvalCase]) -> tuple[list[EvalResult], 
             )
         )
     return results, summarise(results)
+
+
+def by_language(results: list[EvalResult]) -> dict[str, EvalSummary]:
+    """One summary per language the lines name (in order of first appearance)."""
+    groups: dict[str, list[EvalResult]] = {}
+    for result in results:
+        if result.lang:
+            groups.setdefault(result.lang, []).append(result)
+    return {lang: summarise(group) for lang, group in groups.items()}
 
 
 def summarise(results: list[EvalResult]) -> EvalSummary:

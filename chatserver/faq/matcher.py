@@ -11,39 +11,23 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from chatserver.faq._embedding import Embedder
-from chatserver.faq._places import PLACE
-from chatserver.faq._text import GENERIC, STOPWORDS, concept, content_words, normalise
 from chatserver.faq._vectors import NearestIndex, char_grams, document_frequencies
+from chatserver.faq.language import Language, load_language
 from chatserver.faq.models import Faq
 
-#: Below this confidence the bot does not answer.
+#: Below this confidence the bot does not answer (English; each language's data sets its own).
 DEFAULT_THRESHOLD = 0.65
 #: The best entry must beat the next one by this much, or the bot does not answer.
 DEFAULT_MARGIN = 0.005
-#: ... and by this much when the question has a single content word: "email" alone is near the
-#: e-mail entries of orders, account and newsletter alike, and one word cannot say which is meant.
-SINGLE_WORD_MARGIN = 0.05
-#: The matched words must weigh at least this much (one specific word does, "order" alone not).
-MIN_EVIDENCE = 1.6
-#: The best entry's character n-gram cosine must reach this (a question spelt quite unlike any
-#: way of asking is not answered on meaning alone) ...
-MIN_CHAR_SCORE = 0.3
-#: ... and so must its embedding cosine: the meaning signal is the strongest on real shopper text
-#: (nearest way of asking, top-1: 87% against 74% for either other signal on the public set).
-MIN_MEANING_SCORE = 0.70
-#: Without word evidence (see MIN_EVIDENCE) the meaning alone must be this close: "order" on its
-#: own is near "order status" in meaning, but says too little to answer.
-MEANING_WITHOUT_WORDS = 0.85
+# The other gates and weights are per language, in `[tuning]` of chatserver/faq/lang/<code>.toml
+# (see `Tuning`): a single content word needs a wider margin ("email" alone is near the e-mail
+# entries of orders, account and newsletter alike); the matched words must weigh at least
+# `min_evidence` (one specific word does, "order" alone not); the character n-gram cosine and the
+# embedding cosine must reach their minimums; without word evidence the meaning alone must be
+# `meaning_without_words` close. The confidence is the weighted sum of the three signals.
 _GENERIC_WEIGHT = 0.4
 #: The word score is this share of the closest example's cosine plus the rest of the coverage.
 _COSINE_WEIGHT = 0.6
-#: The confidence is these shares of the word score, the character n-gram cosine and the
-#: embedding cosine (they add up to 1).
-_WORD_WEIGHT = 0.1
-_CHAR_WEIGHT = 0.2
-_MEANING_WEIGHT = 0.7
-_PLACE_PREPOSITIONS = frozenset(("to", "in", "at", "into"))
-_SHIPPING = frozenset(("ship", "deliver", "countr", "postcod"))
 _CACHE_LIMIT = 20_000
 _TOP = 6
 
@@ -63,12 +47,18 @@ class Match(BaseModel):
 class Matcher:
     """Scores questions against a FAQ; build once per FAQ, then call `match` from anywhere.
 
+    One matcher serves one language: it indexes the FAQ's entries in that language, and the
+    English ways of asking of the entries that have no text in it (so a shopper who writes
+    English in a German chat, or asks about an untranslated entry, is still understood).
+
     Args:
         faq: the loaded FAQ.
-        threshold: the confidence (0-1) below which `match` does not accept.
+        threshold: the confidence (0-1) below which `match` does not accept (default: the
+            language's own).
         margin: how far the best entry must be ahead of the second to be accepted.
-        embedder: the word-embedding model; by default one is loaded (build it once and share it
-            when making several matchers).
+        embedder: the word-embedding model; by default one is loaded when the language uses it
+            (build it once and share it when making several matchers).
+        lang: the language code ("en", "de", "zh-CN").
 
     Raises:
         EmbeddingUnavailable: no embedder was given and `wordllama` cannot be loaded.
@@ -77,37 +67,44 @@ class Matcher:
     def __init__(
         self,
         faq: Faq,
-        threshold: float = DEFAULT_THRESHOLD,
-        margin: float = DEFAULT_MARGIN,
+        threshold: float | None = None,
+        margin: float | None = None,
         embedder: Embedder | None = None,
+        lang: str = "en",
     ) -> None:
         self.faq = faq
-        self.embedder = embedder if embedder is not None else Embedder()
-        self.threshold = threshold
-        self.margin = margin
-        self._ids = [entry.id for entry in faq.entries]
+        self.lang: Language = load_language(lang)
+        tuning = self.tuning = self.lang.tuning
+        self.embedder = (
+            (embedder if embedder is not None else Embedder()) if tuning.embedding else None
+        )
+        self.threshold = tuning.threshold if threshold is None else threshold
+        self.margin = tuning.margin if margin is None else margin
+        entries = faq.matchable(lang)
+        self._ids = [entry.id for entry in entries]
+        normalise, concept = self.lang.normalise, self.lang.concept
         self._vocabulary: dict[str, list[str]] = defaultdict(list)
         self._corrections: dict[str, str] = {}
         texts: list[str] = []
         groups: list[int] = []
         entry_words: list[dict[str, float]] = []
-        for index, entry in enumerate(faq.entries):
+        for index, entry in enumerate(entries):
             texts.extend(normalise(text) for text in (entry.title, *entry.questions))
             groups.extend([index] * (1 + len(entry.questions)))
             entry_words.append(dict.fromkeys(self._concepts(normalise(entry.answer)), 1.0))
         concept_rows = [dict.fromkeys(self._concepts(text), 1.0) for text in texts]
-        entry_concepts: list[set[str]] = [set() for _ in faq.entries]
+        entry_concepts: list[set[str]] = [set() for _ in entries]
         for entry_index, row in zip(groups, concept_rows, strict=True):
             entry_words[entry_index].update(row)
             entry_concepts[entry_index].update(row)
-        words_seen = {word for text in texts for word in content_words(text)}
+        words_seen = {word for text in texts for word in self.lang.content_words(text)}
         for word in sorted(words_seen):
             self._vocabulary[word[0]].append(word)
-        self._known = words_seen | STOPWORDS
+        self._known = words_seen | self.lang.stopwords
         # IDF over entries, not examples: an entry with many ways of asking must not dilute it.
-        total = len(faq.entries)
+        total = len(entries)
         per_entry = document_frequencies(entry_concepts)
-        generic = {concept(word) for word in GENERIC}
+        generic = {concept(word) for word in self.lang.generic}
         self._idf = {
             item: math.log(1 + total / count) * (_GENERIC_WEIGHT if item in generic else 1.0)
             for item, count in per_entry.items()
@@ -130,13 +127,14 @@ class Matcher:
         )
         # One column per example: einsum then runs along rows of 64 dimensions x all examples,
         # a third faster than one dot product per example row.
-        self._example_vectors = np.ascontiguousarray(self.embedder.embed(texts).T)
+        self._example_vectors = (
+            np.ascontiguousarray(self.embedder.embed(texts).T) if self.embedder else None
+        )
         group_array = np.asarray(groups, dtype=np.int64)
         self._example_starts = np.flatnonzero(np.r_[True, group_array[1:] != group_array[:-1]])
 
-    @staticmethod
-    def _concepts(normalised: str) -> list[str]:
-        return [concept(word) for word in content_words(normalised)]
+    def _concepts(self, normalised: str) -> list[str]:
+        return [self.lang.concept(word) for word in self.lang.content_words(normalised)]
 
     def _correct(self, word: str) -> str:
         """Fix a likely typo by the nearest FAQ word with the same first letter."""
@@ -164,9 +162,11 @@ class Matcher:
         about shipping, a word the FAQ never uses right after "to", "in" or "at" is most likely a
         town or region. Elsewhere it is not ("how to gain weight").
         """
-        words = [self._correct(word) for word in normalise(text).split()]
-        if not any(concept(word) in _SHIPPING for word in words):
+        lang = self.lang
+        words = [self._correct(word) for word in lang.normalise(text).split()]
+        if not lang.shipping or not any(lang.concept(word) in lang.shipping for word in words):
             return words
+        place, prepositions = lang.place, lang.place_prepositions
         folded: list[str] = []
         for word in words:
             # A number there is a postcode ("deliver to 75011"); an order number follows "order".
@@ -174,19 +174,19 @@ class Matcher:
                 word not in self._known
                 and (word.isalpha() or word.isdigit())
                 and folded
-                and (folded[-1] in _PLACE_PREPOSITIONS or folded[-1] == PLACE)
+                and (folded[-1] in prepositions or folded[-1] == place)
             ):
-                if folded[-1] != PLACE:
-                    folded.append(PLACE)
+                if folded[-1] != place:
+                    folded.append(place)
                 continue
             folded.append(word)
         return folded
 
     def _query(self, words: list[str]) -> dict[str, float]:
         query: dict[str, float] = {}
-        for word in content_words(" ".join(words)):
+        for word in self.lang.content_words(" ".join(words)):
             if not word.isdigit():
-                item = concept(word)
+                item = self.lang.concept(word)
                 query[item] = self._idf.get(item, self._unknown_idf)
         return query
 
@@ -200,7 +200,7 @@ class Matcher:
         cosine = self._words_index.best_per_group(query, query_norm)
         covered = self._coverage_index.best_per_group(query)
         # Generic words alone ("order") are no evidence, unless they are the whole question.
-        evidence = (covered >= MIN_EVIDENCE) | ((cosine >= 0.85) & (len(query) >= 2))
+        evidence = (covered >= self.tuning.min_evidence) | ((cosine >= 0.85) & (len(query) >= 2))
         coverage = covered / sum(query.values())
         return np.where(evidence, _COSINE_WEIGHT * cosine + (1 - _COSINE_WEIGHT) * coverage, 0.0)
 
@@ -214,6 +214,8 @@ class Matcher:
 
     def _meaning_scores(self, words: list[str]) -> np.ndarray:
         """Return, per entry, the embedding cosine of its closest way of asking."""
+        if self.embedder is None or self._example_vectors is None:
+            return np.zeros(len(self._ids))
         vector = self.embedder.embed_one(" ".join(words))
         # einsum, not `@`: BLAS may split a large product over threads, and on a busy machine
         # waiting for a descheduled helper thread costs milliseconds (the p99 went from 0.3 to 5+).
@@ -232,10 +234,11 @@ class Matcher:
         word_scores = self._word_scores(query)
         char_scores = self._char_scores(words)
         meaning_scores = self._meaning_scores(words)
+        tuning = self.tuning
         combined = (
-            _WORD_WEIGHT * word_scores
-            + _CHAR_WEIGHT * char_scores
-            + _MEANING_WEIGHT * meaning_scores
+            tuning.word_weight * word_scores
+            + tuning.char_weight * char_scores
+            + tuning.meaning_weight * meaning_scores
         )
         top = np.argsort(-combined)[:_TOP]
         ranked = [
@@ -258,13 +261,19 @@ class Matcher:
             return Match(entry_id=None, confidence=0.0)
         best_id, best, word_score, char_score, meaning_score = ranked[0]
         second_id, second = (ranked[1][0], ranked[1][1]) if len(ranked) > 1 else (None, 0.0)
-        margin = self.margin if concepts > 1 else max(self.margin, SINGLE_WORD_MARGIN)
+        tuning = self.tuning
+        margin = self.margin if concepts > 1 else max(self.margin, tuning.single_word_margin)
+        if self.embedder is not None:
+            meaning_ok = meaning_score >= tuning.min_meaning_score and (
+                word_score > 0 or meaning_score >= tuning.meaning_without_words
+            )
+        else:
+            meaning_ok = word_score > 0
         accepted = (
             best >= self.threshold
             and best - second >= margin
-            and char_score >= MIN_CHAR_SCORE
-            and meaning_score >= MIN_MEANING_SCORE
-            and (word_score > 0 or meaning_score >= MEANING_WITHOUT_WORDS)
+            and char_score >= tuning.min_char_score
+            and meaning_ok
         )
         return Match(
             entry_id=best_id,

@@ -47,16 +47,43 @@ class FaqEntry(BaseModel):
 
 
 class Faq(BaseModel):
-    """A whole FAQ: its entries in file order, and the file they came from."""
+    """A whole FAQ: its English entries in file order, their texts in other languages, and the
+    file they came from.
+
+    `translations` maps a language code ("de", "zh-CN") to entries with the same ids and
+    categories as the English ones, in the English order; an entry may be missing in a language.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     entries: tuple[FaqEntry, ...]
+    translations: dict[str, tuple[FaqEntry, ...]] = Field(default_factory=dict)
     source: str = "<memory>"
 
-    def get(self, entry_id: str) -> FaqEntry | None:
-        """Return the entry with this id, or None."""
-        return next((entry for entry in self.entries if entry.id == entry_id), None)
+    @property
+    def languages(self) -> list[str]:
+        """English, then every language the FAQ has texts in."""
+        return ["en", *self.translations]
+
+    def entries_in(self, lang: str) -> tuple[FaqEntry, ...]:
+        """The entries written in a language (English: all of them; unknown: none)."""
+        return self.entries if lang == "en" else self.translations.get(lang, ())
+
+    def get(self, entry_id: str, lang: str = "en") -> FaqEntry | None:
+        """Return the entry with this id in a language, or None."""
+        return next((entry for entry in self.entries_in(lang) if entry.id == entry_id), None)
+
+    def missing(self, lang: str) -> list[str]:
+        """The ids of the English entries that have no text in a language."""
+        present = {entry.id for entry in self.entries_in(lang)}
+        return [entry.id for entry in self.entries if entry.id not in present]
+
+    def matchable(self, lang: str) -> tuple[FaqEntry, ...]:
+        """What a matcher for `lang` indexes: each entry in that language, else in English."""
+        if lang == "en":
+            return self.entries
+        own = {entry.id: entry for entry in self.entries_in(lang)}
+        return tuple(own.get(entry.id, entry) for entry in self.entries)
 
 
 class FaqProblem(BaseModel):

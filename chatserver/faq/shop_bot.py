@@ -1,14 +1,51 @@
-"""The FAQ bot as the hub's routing hook: in charge outside hours or when the queue is long."""
+"""The FAQ bot as the hub's routing hook: in charge outside hours or when the queue is long.
+
+It replies in the shopper's language (detected from the text, the widget's locale helping on
+short lines): FAQ answers from that language's FAQ, its own texts from shop.toml's per-locale
+texts, and "back at" times formatted for that locale in the shop's time zone (Babel).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime, get_timezone_name
+
 from chatserver.domain.bot import BotTurn
 from chatserver.domain.hours import StaffedHours
 from chatserver.domain.shop import ShopSettings, load_shop
-from chatserver.faq import FaqBot
+from chatserver.faq import FaqBot, load_faq
+
+
+def back_at(opening: datetime, lang: str) -> str:
+    """When staff are back, for a shopper of `lang`: "Montag 14:00 MEZ", "月曜日 14:00 CET".
+
+    The day name and time come from the locale's data; the zone is its short name where the
+    locale has one ("MEZ"), else the zone's own abbreviation ("CET"), else its long name.
+    """
+    locale = babel_locale(lang)
+    when = format_datetime(opening, "EEEE HH:mm", tzinfo=opening.tzinfo, locale=locale)
+    zone = get_timezone_name(opening, width="short", locale=locale)
+    if not zone.isalpha():
+        abbreviation = opening.tzname() or ""
+        zone = (
+            abbreviation
+            if abbreviation.isalpha()
+            else get_timezone_name(
+                opening.tzinfo, width="long", locale=locale, zone_variant="generic"
+            )
+        )
+    return f"{when} {zone}"
+
+
+def babel_locale(lang: str) -> Locale:
+    """Babel's locale for a language code ("zh-CN" -> zh_CN); English when Babel lacks it."""
+    try:
+        return Locale.parse(lang.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
 
 
 class ShopBot:
@@ -16,7 +53,7 @@ class ShopBot:
 
     Args:
         faq: the matcher over the shop's FAQ.
-        shop: the shop's settings (hours, texts, queue threshold).
+        shop: the shop's settings (hours, texts, languages, queue threshold).
         target_s: the response target; a longer estimated wait puts the bot in charge.
     """
 
@@ -28,10 +65,14 @@ class ShopBot:
 
     @classmethod
     def from_dir(cls, faq_dir: Path, target_s: float) -> ShopBot:
-        """Load ``faq.toml`` and ``shop.toml`` from a shop's folder."""
-        return cls(
-            FaqBot.from_path(faq_dir / "faq.toml"), load_shop(faq_dir / "shop.toml"), target_s
+        """Load ``faq.toml`` (and its ``faq.<lang>.toml`` files) and ``shop.toml``."""
+        shop = load_shop(faq_dir / "shop.toml")
+        faq = FaqBot(
+            load_faq(faq_dir / "faq.toml"),
+            languages=shop.languages,
+            missing=shop.missing_language,
         )
+        return cls(faq, shop, target_s)
 
     def is_staffed(self, now: float) -> bool:
         return self.hours.is_open(datetime.fromtimestamp(now, UTC))
@@ -43,13 +84,15 @@ class ShopBot:
         return estimated_wait_s > self.target_s or (threshold > 0 and queue_length >= threshold)
 
     def reply(self, text: str, locale: str, now: float) -> BotTurn:
-        texts = self.shop.texts_for(locale)
-        decision = self.faq.reply(text)
+        decision = self.faq.reply(text, locale)
+        lang = decision.lang
+        texts = self.shop.texts_for(lang)
         match decision.kind:
             case "answer":
-                return BotTurn(
-                    decision.answer or "", faq_id=decision.entry_id, title=decision.title or ""
-                )
+                answer = decision.answer or ""
+                if decision.in_english:
+                    answer = f"{self.shop.english_note(lang)}\n\n{answer}"
+                return BotTurn(answer, faq_id=decision.entry_id, title=decision.title or "")
             case "greeting":
                 return BotTurn(texts.greeting)
             case "thanks":
@@ -58,7 +101,7 @@ class ShopBot:
             said = texts.handoff if decision.kind == "handoff" else texts.abstain
             return BotTurn(said, handoff=True, asked_for_person=decision.kind == "handoff")
         return BotTurn(
-            f"{texts.away}{self._back_at(now)}",
+            f"{texts.away}{self._back_at(now, lang)}",
             handoff=True,
             ask_email=True,
             asked_for_person=decision.kind == "handoff",
@@ -68,8 +111,8 @@ class ShopBot:
         texts = self.shop.texts_for(locale)
         return texts.greeting, texts.away
 
-    def _back_at(self, now: float) -> str:
+    def _back_at(self, now: float, lang: str = "en") -> str:
         opening = self.hours.next_opening(datetime.fromtimestamp(now, UTC))
         if opening is None:
             return ""
-        return f" ({opening.strftime('%A %H:%M')} {opening.tzname()})"
+        return f" ({back_at(opening, lang)})"

@@ -14,6 +14,7 @@ from chatserver.store._sqlite_db import Database, Statement
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
 from chatserver.store.memory import MemoryRouter
+from chatserver.store.shop_config import SQLITE_SCHEMA, SQLiteShopConfig
 from chatserver.store.ports import (
     REPORT_FIELDS,
     AgentAccounts,
@@ -49,7 +50,7 @@ CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 # Reports read REPORT_FIELDS of up to 100k records at once: SQLite keeps them as a JSON array in a
 # column it computes on every write, so a report never parses whole documents.
 _REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
-_SCHEMA = _SCHEMA.replace("{report_row}", _REPORT_ROW)
+_SCHEMA = _SCHEMA.replace("{report_row}", _REPORT_ROW) + SQLITE_SCHEMA
 _REPORT_INDEX = (
     "CREATE INDEX IF NOT EXISTS conversations_report ON conversations (created_at, report_row)"
 )
@@ -286,7 +287,12 @@ class SQLiteStore(Store):
         records = SQLiteRecords(self.db)
         self.memory_router = MemoryRouter()
         super().__init__(
-            SQLiteLog(self.db, records), records, self.memory_router, SQLiteAccounts(self.db), Bus()
+            SQLiteLog(self.db, records),
+            records,
+            self.memory_router,
+            SQLiteAccounts(self.db),
+            Bus(),
+            SQLiteShopConfig(self.db),
         )
         self._records = records
 

@@ -14,7 +14,6 @@ from chatserver.store._sqlite_db import Database, Statement
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
 from chatserver.store.memory import MemoryRouter
-from chatserver.store.shop_config import SQLITE_SCHEMA, SQLiteShopConfig
 from chatserver.store.ports import (
     REPORT_FIELDS,
     AgentAccounts,
@@ -24,6 +23,7 @@ from chatserver.store.ports import (
     Render,
     StoreUnavailable,
 )
+from chatserver.store.shop_config import SQLITE_SCHEMA, SQLiteShopConfig
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

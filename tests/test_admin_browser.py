@@ -97,7 +97,9 @@ async def test_admin_adds_a_faq_entry_and_the_bot_answers_it(
     await admin.get_by_label("Id (letters, digits, dashes)").fill("gift-wrap")
     await admin.get_by_label("Category", exact=True).fill("orders")
     await admin.locator("#faq-form").get_by_label("Title", exact=True).fill("Do you gift wrap?")
-    await admin.get_by_label("Answer", exact=True).fill("Yes: tick gift wrap at checkout, it costs 3 EUR.")
+    await admin.get_by_label("Answer", exact=True).fill(
+        "Yes: tick gift wrap at checkout, it costs 3 EUR."
+    )
     await admin.get_by_label("Ways shoppers ask (one a line)").fill(
         "Do you gift wrap?\nCan you wrap my order as a present?\ngift wrapping"
     )

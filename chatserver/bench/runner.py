@@ -265,26 +265,7 @@ async def run_target(kind: str, options: Options, out: TextIO) -> dict[str, Any]
             sample = _ServerSample([s.process.pid for s in servers])
             rss_idle = sample.rss()
             progress = Progress(out, kind, sample)
-            for proc in range(options.load_procs):
-                config = {
-                    "dialect": kind,
-                    "host": options.host,
-                    "ports": ports,
-                    "chatting": chatting,
-                    "capacity": capacity,
-                    "text_bytes": options.text_bytes,
-                    "shoppers": list(range(proc, options.shoppers, options.load_procs)),
-                    "agents": list(range(proc, options.agents, options.load_procs)),
-                    "deadline_s": _time_limit(options, chatting),
-                }
-                loads.append(
-                    await _spawn(
-                        f"load generator {proc}",
-                        [sys.executable, "-m", "chatserver.bench.load", json.dumps(config)],
-                        tmp_path / f"load-{proc}.log",
-                        pipes=True,
-                    )
-                )
+            loads = await _start_load(kind, options, ports, chatting, capacity, tmp_path)
             await _gather_events(loads, "ready", 60 + options.shoppers / 50, progress)
             connections = options.shoppers + options.agents
             rss_connected = sample.rss()
@@ -294,34 +275,7 @@ async def run_target(kind: str, options: Options, out: TextIO) -> dict[str, Any]
             for child in loads:
                 child.command(cmd="prime", timeout=60 + chatting / 20)
             await _gather_events(loads, "primed", 90 + chatting / 20, progress)
-            phases: dict[str, Any] = {}
-            last: list[dict[str, Any]] = []
-            for name, rate in options.plan():
-                per_proc = rate / options.load_procs
-                for child in loads:
-                    child.command(
-                        cmd="phase",
-                        name=name,
-                        rate=per_proc,
-                        warmup=options.warmup,
-                        duration=options.duration,
-                        drain=options.drain,
-                    )
-                window = asyncio.create_task(_window_cpu(sample, options.warmup, options.duration))
-                last = await _gather_events(
-                    loads,
-                    "phase_done",
-                    options.warmup + options.duration + options.drain + 60,
-                    progress,
-                )
-                cpu_pct = await window
-                phases[name] = merge_phase(
-                    last,
-                    {
-                        "server_cpu_pct": round(cpu_pct, 1),
-                        "server_rss_mib": round(sample.rss() / 2**20, 1),
-                    },
-                )
+            phases, last = await _run_phases(options, loads, sample, progress)
             rss_end = sample.rss()
         finally:
             for child in loads:
@@ -347,6 +301,64 @@ async def run_target(kind: str, options: Options, out: TextIO) -> dict[str, Any]
             for key in ("lost", "duplicated", "seq_gaps", "late", "errors")
         },
     }
+
+
+async def _start_load(
+    kind: str, options: Options, ports: list[int], chatting: int, capacity: int, tmp: Path
+) -> list[_Child]:
+    """Start the load-generator processes, each with its share of shoppers and agents."""
+    loads = []
+    for proc in range(options.load_procs):
+        config = {
+            "dialect": kind,
+            "host": options.host,
+            "ports": ports,
+            "chatting": chatting,
+            "capacity": capacity,
+            "text_bytes": options.text_bytes,
+            "shoppers": list(range(proc, options.shoppers, options.load_procs)),
+            "agents": list(range(proc, options.agents, options.load_procs)),
+            "deadline_s": _time_limit(options, chatting),
+        }
+        loads.append(
+            await _spawn(
+                f"load generator {proc}",
+                [sys.executable, "-m", "chatserver.bench.load", json.dumps(config)],
+                tmp / f"load-{proc}.log",
+                pipes=True,
+            )
+        )
+    return loads
+
+
+async def _run_phases(
+    options: Options, loads: list[_Child], sample: _ServerSample, progress: Progress
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run every phase of the plan; the merged figures per phase and the last phase's events."""
+    phases: dict[str, Any] = {}
+    last: list[dict[str, Any]] = []
+    for name, rate in options.plan():
+        per_proc = rate / options.load_procs
+        for child in loads:
+            child.command(
+                cmd="phase",
+                name=name,
+                rate=per_proc,
+                warmup=options.warmup,
+                duration=options.duration,
+                drain=options.drain,
+            )
+        window = asyncio.create_task(_window_cpu(sample, options.warmup, options.duration))
+        last = await _gather_events(
+            loads, "phase_done", options.warmup + options.duration + options.drain + 60, progress
+        )
+        cpu_pct = await window
+        server = {
+            "server_cpu_pct": round(cpu_pct, 1),
+            "server_rss_mib": round(sample.rss() / 2**20, 1),
+        }
+        phases[name] = merge_phase(last, server)
+    return phases, last
 
 
 async def _window_cpu(sample: _ServerSample, warmup: float, duration: float) -> float:

@@ -49,6 +49,8 @@ class Options:
     load_procs: int = 1
     host: str = "127.0.0.1"
     text_bytes: int = 64
+    churn: bool = False
+    churn_concurrency: int = 32
 
     def plan(self) -> list[tuple[str, float]]:
         """The phases each server runs: the offered rate, then (with a baseline) the closed loop."""
@@ -276,6 +278,8 @@ async def run_target(kind: str, options: Options, out: TextIO) -> dict[str, Any]
                 child.command(cmd="prime", timeout=60 + chatting / 20)
             await _gather_events(loads, "primed", 90 + chatting / 20, progress)
             phases, last = await _run_phases(options, loads, sample, progress)
+            if options.churn:
+                phases["churn"] = await _run_churn(options, loads, sample, progress)
             rss_end = sample.rss()
         finally:
             for child in loads:
@@ -361,6 +365,31 @@ async def _run_phases(
     return phases, last
 
 
+async def _run_churn(
+    options: Options, loads: list[_Child], sample: _ServerSample, progress: Progress
+) -> dict[str, Any]:
+    """Page views that open the chat (connect, hello, close) as fast as the server takes them."""
+    rss_before = sample.rss()
+    window = asyncio.create_task(_window_cpu(sample, options.warmup, options.duration))
+    per_proc = max(1, options.churn_concurrency // options.load_procs)
+    for child in loads:
+        child.command(
+            cmd="churn", warmup=options.warmup, duration=options.duration, concurrency=per_proc
+        )
+    done = await _gather_events(
+        loads, "churn_done", options.warmup + options.duration + 60, progress
+    )
+    visits = sum(event["visits"] for event in done)
+    return {
+        "phase": "churn",
+        "churn_per_s": round(sum(event["churn_per_s"] for event in done), 1),
+        "visits": visits,
+        "failed": sum(event["failed"] for event in done),
+        "server_cpu_pct": round(await window, 1),
+        "rss_growth_per_visit_bytes": round((sample.rss() - rss_before) / max(1, visits)),
+    }
+
+
 async def _window_cpu(sample: _ServerSample, warmup: float, duration: float) -> float:
     """The server's CPU (percent of one core) over a phase's measured window."""
     await asyncio.sleep(warmup)
@@ -418,8 +447,9 @@ def _server_argv(kind: str, options: Options, port: int, tmp: Path, prefix: str)
     return argv
 
 
-async def run_bench(options: Options, out: TextIO = sys.stderr) -> dict[str, Any]:
-    """Run the hub (and with ``baseline`` the bare relay) under the same load; the summary."""
+async def run_bench(options: Options, out: TextIO | None = None) -> dict[str, Any]:
+    """Run the hub (and with ``baseline`` or ``churn`` the bare relay) under the same load."""
+    out = out or sys.stderr  # looked up now: tests swap sys.stderr
     hub = await run_target("hub", options, out)
-    bare = await run_target("bare", options, out) if options.baseline else None
+    bare = await run_target("bare", options, out) if options.baseline or options.churn else None
     return summarize(asdict(options), hub, bare)

@@ -29,7 +29,7 @@ async def login(server: Server, agent_id: str, role: str = "admin") -> dict[str,
 async def call(
     server: Server, method: str, path: str, headers: dict[str, str], body: Any = None, **kw: Any
 ) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=server.url) as http:
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         return await http.request(method, path, headers=headers, json=body, **kw)
 
 

@@ -106,10 +106,10 @@ async def test_admin_adds_a_faq_entry_and_the_bot_answers_it(
     await admin.get_by_role("button", name="Save entry").click()
     confirm = admin.get_by_role("button", name="Save anyway")
     saved = admin.locator("#toast", has_text="Entry saved")
-    await expect(confirm.or_(saved)).to_be_visible()
+    await expect(confirm.or_(saved)).to_be_visible(timeout=30_000)  # a check takes seconds
     if await confirm.is_visible():
         await confirm.click()
-    await expect(saved).to_be_visible()
+    await expect(saved).to_be_visible(timeout=30_000)
     await admin.get_by_label("Question").fill("can you gift wrap my order?")
     await admin.get_by_role("button", name="Ask the bot").click()
     await expect(admin.locator("#try-result")).to_contain_text("Answers with gift-wrap")

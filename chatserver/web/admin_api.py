@@ -200,13 +200,25 @@ async def put_faq_entry(request: Request, account: Account) -> dict[str, Any]:
     return {"faq": _faq(request)}
 
 
+_checked: dict[int, list[tuple[str, str]]] = {}
+"""The check of the last documents checked (the current ones, usually): a check takes seconds."""
+
+
+async def _check(documents: dict[str, str]) -> list[tuple[str, str]]:
+    key = hash(tuple(sorted(documents.items())))
+    if key not in _checked:
+        found = await asyncio.to_thread(shop_docs.check, documents)
+        _checked.clear()
+        _checked[key] = found
+    return _checked[key]
+
+
 async def _new_warnings(request: Request, changes: dict[str, str | None]) -> list[str]:
     """What ``faq check`` would say after the change that it does not say now."""
     before = live_of(request).documents
     after = {k: v for k, v in {**before, **changes}.items() if v is not None}
-    old, new = await asyncio.gather(
-        asyncio.to_thread(shop_docs.check, before), asyncio.to_thread(shop_docs.check, after)
-    )
+    old = await _check(before)
+    new = await asyncio.to_thread(shop_docs.check, after)
     return [f"{where}: {message}" for where, message in new if (where, message) not in old]
 
 

@@ -218,7 +218,7 @@ async def _new_warnings(request: Request, changes: dict[str, str | None]) -> lis
     before = live_of(request).documents
     after = {k: v for k, v in {**before, **changes}.items() if v is not None}
     old = await _check(before)
-    new = await asyncio.to_thread(shop_docs.check, after)
+    new = await _check(after)  # kept: once saved, these are the current documents
     return [f"{where}: {message}" for where, message in new if (where, message) not in old]
 
 

@@ -74,6 +74,7 @@ class LiveShop:
         self.on_change: list[Callable[[LiveShop], None]] = []
         self._applied: set[str] = set()
         self._reload: asyncio.Task[None] | None = None
+        self._changing = asyncio.Lock()
 
     async def start(self) -> None:
         """Load the stored documents (importing ``faq_dir``'s on a first start); follow changes."""
@@ -97,6 +98,10 @@ class LiveShop:
 
     async def change(self, changes: Mapping[str, str | None], who: str, what: str) -> None:
         """Check, store, apply and announce a change. Raises ValueError (nothing stored)."""
+        async with self._changing:  # one at a time here, so none builds on a stale set
+            await self._change(changes, who, what)
+
+    async def _change(self, changes: Mapping[str, str | None], who: str, what: str) -> None:
         documents = {**self.documents, **changes}
         merged = {name: text for name, text in documents.items() if text is not None}
         built = await asyncio.to_thread(self._build, merged, self._flag_target)

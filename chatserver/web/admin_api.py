@@ -6,21 +6,19 @@ so a bad field leaves the shop as it was; the answer names the field and what is
 
 from __future__ import annotations
 
-import asyncio
 import tomllib
 from datetime import UTC, datetime
 from typing import Any
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.requests import Request
 
 from chatserver.core.auth import Account
 from chatserver.domain.protocol import CannedReply
 from chatserver.domain.shop import ShopSettings
 from chatserver.faq import shop_docs
-from chatserver.faq.models import FaqEntry
-from chatserver.faq.shop_bot import ShopBot, back_at
+from chatserver.faq.shop_bot import back_at
 from chatserver.web.admin_common import Refused, endpoint, hub_of, invalid, live_of, parse
 
 DEFAULT_TEXTS = {
@@ -32,14 +30,6 @@ DEFAULT_TEXTS = {
 }
 
 
-class EntryChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    entry: dict[str, Any]
-    new: bool = False
-    confirm: bool = False
-
-
 class CannedChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,12 +37,7 @@ class CannedChange(BaseModel):
     new: bool = False
 
 
-class Question(BaseModel):
-    text: str = Field(min_length=1, max_length=1000)
-    locale: str = Field("en", max_length=20)
-
-
-def _toml(data: dict[str, Any]) -> str:
+def to_toml(data: dict[str, Any]) -> str:
     return tomli_w.dumps(data, multiline_strings=True)
 
 
@@ -75,7 +60,7 @@ def _shop(request: Request) -> dict[str, Any]:
     }
 
 
-def _faq(request: Request) -> dict[str, list[dict[str, Any]]]:
+def faq_tables(request: Request) -> dict[str, list[dict[str, Any]]]:
     english = _doc(request, "faq.toml").get("entry", [])
     faq = {"en": english}
     for name in live_of(request).documents:
@@ -108,7 +93,7 @@ async def state(request: Request, account: Account) -> dict[str, Any]:
         "me": {"id": account.id, "role": account.role},
         "shop": _shop(request),
         "hours_now": hours_now(request),
-        "faq": _faq(request),
+        "faq": faq_tables(request),
         "canned": _doc(request, "canned.toml").get("reply", []),
         "agents": [a.public() for a in await hub.accounts.all()],
         "audit": await live.audit(),
@@ -121,16 +106,16 @@ async def state(request: Request, account: Account) -> dict[str, Any]:
 async def put_shop(request: Request, account: Account) -> dict[str, Any]:
     """``PUT /api/admin/shop``: the whole shop section (settings, hours, texts, embed)."""
     body = await parse(request, ShopSettings)
-    await _change(
+    await change(
         request,
         account,
-        {"shop.toml": _toml(body.model_dump(mode="json", exclude_none=True))},
+        {"shop.toml": to_toml(body.model_dump(mode="json", exclude_none=True))},
         "shop settings",
     )
     return {"shop": _shop(request), "hours_now": hours_now(request)}
 
 
-async def _change(
+async def change(
     request: Request, account: Account, changes: dict[str, str | None], what: str
 ) -> None:
     try:
@@ -138,103 +123,6 @@ async def _change(
     except shop_docs.ConfigProblems as exc:
         fields = {where: message for where, message in exc.problems}
         raise Refused(400, str(exc), fields) from exc
-
-
-def _entry(lang: str, raw: dict[str, Any], english: list[dict[str, Any]]) -> dict[str, Any]:
-    """One FAQ entry checked; in another language, the fields a translation has."""
-    data = dict(raw)
-    if isinstance(data.get("questions"), str):
-        data["questions"] = [q.strip() for q in data["questions"].splitlines() if q.strip()]
-    if lang != "en":
-        base = next((e for e in english if e["id"] == data.get("id")), None)
-        if base is None:
-            raise Refused(
-                400, "id: no English entry has this id", {"id": "no English entry has this id"}
-            )
-        data["category"] = base["category"]
-    try:
-        entry = FaqEntry.model_validate(data)
-    except ValidationError as exc:
-        raise invalid(exc) from exc
-    kept = entry.model_dump(mode="json")
-    return kept if lang == "en" else {k: kept[k] for k in ("title", "answer", "questions")}
-
-
-def _faq_documents(lang: str, entries: list[dict[str, Any]]) -> dict[str, str | None]:
-    if lang == "en":
-        return {"faq.toml": _toml({"entry": entries}) if entries else None}
-    table = {e["id"]: {k: v for k, v in e.items() if k != "id"} for e in entries}
-    return {f"faq.{lang}.toml": _toml(table) if table else None}
-
-
-def _lang(request: Request) -> str:
-    lang = str(request.path_params["lang"])
-    if not shop_docs.DOCUMENT_NAME.match(f"faq.{lang}.toml"):
-        raise Refused(400, f"not a language code: {lang!r}")
-    return lang
-
-
-@endpoint(write=True)
-async def put_faq_entry(request: Request, account: Account) -> dict[str, Any]:
-    """``PUT /api/admin/faq/{lang}``: add or replace one entry; ambiguity warns before saving."""
-    lang, body = _lang(request), await parse(request, EntryChange)
-    faq = _faq(request)
-    entries = faq.get(lang, [])
-    entry = _entry(lang, body.entry, faq["en"])
-    entry_id = body.entry.get("id")
-    exists = any(e["id"] == entry_id for e in entries)
-    if body.new and exists:
-        raise Refused(
-            400, f"id: an entry with id {entry_id!r} exists", {"id": "an entry with this id exists"}
-        )
-    row = {"id": entry_id, **entry} if lang != "en" else entry
-    entries = [row if e["id"] == entry_id else e for e in entries] if exists else [*entries, row]
-    changes = _faq_documents(lang, entries)
-    if not body.confirm:
-        warnings = await _new_warnings(request, changes)
-        if warnings:
-            raise Refused(409, "check these before saving", {"warnings": "\n".join(warnings)})
-    await _change(
-        request, account, changes, f"FAQ {lang}: {'added' if not exists else 'edited'} {entry_id}"
-    )
-    return {"faq": _faq(request)}
-
-
-_checked: dict[int, list[tuple[str, str]]] = {}
-"""The check of the last documents checked (the current ones, usually): a check takes seconds."""
-
-
-async def _check(documents: dict[str, str]) -> list[tuple[str, str]]:
-    key = hash(tuple(sorted(documents.items())))
-    if key not in _checked:
-        found = await asyncio.to_thread(shop_docs.check, documents)
-        _checked.clear()
-        _checked[key] = found
-    return _checked[key]
-
-
-async def _new_warnings(request: Request, changes: dict[str, str | None]) -> list[str]:
-    """What ``faq check`` would say after the change that it does not say now."""
-    before = live_of(request).documents
-    after = {k: v for k, v in {**before, **changes}.items() if v is not None}
-    old = await _check(before)
-    new = await _check(after)  # kept: once saved, these are the current documents
-    return [f"{where}: {message}" for where, message in new if (where, message) not in old]
-
-
-@endpoint(write=True)
-async def delete_faq_entry(request: Request, account: Account) -> dict[str, Any]:
-    """``DELETE /api/admin/faq/{lang}/{id}``: remove an entry (in English: in every language)."""
-    lang, entry_id = _lang(request), str(request.path_params["entry_id"])
-    faq = _faq(request)
-    if not any(e["id"] == entry_id for e in faq.get(lang, [])):
-        raise Refused(404, f"no entry {entry_id!r} in {lang!r}")
-    changes: dict[str, str | None] = {}
-    for code, entries in faq.items():
-        if code == lang or lang == "en":
-            changes.update(_faq_documents(code, [e for e in entries if e["id"] != entry_id]))
-    await _change(request, account, changes, f"FAQ {lang}: deleted {entry_id}")
-    return {"faq": _faq(request)}
 
 
 @endpoint(write=True)
@@ -256,10 +144,10 @@ async def put_canned(request: Request, account: Account) -> dict[str, Any]:
         if exists
         else [*replies, reply]
     )
-    await _change(
+    await change(
         request,
         account,
-        {"canned.toml": _toml({"reply": replies})},
+        {"canned.toml": to_toml({"reply": replies})},
         f"canned reply /{reply['shortcut']}",
     )
     return {"canned": replies}
@@ -273,29 +161,13 @@ async def delete_canned(request: Request, account: Account) -> dict[str, Any]:
     kept = [r for r in replies if r["shortcut"] != shortcut]
     if len(kept) == len(replies):
         raise Refused(404, f"no canned reply /{shortcut}")
-    await _change(
+    await change(
         request,
         account,
-        {"canned.toml": _toml({"reply": kept})},
+        {"canned.toml": to_toml({"reply": kept})},
         f"deleted canned reply /{shortcut}",
     )
     return {"canned": kept}
-
-
-@endpoint(write=False)
-async def try_question(request: Request, account: Account) -> dict[str, Any]:
-    """``POST /api/admin/try``: what the bot would answer, its confidence and the runner-up."""
-    body = await parse(request, Question)
-    bot = live_of(request).bot
-    if not isinstance(bot, ShopBot):
-        return {"kind": "off", "answer": "The bot is off: the shop has no FAQ."}
-    reply = bot.faq.reply(body.text, body.locale)
-    match = bot.faq.matchers[reply.lang].match(body.text)
-    return {
-        **reply.model_dump(mode="json"),
-        "runner_up": match.runner_up,
-        "runner_up_confidence": match.runner_up_confidence,
-    }
 
 
 @endpoint(write=False)

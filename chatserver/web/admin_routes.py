@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from chatserver.web import admin_agents as agents
 from chatserver.web import admin_api as api
+from chatserver.web import admin_faq as faq
 from chatserver.web.admin_common import live_of
 from chatserver.web.assets import REVALIDATE, STATIC, CachedFiles, page
 
@@ -31,11 +32,11 @@ def routes() -> list[BaseRoute]:
         Route("/api/shop", api.public_shop),
         Route("/api/admin/state", api.state),
         Route("/api/admin/shop", api.put_shop, methods=["PUT"]),
-        Route("/api/admin/faq/{lang}", api.put_faq_entry, methods=["PUT"]),
-        Route("/api/admin/faq/{lang}/{entry_id}", api.delete_faq_entry, methods=["DELETE"]),
+        Route("/api/admin/faq/{lang}", faq.put_faq_entry, methods=["PUT"]),
+        Route("/api/admin/faq/{lang}/{entry_id}", faq.delete_faq_entry, methods=["DELETE"]),
         Route("/api/admin/canned", api.put_canned, methods=["PUT"]),
         Route("/api/admin/canned/{shortcut}", api.delete_canned, methods=["DELETE"]),
-        Route("/api/admin/try", api.try_question, methods=["POST"]),
+        Route("/api/admin/try", faq.try_question, methods=["POST"]),
         Route("/api/admin/origin", api.check_origin),
         Route("/api/admin/agents", agents.add_agent, methods=["POST"]),
         Route("/api/admin/agents/{agent_id}", agents.change_agent, methods=["PATCH"]),

@@ -46,7 +46,7 @@ def test_other_content_is_refused_whatever_its_name(data: bytes, what: str) -> N
 
 
 def test_a_type_the_shop_left_out_is_refused() -> None:
-    with pytest.raises(FileRefused, match="only these files can be attached: PNG$"):
+    with pytest.raises(FileRefused, match=r"only these files can be attached: PNG$"):
         check_file(pdf()[:16], 500, ["image/png"], 10 * MB)
 
 

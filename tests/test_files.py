@@ -52,7 +52,12 @@ def bearer(token: str | None) -> dict[str, str]:
 
 
 async def upload(
-    server: Server, conversation_id: str, token: str | None, data: Any, name: str = "parcel.png", **h: str
+    server: Server,
+    conversation_id: str,
+    token: str | None,
+    data: Any,
+    name: str = "parcel.png",
+    **h: str,
 ) -> httpx.Response:
     headers = {**bearer(token), "X-File-Name": quote(name), **h}
     async with httpx.AsyncClient(base_url=server.url) as http:

@@ -214,3 +214,21 @@ async def test_the_shops_pages_may_upload_from_the_browser(server: Server) -> No
     assert allowed.headers["access-control-allow-origin"] == origin
     assert "x-file-name" in allowed.headers["access-control-allow-headers"]
     assert "access-control-allow-origin" not in foreign.headers
+
+
+async def test_a_file_counts_as_a_message_for_the_response_clock(server: Server) -> None:
+    shopper, token, conversation_id, _ = await chat(server)
+    await server.clock.advance(12)
+    session = server.hub.tokens.new_session("alice")
+    assert (await upload(server, conversation_id, session, pdf(), "label.pdf")).status_code == 201
+    answered = await server.hub.journal.get(conversation_id)
+    assert answered.first_response_s == 12 and answered.clock_started is None
+    assert (await shopper.expect("file_attached", author="agent"))["deadline"] is None
+
+    await server.clock.advance(30)
+    assert (await upload(server, conversation_id, token, png())).status_code == 201
+    waiting = await server.hub.journal.get(conversation_id)
+    assert waiting.clock_started == server.clock.now()
+    photo = await shopper.expect("file_attached", author="shopper")
+    assert photo["deadline"] == server.clock.now() + server.settings.response_target_s
+    assert waiting.messages == 3

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from chatserver.core.auth import Accounts, Tokens
 from chatserver.core.journal import Journal
+from chatserver.core.metrics import Metrics
 from chatserver.domain import protocol as p
-from chatserver.domain.conversation import Conversation
+from chatserver.domain.conversation import Conversation, start_clock, stop_clock
 from chatserver.domain.errors import NotAllowed, NotFound, NotYourConversation, Unauthorized
 from chatserver.domain.files import SNIFF_BYTES, check_file, safe_name, sniff
 from chatserver.domain.settings import Settings
@@ -51,12 +52,18 @@ class Attachments:
     """Checks callers, stores files and posts the events that show them."""
 
     def __init__(
-        self, settings: Settings, journal: Journal, tokens: Tokens, accounts: Accounts
+        self,
+        settings: Settings,
+        journal: Journal,
+        tokens: Tokens,
+        accounts: Accounts,
+        metrics: Metrics,
     ) -> None:
         self.settings = settings
         self.journal = journal
         self.tokens = tokens
         self.accounts = accounts
+        self.metrics = metrics
 
     async def caller(self, token: str) -> Caller:
         """The shopper or agent a token names. Raises Unauthorized."""
@@ -113,9 +120,12 @@ class Attachments:
         name = safe_name(name, content_type)
         key = f"{conversation_id}/{file_id}"
         await self.journal.put_file(key, data, content_type)
+        changes = self._clock(caller, conversation)
+        updated = conversation.model_copy(update=changes)
         appended = await self.journal.post(
             conversation_id,
             p.FileAttached,
+            record=updated.fields(*changes),
             author=caller.role,
             author_id=caller.id,
             author_name=caller.name,
@@ -125,10 +135,26 @@ class Attachments:
             size=len(data),
             url=file_url(conversation_id, file_id, name),
             client_id=client_id,
+            deadline=updated.deadline(settings.response_target_s),
         )
         if appended.duplicate:
             await self.journal.drop_file(key)
+        elif "response_times" in changes:
+            self.metrics.answered(changes["response_times"][-1], "first_response_s" in changes)
         return appended.text
+
+    def _clock(self, caller: Caller, conversation: Conversation) -> dict[str, Any]:
+        """A file counts as a message: the shopper's starts the response clock where a message
+        would, the agent's stops it (and is measured)."""
+        now = self.journal.clock.now()
+        if caller.role == "agent":
+            changes = stop_clock(conversation, now)
+        else:
+            running = conversation.status == "queued" or (
+                conversation.status == "assigned" and conversation.first_response_s is not None
+            )
+            changes = start_clock(conversation, now) if running else {}
+        return changes | {"messages": conversation.messages + 1}
 
     async def read(self, caller: Caller, conversation_id: str, file_id: str) -> StoredFile:
         """A file of a conversation this caller may see. Raises NotFound and as above."""

@@ -295,7 +295,8 @@ class EmailLeft(Event):
 
 class FileAttached(Event):
     """A photo or PDF attached to the conversation; ``url`` serves it to its shopper and staff
-    (send the same token as ``Authorization: Bearer``)."""
+    (send the same token as ``Authorization: Bearer``). It counts as a message for the response
+    clock; ``deadline`` is the running clock's, if any."""
 
     type: Literal["file_attached"] = "file_attached"
     author: Role
@@ -307,6 +308,7 @@ class FileAttached(Event):
     size: Annotated[int, Field(ge=1)]
     url: str
     client_id: str | None = None
+    deadline: float | None = None
 
 
 # Agent-only events live in a separate log per conversation, the staff log (see ``staff_log``):

@@ -129,5 +129,5 @@ def create_app(
     app = Starlette(routes=routes, middleware=asset_middleware(), lifespan=lifespan)
     app.state.hub = hub
     app.state.settings = settings
-    app.state.attachments = Attachments(settings, hub.journal, tokens, hub.accounts)
+    app.state.attachments = Attachments(settings, hub.journal, tokens, hub.accounts, hub.metrics)
     return app

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from chatserver.store.bus import Bus
-from chatserver.store.ports import AgentAccounts, Log, Records, Router, ShopConfig
+from chatserver.store.files import MemoryFiles
+from chatserver.store.ports import AgentAccounts, Files, Log, Records, Router, ShopConfig
+from chatserver.store.shop_config import MemoryShopConfig
 
 
 class Store:
@@ -19,19 +21,23 @@ class Store:
         router: Router,
         accounts: AgentAccounts,
         bus: Bus,
-        config: ShopConfig,
+        files: Files | None = None,
+        config: ShopConfig | None = None,
     ) -> None:
         self.log = log
         self.records = records
         self.router = router
         self.accounts = accounts
         self.bus = bus
-        self.config = config
+        self.files: Files = files or MemoryFiles()
+        self.config: ShopConfig = config or MemoryShopConfig()
 
     async def start(self) -> None:
         """Open connections, recover state, start relaying."""
+        await self.files.start()
         await self.bus.start()
 
     async def close(self) -> None:
         """Flush what is pending and release connections."""
         await self.bus.close()
+        await self.files.close()

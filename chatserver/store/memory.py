@@ -213,5 +213,5 @@ class MemoryStore(Store):
             MemoryRouter(),
             MemoryAccounts(),
             Bus(),
-            MemoryShopConfig(),
+            config=MemoryShopConfig(),
         )

@@ -128,5 +128,10 @@ async def test_on_redis_a_change_through_one_worker_is_live_on_the_other(
     other = await start_server(faq_dir=shop_dir)
     admin = await admin_page(new_page, one)
     await change_greeting(admin, "Greetings from worker one.")
+
+    async def applied() -> bool:  # the other worker rebuilds its bot (seconds on a loaded box)
+        return other.hub.chats.bot.texts("en")[0] == "Greetings from worker one."
+
+    await other.until(applied)
     shopper = await shopper_page(new_page, other)
     await expect(shopper.locator(".panel")).to_contain_text("Greetings from worker one.")

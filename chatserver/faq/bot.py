@@ -111,6 +111,12 @@ class FaqBot:
         ranked = self.detector.ranked(text, locale)
         lang = ranked[0]
         intent = detect(text, lang)
+        if intent is None and any(
+            load_language(other).intent(text) is Intent.HANDOFF for other in ranked[1:]
+        ):
+            # "mens aub" is too short to tell Dutch from German: a hand-off request in any
+            # language with a chance is honoured.
+            intent = Intent.HANDOFF
         if intent is not None:
             return BotReply(kind=_INTENT_KIND[intent], lang=lang)
         found = self.matchers[lang].match(text)

@@ -224,6 +224,14 @@ def test_a_hand_off_request_too_short_to_tell_the_language_is_honoured(
     assert shop_languages_bot.reply("mens aub", "nl-NL").kind == "handoff"
 
 
+@pytest.mark.parametrize("text", ["break", "Order my product"])
+def test_an_english_line_is_not_answered_by_a_long_shot_language(
+    shop_languages_bot: FaqBot, text: str
+) -> None:
+    # lingua ranks Polish or Dutch second; "break" is one letter from Polish "brak" (missing).
+    assert shop_languages_bot.reply(text).kind == "abstain"
+
+
 TWO_ENTRIES = """
 [[entry]]
 id = "gift-card"

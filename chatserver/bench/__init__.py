@@ -59,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="hub worker processes (more than 1 needs --redis-url)",
     )
     parser.add_argument(
+        "--lang", default="en", help="bench faq: the matcher's language (default en)"
+    )
+    parser.add_argument(
         "--load-procs", type=int, default=1, help="load-generator processes (default 1)"
     )
 
@@ -68,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
     if args.what == "faq":
         from chatserver.faq.bench import run_match_bench
 
-        run_match_bench()
+        run_match_bench(lang=args.lang)
         return 0
     if args.what == "reports":
         from chatserver.reports.bench import main as reports_bench

@@ -96,7 +96,8 @@ class Hub:
         infos = []
         if conversation is not None:
             infos.append(conversation.info(self.settings.response_target_s))
-            await self.fanout.follow(session, conversation.id, hello.last_seq)
+            position = await self._resume_point(session, conversation.id, hello.last_seq)
+            await self.fanout.follow(session, conversation.id, position)
         self._welcome(session, token, infos)
         session.send((await self.assigner.availability(hello.locale)).model_dump_json())
         if conversation is not None and conversation.status == "queued":
@@ -116,10 +117,28 @@ class Hub:
         for conversation_id in await self.assigner.held_by(agent_id):
             conversation = await self.journal.get(conversation_id)
             infos.append(conversation.info(self.settings.response_target_s))
-            await self.fanout.follow_as_agent(session, conversation_id, hello.last_seqs)
+            positions = {
+                log_id: await self._resume_point(session, log_id, hello.last_seqs[log_id])
+                for log_id in (conversation_id, p.staff_log(conversation_id))
+                if log_id in hello.last_seqs
+            }
+            await self.fanout.follow_as_agent(session, conversation_id, positions)
         self._welcome(session, None, infos)
         await self.assigner.agent_back(session)
         session.send(await self.assigner.queue_snapshot())
+
+    async def _resume_point(self, session: Session, log_id: str, claimed: int) -> int:
+        """The seq to resume a log after; a claim beyond its end is clamped, and the client told."""
+        position = await self.journal.resume_point(log_id, claimed)
+        if position != claimed:
+            error = p.Error(
+                code="invalid_frame",
+                message=f"last seq {claimed} is beyond the end of log {log_id!r} "
+                f"(seq {position}): resuming after {position}",
+                frame_type="hello",
+            )
+            session.send(error.model_dump_json())
+        return position
 
     def _welcome(
         self, session: Session, token: str | None, infos: list[p.ConversationInfo]

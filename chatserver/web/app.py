@@ -22,7 +22,7 @@ from chatserver.store.base import Store
 from chatserver.web import auth_api as api
 from chatserver.web import reports_api
 from chatserver.web.assets import asset_middleware, asset_routes
-from chatserver.web.connection import Connection
+from chatserver.web.connection import Connection, quiet_client_mistakes
 
 log = logging.getLogger("chatserver")
 
@@ -97,6 +97,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        quiet_client_mistakes()
         await store.start()
         await first_start(hub.accounts, settings)
         await hub.start()
@@ -106,6 +107,11 @@ def create_app(
             f"  demo product page: {base}/\n  agent console:     {base}/console\n",
             flush=True,
         )
+        if not settings.metrics_token:
+            log.warning(
+                "/metrics is open to anyone who reaches this port: set CHAT_METRICS_TOKEN "
+                "(--metrics-token) to ask for a bearer token"
+            )
         try:
             yield
         finally:

@@ -34,6 +34,24 @@ CLOSE_TOO_SLOW = 1013
 CLOSE_INTERNAL = 1011
 
 
+class _NoTracebackForBadUtf8(logging.Filter):
+    """uvicorn closes a socket that sends invalid UTF-8 with 1007 (right), but logs a traceback
+    for it: a client's mistake, not ours. Keep one warning line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Invalid UTF-8 sequence"):
+            record.exc_info, record.exc_text, record.levelno = None, None, logging.WARNING
+            record.levelname = "WARNING"
+        return True
+
+
+def quiet_client_mistakes() -> None:
+    """Install the filter on uvicorn's logger (once per process)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _NoTracebackForBadUtf8) for f in logger.filters):
+        logger.addFilter(_NoTracebackForBadUtf8())
+
+
 class TokenBucket:
     """Allows ``rate`` frames per second with bursts of ``burst``."""
 

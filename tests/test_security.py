@@ -13,6 +13,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from chatserver.domain import protocol as p
+from chatserver.store.ports import StoreUnavailable
 from tests.conftest import Server, ServerFactory
 
 INT64_MAX = 2**63 - 1
@@ -177,3 +178,23 @@ async def test_metrics_without_a_token_stay_open_and_the_start_says_so(
     async with httpx.AsyncClient(base_url=server.url) as client:
         assert (await client.get("/metrics")).status_code == 200
     assert any("/metrics is open" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_store_error_while_catching_up_closes_the_socket_to_resume_later(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shopper = await server.shopper()
+    await shopper.send(p.SendMessage(client_id="m1", text="hello"))
+    await shopper.expect("ack", client_id="m1")
+    token = shopper.received[0]["token"]
+    read = server.hub.store.log.read
+
+    async def failing(conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:
+        if after_seq == 1:  # the session's catch-up after the claimed seq 1
+            raise StoreUnavailable("stream read failed")
+        return await read(conversation_id, after_seq)
+
+    monkeypatch.setattr(server.hub.store.log, "read", failing)
+    again = await server.shopper(token=token, last_seq=1)
+    code, _ = await closed_with(again.ws)
+    assert code == 1013  # try again later: the client reconnects and resumes from its seq

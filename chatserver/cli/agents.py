@@ -17,7 +17,7 @@ async def _accounts(settings: Settings) -> AsyncIterator[Accounts]:
     store = store_for(settings)
     await store.start()
     try:
-        yield Accounts(store.accounts)
+        yield Accounts(store.accounts, store.bus)
     finally:
         await store.close()
 

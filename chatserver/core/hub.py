@@ -39,7 +39,7 @@ class Hub:
         self.store = store
         self.tokens = tokens
         self.clock = clock
-        self.accounts = Accounts(store.accounts)
+        self.accounts = Accounts(store.accounts, store.bus)
         self.metrics = Metrics(settings.response_target_s)
         self.fanout = Fanout(store.bus)
         self.journal = Journal(store, clock)
@@ -107,10 +107,8 @@ class Hub:
         """Check an agent's session token, then resume the chats they hold and show the queue."""
         if not hello.token:
             raise Unauthorized("agent hello needs the session token from /api/login")
-        agent_id = self.tokens.session_agent(hello.token)
-        account = await self.accounts.get(agent_id)
-        if account is None:
-            raise Unauthorized(f"agent {agent_id!r} no longer exists")
+        account, _ = await self.accounts.session_account(self.tokens, hello.token)
+        agent_id = account.id
         session.user_id, session.name = account.id, account.name
         await self.fanout.add_agent(session)  # before reading what they hold: no gap
         infos = []

@@ -23,6 +23,7 @@ from chatserver.web import auth_api as api
 from chatserver.web import reports_api
 from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection, quiet_client_mistakes
+from chatserver.web.guard import AddressCap
 
 log = logging.getLogger("chatserver")
 
@@ -63,11 +64,13 @@ async def prepare_shared(settings: Settings) -> None:
 
 
 async def shopper_socket(websocket: WebSocket) -> None:
-    await Connection(websocket, websocket.app.state.hub, "shopper").run()
+    state = websocket.app.state
+    await Connection(websocket, state.hub, "shopper", state.sockets).run()
 
 
 async def agent_socket(websocket: WebSocket) -> None:
-    await Connection(websocket, websocket.app.state.hub, "agent").run()
+    state = websocket.app.state
+    await Connection(websocket, state.hub, "agent", state.sockets).run()
 
 
 async def first_start(accounts: Accounts, settings: Settings) -> None:
@@ -92,8 +95,10 @@ def create_app(
 ) -> Starlette:
     """Build the app; tests may pass a built store, a controllable clock or a bot."""
     store = store or store_for(settings)
-    tokens = Tokens(load_secret(settings.secret_key, settings.data_dir), settings.session_max_age_s)
-    hub = Hub(settings, store, tokens, clock or SystemClock(), bot or bot_for(settings))
+    clock = clock or SystemClock()
+    secret = load_secret(settings.secret_key, settings.data_dir)
+    tokens = Tokens(secret, settings.session_max_age_s, clock)
+    hub = Hub(settings, store, tokens, clock, bot or bot_for(settings))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -132,4 +137,5 @@ def create_app(
     app = Starlette(routes=routes, middleware=asset_middleware(), lifespan=lifespan)
     app.state.hub = hub
     app.state.settings = settings
+    app.state.sockets = AddressCap(settings.max_sockets_per_address)
     return app

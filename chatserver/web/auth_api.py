@@ -53,7 +53,7 @@ async def login(request: Request) -> Response:
     except Unauthorized as exc:
         return error_response(401, exc.message)
     reply = LoginResponse(
-        token=hub.tokens.new_session(account.id),
+        token=hub.tokens.new_session(account.id, account.session_generation),
         agent_id=account.id,
         name=account.name,
         role=account.role,

@@ -38,12 +38,9 @@ async def _manager(request: Request) -> Hub:
     if scheme.lower() != "bearer" or not token.strip():
         raise _Refused(401, "reports need 'Authorization: Bearer <token>' from /api/login")
     try:
-        agent_id = hub.tokens.session_agent(token.strip())
+        account, _ = await hub.accounts.session_account(hub.tokens, token.strip())
     except Unauthorized as exc:
         raise _Refused(401, exc.message) from exc
-    account = await hub.accounts.get(agent_id)
-    if account is None:
-        raise _Refused(401, f"agent {agent_id!r} no longer exists")
     if account.role not in READERS:
         raise _Refused(403, "reports are for managers and admins")
     return hub

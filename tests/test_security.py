@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 from collections.abc import Iterator
 
@@ -14,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from chatserver.domain import protocol as p
 from chatserver.store.ports import StoreUnavailable
-from tests.conftest import Server, ServerFactory
+from tests.conftest import Client, Server, ServerFactory
 
 INT64_MAX = 2**63 - 1
 
@@ -198,3 +199,141 @@ async def test_a_store_error_while_catching_up_closes_the_socket_to_resume_later
     again = await server.shopper(token=token, last_seq=1)
     code, _ = await closed_with(again.ws)
     assert code == 1013  # try again later: the client reconnects and resumes from its seq
+
+
+# --- item 15: sockets that never say hello, go quiet, or come in crowds ------------------------
+
+
+async def test_a_socket_that_never_says_hello_is_closed(server: Server) -> None:
+    silent = await server.raw("/ws/shopper", origin=server.settings.base_url)
+    await server.clock.advance(server.settings.hello_timeout_s - 1)
+    talker = await server.shopper()  # one that says hello in time is kept
+    await server.clock.advance(2)
+    error = await silent.expect("error", code="timeout")
+    assert "no hello" in error["message"]
+    assert await closed_with(silent.ws) == (1008, error["message"])
+    await talker.send(p.SendMessage(client_id="m1", text="still here"))
+    await talker.expect("ack", client_id="m1")
+
+
+async def test_an_idle_socket_is_closed_and_a_talking_one_kept(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(idle_timeout_s=600)
+    quiet, talker = await server.shopper(), await server.shopper()
+    await server.clock.advance(400)
+    await talker.send(p.SendMessage(client_id="m0", text="a frame resets the idle time"))
+    await talker.expect("ack", client_id="m0")
+    await server.clock.advance(201)
+    await quiet.expect("error", code="timeout")
+    code, reason = await closed_with(quiet.ws)
+    assert code == 1000 and "no frame for 600 s" in reason
+    await talker.send(p.SendMessage(client_id="m1", text="here"))
+    await talker.expect("ack", client_id="m1")
+
+
+async def test_too_many_sockets_from_one_address_are_refused(start_server: ServerFactory) -> None:
+    server = await start_server(max_sockets_per_address=2)
+    first, _ = await server.shopper(), await server.agent("alice")
+    third = await server.raw("/ws/shopper", origin=server.settings.base_url)
+    error = await third.expect("error", code="too_many_sockets")
+    assert await closed_with(third.ws) == (1013, error["message"])
+    await first.close()
+
+    async def admitted() -> bool:  # once the server has seen the first one go
+        client = await server.raw("/ws/shopper", origin=server.settings.base_url)
+        await client.send(p.Hello(version=p.PROTOCOL_VERSION))
+        return await _welcomed(client)
+
+    await server.until(admitted)
+
+
+async def _welcomed(client: Client) -> bool:
+    try:
+        while True:
+            frame = json.loads(await client.ws.recv())
+            client.received.append(frame)
+            if frame["type"] in ("welcome", "error"):
+                return frame["type"] == "welcome"
+    except ConnectionClosed:
+        return False
+
+
+# --- item 14: sessions end when their reason goes -----------------------------------------------
+
+
+async def agent_socket(server: Server, agent_id: str, token: str) -> Client:
+    client = await server.raw("/ws/agent")
+    await client.send(p.Hello(version=p.PROTOCOL_VERSION, token=token))
+    await client.expect("welcome")
+    return client
+
+
+async def test_an_agent_socket_closes_when_its_session_expires(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(session_max_age_s=3600, session_check_s=60)
+    token = await login(server, "alice")
+    alice = await agent_socket(server, "alice", token)
+    await server.clock.advance(3000)
+    await alice.send(p.SetStatus(status="online"))
+    await alice.expect("status_changed", status="online")  # still served
+    await server.clock.advance(601)
+    error = await alice.expect("error", code="unauthorized")
+    assert "expired" in error["message"]
+    assert (await closed_with(alice.ws))[0] == 1008
+
+
+async def test_a_password_reset_ends_the_sessions_it_had(server: Server) -> None:
+    old_token = await login(server, "mona", "manager")
+    old = await agent_socket(server, "mona", old_token)
+    await server.hub.accounts.add("mona", "Mona", "new-secret", role="manager")
+    error = await old.expect("error", code="unauthorized")
+    assert "password was changed" in error["message"]
+    assert (await closed_with(old.ws))[0] == 1008
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        stale = await client.get(
+            "/api/reports/live", headers={"Authorization": f"Bearer {old_token}"}
+        )
+        assert stale.status_code == 401
+        fresh = await client.post("/api/login", json={"username": "mona", "password": "new-secret"})
+    new = await agent_socket(server, "mona", fresh.json()["token"])
+    refused = await server.raw("/ws/agent")
+    await refused.send(p.Hello(version=p.PROTOCOL_VERSION, token=old_token))
+    await refused.expect("error", code="unauthorized")
+    await new.send(p.SetStatus(status="online"))
+    await new.expect("status_changed", status="online")
+
+
+async def test_removing_an_agent_closes_their_socket(server: Server) -> None:
+    alice = await server.agent("alice")
+    assert await server.hub.accounts.remove("alice")
+    error = await alice.expect("error", code="unauthorized")
+    assert "no longer exists" in error["message"]
+    assert (await closed_with(alice.ws))[0] == 1008
+
+
+async def test_an_account_changed_elsewhere_ends_the_session_at_the_next_check(
+    start_server: ServerFactory,
+) -> None:
+    """As `chatserver agents remove` in another process does on the embedded store (no bus)."""
+    server = await start_server(session_check_s=60)
+    alice = await server.agent("alice")
+    await server.hub.store.accounts.remove("alice")
+    await server.clock.advance(61)
+    await alice.expect("error", code="unauthorized")
+    assert (await closed_with(alice.ws))[0] == 1008
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("backend_kind", ["redis"], indirect=False)
+async def test_a_reset_on_one_worker_ends_the_session_on_another(
+    start_server: ServerFactory, backend_kind: str
+) -> None:
+    one, two = await start_server(secret_key="shared"), await start_server(secret_key="shared")
+    token = await login(one, "alice")
+    on_two = await agent_socket(two, "alice", token)
+    await one.hub.accounts.add("alice", "Alice", "reset")
+    error = await on_two.expect("error", code="unauthorized")
+    assert "password was changed" in error["message"]
+    assert (await closed_with(on_two.ws))[0] == 1008

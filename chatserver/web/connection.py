@@ -260,12 +260,13 @@ class Connection:
                 raise InvalidFrame(
                     f"protocol version {frame.version} is not supported; use {p.PROTOCOL_VERSION}"
                 )
-            if self.role == "shopper":
-                await self.hub.connect_shopper(self.session, frame)
-                self.watchdog.said_hello()
-            else:
-                await self.hub.connect_agent(self.session, frame)
-                await self._watch_session(frame.token or "")
+            with self.watchdog.greeting():
+                if self.role == "shopper":
+                    await self.hub.connect_shopper(self.session, frame)
+                    self.watchdog.said_hello()
+                else:
+                    await self.hub.connect_agent(self.session, frame)
+                    await self._watch_session(frame.token or "")
             self._connected = True
         elif not self._connected:
             raise InvalidFrame("the first frame must be hello")

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import math
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from chatserver.domain.clock import Clock
 from chatserver.domain.errors import ChatError, Idle, TimedOut, Unauthorized, Unavailable
@@ -26,7 +26,7 @@ class Watchdog:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self._settings, self._clock = settings, clock
         self._opened = self._heard = clock.now()
-        self._hello = False
+        self._hello = self._greeting = False
         self._check: SessionCheck | None = None
         self._expires = math.inf
         self._checked = 0.0
@@ -35,6 +35,16 @@ class Watchdog:
     def heard(self) -> None:
         """The client sent a frame."""
         self._heard = self._clock.now()
+
+    @contextlib.contextmanager
+    def greeting(self) -> Iterator[None]:
+        """A hello is being answered: its deadline waits for the answer (it may take a while)."""
+        self._greeting = True
+        try:
+            yield
+        finally:
+            self._greeting = False
+            self._wake.set()
 
     def said_hello(self, check: SessionCheck | None = None, expires_at: float = math.inf) -> None:
         """The socket is welcomed; an agent's also has its session checked from now on."""
@@ -56,7 +66,7 @@ class Watchdog:
     def _next(self) -> float:
         settings = self._settings
         if not self._hello:
-            return self._opened + settings.hello_timeout_s
+            return math.inf if self._greeting else self._opened + settings.hello_timeout_s
         times = [math.inf]
         if settings.idle_timeout_s:
             times.append(self._heard + settings.idle_timeout_s)
@@ -66,6 +76,10 @@ class Watchdog:
 
     async def _sleep_until(self, when: float) -> bool:
         """Sleep by the clock until ``when`` or a recheck; True when woken for a recheck."""
+        if when <= self._clock.now():  # a clock may not wake a zero sleep before it moves again
+            woken = self._wake.is_set()
+            self._wake.clear()
+            return woken
         tasks: list[asyncio.Future[object]] = [asyncio.ensure_future(self._wake.wait())]
         if when < math.inf:
             tasks.append(
@@ -83,7 +97,7 @@ class Watchdog:
     async def _verdict(self, woken: bool) -> ChatError | None:
         now, settings = self._clock.now(), self._settings
         if not self._hello:
-            if now >= self._opened + settings.hello_timeout_s:
+            if not self._greeting and now >= self._opened + settings.hello_timeout_s:
                 return TimedOut(f"no hello within {settings.hello_timeout_s:g} s: closing")
             return None
         if settings.idle_timeout_s and now >= self._heard + settings.idle_timeout_s:

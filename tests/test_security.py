@@ -3,6 +3,7 @@ an open /metrics. Each runs on a real server, on both backends where the store i
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -15,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from chatserver.domain import protocol as p
 from chatserver.store.ports import StoreUnavailable
-from tests.conftest import Client, Server, ServerFactory
+from tests.conftest import TIMEOUT, Client, Server, ServerFactory
 
 INT64_MAX = 2**63 - 1
 
@@ -337,3 +338,98 @@ async def test_a_reset_on_one_worker_ends_the_session_on_another(
     error = await on_two.expect("error", code="unauthorized")
     assert "password was changed" in error["message"]
     assert (await closed_with(on_two.ws))[0] == 1008
+
+
+# --- item 13: login throttle and body limits ----------------------------------------------------
+
+
+def from_address(server: Server, address: str) -> httpx.AsyncClient:
+    """An HTTP client whose connections come from another loopback address."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    return httpx.AsyncClient(base_url=server.url, transport=transport)
+
+
+async def test_login_is_throttled_per_account_with_retry_after(server: Server) -> None:
+    await server.hub.accounts.add("alice", "Alice", "right-password")
+    limit, window = server.settings.login_attempts, server.settings.login_window_s
+    async with from_address(server, "127.0.0.1") as client:
+        for _ in range(limit):
+            wrong = await client.post("/api/login", json={"username": "alice", "password": "guess"})
+            assert wrong.status_code == 401
+        right = {"username": "alice", "password": "right-password"}
+        refused = await client.post("/api/login", json=right)
+        assert refused.status_code == 429
+        assert 0 < int(refused.headers["retry-after"]) <= window
+        assert "too many failed logins" in refused.json()["error"]
+    async with from_address(server, "127.0.0.2") as elsewhere:  # the account, from anywhere
+        assert (await elsewhere.post("/api/login", json=right)).status_code == 429
+        await server.clock.advance(window)
+        assert (await elsewhere.post("/api/login", json=right)).status_code == 200
+
+
+async def test_login_is_throttled_per_address(server: Server) -> None:
+    await server.hub.accounts.add("bob", "Bob", "bobs-password")
+    good = {"username": "bob", "password": "bobs-password"}
+    async with from_address(server, "127.0.0.3") as sprayer:
+        for n in range(server.settings.login_attempts):
+            guess = {"username": f"user{n}", "password": "123456"}
+            assert (await sprayer.post("/api/login", json=guess)).status_code == 401
+        throttled = await sprayer.post("/api/login", json=good)
+        assert throttled.status_code == 429 and "retry-after" in throttled.headers
+    async with from_address(server, "127.0.0.4") as other:
+        assert (await other.post("/api/login", json=good)).status_code == 200
+
+
+async def raw_http(server: Server, head: bytes, body_chunks: tuple[bytes, ...] = ()) -> bytes:
+    """Send a request's head (and maybe some body) on a raw socket; what came back."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", int(server.url.rsplit(":", 1)[1]))
+    try:
+        writer.write(head)
+        for chunk in body_chunks:
+            writer.write(chunk)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(65536), TIMEOUT)
+    finally:
+        writer.close()
+
+
+async def test_a_declared_oversized_body_is_refused_before_it_is_sent(server: Server) -> None:
+    for path in (b"/api/login", b"/api/reports", b"/metrics"):
+        head = (
+            b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 104857600\r\n\r\n"
+        )
+        reply = await raw_http(server, head)  # not one byte of the 100 MiB body sent
+        assert reply.startswith(b"HTTP/1.1 413"), reply[:100]
+        assert b"request body too large" in reply
+
+
+async def test_a_chunked_body_is_refused_once_it_passes_the_limit(server: Server) -> None:
+    head = (
+        b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = b"4000\r\n" + b"x" * 0x4000 + b"\r\n"  # 16 KiB each, never a last chunk
+    chunks = (chunk,) * (server.settings.max_body_bytes // 0x4000 + 2)
+    reply = await raw_http(server, head, chunks)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:100]
+    async with httpx.AsyncClient(base_url=server.url) as client:  # a normal body still works
+        small = await client.post("/api/login", json={"username": "x", "password": "y"})
+        assert small.status_code == 401
+
+
+async def test_http_connections_that_never_finish_their_headers_are_closed(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(http_timeout_s=0.5)
+    port = int(server.url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # and nothing more
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), TIMEOUT) == b""  # closed by the server
+    writer.close()
+    silent_reader, silent = await asyncio.open_connection("127.0.0.1", port)
+    assert await asyncio.wait_for(silent_reader.read(), TIMEOUT) == b""
+    silent.close()
+    async with httpx.AsyncClient(base_url=server.url) as client:  # whole requests are served
+        assert (await client.get("/api/health")).status_code == 200

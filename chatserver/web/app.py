@@ -9,6 +9,7 @@ import os
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -24,6 +25,7 @@ from chatserver.web import reports_api
 from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection, quiet_client_mistakes
 from chatserver.web.guard import AddressCap
+from chatserver.web.limits import BodyLimit, LoginThrottle
 
 log = logging.getLogger("chatserver")
 
@@ -134,8 +136,12 @@ def create_app(
         WebSocketRoute("/ws/shopper", shopper_socket),
         WebSocketRoute("/ws/agent", agent_socket),
     ]
-    app = Starlette(routes=routes, middleware=asset_middleware(), lifespan=lifespan)
+    middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes), *asset_middleware()]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.hub = hub
     app.state.settings = settings
     app.state.sockets = AddressCap(settings.max_sockets_per_address)
+    app.state.login_throttle = LoginThrottle(
+        settings.login_attempts, settings.login_window_s, clock
+    )
     return app

@@ -119,6 +119,17 @@ def _frame_type(raw: str) -> str | None:
     return value if isinstance(value, str) and len(value) <= 40 else None
 
 
+async def _stopped(task: asyncio.Task[Any]) -> None:
+    """Wait for a cancelled task to end, cancelling again while it runs on.
+
+    A store client may swallow a cancellation that lands inside one of its calls (seen on Redis
+    during a hello); the reader then waits for the next frame, and would hold the socket open.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+
+
 class Connection:
     """Serves one shopper or agent socket for its whole life."""
 
@@ -196,6 +207,7 @@ class Connection:
             if close_code is not None and close_code != CLOSE_TOO_SLOW:
                 await self._drain(writer)
             writer.cancel()
+            await _stopped(reader)
             await asyncio.gather(reader, writer, overflow, guard, return_exceptions=True)
             self.hub.metrics.disconnected(self.role)
             if self._connected:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -13,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from chatserver.core.attachments import Attachments
 from chatserver.core.auth import Accounts, Tokens, load_secret, new_password
 from chatserver.core.hub import Hub
 from chatserver.domain.bot import Bot, NoBot
@@ -21,13 +23,17 @@ from chatserver.domain.settings import Settings
 from chatserver.store import store_for
 from chatserver.store.base import Store
 from chatserver.web import auth_api as api
-from chatserver.web import reports_api
+from chatserver.web import playbook_api, reports_api
 from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection, quiet_client_mistakes
+from chatserver.web.files_api import file_routes
 from chatserver.web.guard import AddressCap
 from chatserver.web.limits import BodyLimit, LoginThrottle
 
 log = logging.getLogger("chatserver")
+
+UPLOAD_PATH = re.compile(r"/api/conversations/[^/]+/files")
+"""Where attachments are posted: the endpoint caps those bodies at ``max_file_bytes`` itself."""
 
 
 def bot_for(settings: Settings) -> Bot:
@@ -129,14 +135,21 @@ def create_app(
         *asset_routes(),
         Route("/api/login", api.login, methods=["POST"]),
         Route("/api/health", api.health),
+        Route("/api/playbook/tone", playbook_api.tone_rules),
         Route("/api/reports", reports_api.report),
         Route("/api/reports/live", reports_api.live_state),
         Route("/api/reports/{table}.csv", reports_api.table_csv),
         Route("/metrics", reports_api.metrics),
+        *file_routes(),
         WebSocketRoute("/ws/shopper", shopper_socket),
         WebSocketRoute("/ws/agent", agent_socket),
     ]
-    middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes), *asset_middleware()]
+    body_limit = Middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        uploads=UPLOAD_PATH,
+    )
+    middleware = [body_limit, *asset_middleware()]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.hub = hub
     app.state.settings = settings
@@ -144,4 +157,5 @@ def create_app(
     app.state.login_throttle = LoginThrottle(
         settings.login_attempts, settings.login_window_s, clock
     )
+    app.state.attachments = Attachments(settings, hub.journal, tokens, hub.accounts, hub.metrics)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from collections import deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,16 +25,21 @@ class BodyLimit:
     without one (chunked) is counted as it streams and refused as soon as it passes the limit.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, uploads: re.Pattern[str] | None = None
+    ) -> None:
+        """``uploads``: the paths of endpoints that cap their (larger) bodies themselves, the
+        same way, with their own message (attachments: ``max_file_bytes``)."""
+        self.app, self.max_bytes, self.uploads = app, max_bytes, uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.uploads and self.uploads.fullmatch(scope["path"])):
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes
         length = dict(scope["headers"]).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > self.max_bytes:
-            await self._refuse(send)
+        if not length.isdigit() or int(length) > limit:
+            await self._refuse(send, limit)
             return
         seen, started = 0, False
 
@@ -41,7 +47,7 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > limit:
                 raise _TooLarge
             return message
 
@@ -55,10 +61,10 @@ class BodyLimit:
         except _TooLarge:
             if started:
                 raise
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
-        body = b'{"error":"request body too large: at most %d bytes"}' % self.max_bytes
+    async def _refuse(self, send: Send, limit: int) -> None:
+        body = b'{"error":"request body too large: at most %d bytes"}' % limit
         headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": 413, "headers": headers})

@@ -297,6 +297,12 @@ async def test_a_password_reset_ends_the_sessions_it_had(server: Server) -> None
             "/api/reports/live", headers={"Authorization": f"Bearer {old_token}"}
         )
         assert stale.status_code == 401
+        upload = await client.post(
+            "/api/conversations/c-1/files",
+            headers={"Authorization": f"Bearer {old_token}", "X-File-Name": "a.png"},
+            content=b"\x89PNG",
+        )
+        assert upload.status_code == 401
         fresh = await client.post("/api/login", json={"username": "mona", "password": "new-secret"})
     new = await agent_socket(server, "mona", fresh.json()["token"])
     refused = await server.raw("/ws/agent")

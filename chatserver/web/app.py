@@ -26,6 +26,7 @@ from chatserver.store import store_for
 from chatserver.store.base import Store
 from chatserver.web import admin_routes, playbook_api, reports_api
 from chatserver.web import auth_api as api
+from chatserver.web.admin_common import MAX_BODY as ADMIN_MAX_BODY
 from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection, quiet_client_mistakes
 from chatserver.web.files_api import file_routes
@@ -36,6 +37,7 @@ log = logging.getLogger("chatserver")
 
 UPLOAD_PATH = re.compile(r"/api/conversations/[^/]+/files")
 """Where attachments are posted: the endpoint caps those bodies at ``max_file_bytes`` itself."""
+ADMIN_PATH = re.compile(r"/api/admin/")
 
 
 SETTINGS_ENV = "CHATSERVER_SETTINGS"
@@ -151,6 +153,7 @@ def create_app(
         BodyLimit,
         max_bytes=settings.max_body_bytes,
         uploads=UPLOAD_PATH,
+        larger=((ADMIN_PATH, ADMIN_MAX_BODY),),
     )
     middleware = [body_limit, *asset_middleware()]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

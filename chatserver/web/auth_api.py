@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from chatserver.core.hub import Hub
 from chatserver.domain.errors import Unauthorized
 from chatserver.web.limits import LoginThrottle
+from chatserver.web.responses import error_response
 
 
 class LoginRequest(BaseModel):
@@ -25,19 +26,9 @@ class LoginResponse(BaseModel):
     role: str
 
 
-class ErrorResponse(BaseModel):
-    error: str
-
-
 def _hub(request: Request) -> Hub:
     hub: Hub = request.app.state.hub
     return hub
-
-
-def error_response(status: int, message: str) -> Response:
-    return Response(
-        ErrorResponse(error=message).model_dump_json(), status, media_type="application/json"
-    )
 
 
 async def login(request: Request) -> Response:

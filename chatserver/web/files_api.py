@@ -26,7 +26,7 @@ from chatserver.domain.errors import (
 )
 from chatserver.domain.files import EXTENSIONS, FileRefused, safe_name, too_large
 from chatserver.domain.settings import Settings
-from chatserver.web.auth_api import error_response
+from chatserver.web.responses import error_response
 
 _STATUS: tuple[tuple[type[ChatError], int], ...] = (
     (FileRefused, 415),

@@ -12,34 +12,51 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from chatserver.domain.clock import Clock
+from chatserver.web.responses import ErrorResponse
 
 
 class _TooLarge(Exception):
     pass
 
 
-class BodyLimit:
-    """ASGI middleware: a body over ``max_bytes`` gets 413 without being read into memory.
+DRAIN_BYTES = 16 * 2**20
+"""A declared body over the limit but under this is read and thrown away before the 413, so a
+browser sees the answer (one that is cut off mid-upload reports a network error instead)."""
 
-    A ``Content-Length`` over the limit is refused before any byte of the body is read; a body
-    without one (chunked) is counted as it streams and refused as soon as it passes the limit.
+
+class BodyLimit:
+    """ASGI middleware: a body over its path's limit gets 413 without being kept in memory.
+
+    A ``Content-Length`` over the limit is refused before the body is used (read and discarded
+    when under ``DRAIN_BYTES``, not read at all above); a body without one (chunked) is counted as
+    it streams and refused as soon as it passes the limit.
     """
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, uploads: re.Pattern[str] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        uploads: re.Pattern[str] | None = None,
+        larger: tuple[tuple[re.Pattern[str], int], ...] = (),
     ) -> None:
         """``uploads``: the paths of endpoints that cap their (larger) bodies themselves, the
-        same way, with their own message (attachments: ``max_file_bytes``)."""
-        self.app, self.max_bytes, self.uploads = app, max_bytes, uploads
+        same way, with their own message (attachments: ``max_file_bytes``). ``larger``: paths
+        with a limit of their own (the admin API takes whole FAQ entries)."""
+        self.app, self.max_bytes, self.uploads, self.larger = app, max_bytes, uploads, larger
+
+    def _limit(self, path: str) -> int:
+        return next((size for pattern, size in self.larger if pattern.match(path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (self.uploads and self.uploads.fullmatch(scope["path"])):
             await self.app(scope, receive, send)
             return
-        limit = self.max_bytes
+        limit = self._limit(scope["path"])
         length = dict(scope["headers"]).get(b"content-length", b"0")
         if not length.isdigit() or int(length) > limit:
-            await self._refuse(send, limit)
+            if length.isdigit() and int(length) <= DRAIN_BYTES:
+                await _discard(receive)
+            await _refuse(send, limit)
             return
         seen, started = 0, False
 
@@ -61,14 +78,21 @@ class BodyLimit:
         except _TooLarge:
             if started:
                 raise
-            await self._refuse(send, limit)
+            await _refuse(send, limit)
 
-    async def _refuse(self, send: Send, limit: int) -> None:
-        body = b'{"error":"request body too large: at most %d bytes"}' % limit
-        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+
+async def _discard(receive: Receive) -> None:
+    while (message := await receive())["type"] == "http.request" and message.get("more_body"):
+        pass
+
+
+async def _refuse(send: Send, limit: int) -> None:
+    body = ErrorResponse(error=f"request body too large: at most {limit} bytes")
+    payload = body.model_dump_json().encode()
+    headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+    headers.append((b"content-length", str(len(payload)).encode()))
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 class LoginThrottle:

@@ -21,7 +21,7 @@ from chatserver.domain.errors import Unauthorized
 from chatserver.reports import tables
 from chatserver.reports.models import Report
 from chatserver.reports.source import build_report, day_range, live, report_settings
-from chatserver.web.auth_api import error_response
+from chatserver.web.responses import error_response
 
 READERS = ("manager", "admin")
 

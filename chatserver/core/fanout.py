@@ -2,7 +2,8 @@
 
 Event channels: ``c:<log>`` carries a conversation log's events and live notices, ``agents``
 reaches every agent. Signal topic ``follow:<agent>`` tells an agent's sockets to follow a
-conversation they were just given (a control message: never on an event channel).
+conversation they were just given, ``status:<agent>`` to show their status and load afresh
+(control messages: never on an event channel).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from chatserver.core.sessions import Session
@@ -30,6 +31,13 @@ def follow_topic(agent_id: str) -> str:
     return f"follow:{agent_id}"
 
 
+def status_topic(agent_id: str) -> str:
+    return f"status:{agent_id}"
+
+
+StatusSender = Callable[[Session], Coroutine[Any, Any, None]]
+
+
 class Fanout:
     """Delivers what the bus carries to the right sessions of this worker."""
 
@@ -39,6 +47,7 @@ class Fanout:
         self._agents: dict[str, set[Session]] = defaultdict(set)
         self._followers: dict[str, set[Session]] = defaultdict(set)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.send_status: StatusSender | None = None  # set by the assigner, which knows loads
 
     async def start(self) -> None:
         self.bus.set_listeners(self.on_event, self.on_signal)
@@ -66,6 +75,7 @@ class Fanout:
         sessions.add(session)
         if len(sessions) == 1:
             await self.bus.watch(follow_topic(session.user_id))
+            await self.bus.watch(status_topic(session.user_id))
 
     def agent_sessions(self, agent_id: str) -> tuple[Session, ...]:
         return tuple(self._agents.get(agent_id, ()))
@@ -86,6 +96,7 @@ class Fanout:
         if session.role == "shopper":
             return False
         await self.bus.unwatch(follow_topic(session.user_id))
+        await self.bus.unwatch(status_topic(session.user_id))
         return True
 
     # --- following logs ------------------------------------------------------------------
@@ -128,12 +139,14 @@ class Fanout:
                     session.send(text)
 
     def on_signal(self, topic: str, message: str) -> None:
-        """The bus's signal listener: an agent's sockets follow a conversation just given them."""
+        """The bus's signal listener: an agent's sockets follow a conversation just given them,
+        or show their load afresh."""
         kind, _, agent_id = topic.partition(":")
-        if kind == "follow":
-            for session in tuple(self._agents.get(agent_id, ())):
-                if not session.follows(message):
-                    self.soon(self.follow_as_agent(session, message, {}))
+        for session in tuple(self._agents.get(agent_id, ())):
+            if kind == "follow" and not session.follows(message):
+                self.soon(self.follow_as_agent(session, message, {}))
+            elif kind == "status" and self.send_status is not None:
+                self.soon(self.send_status(session))
 
     def soon(self, work: Coroutine[Any, Any, None]) -> None:
         """Run work in the background; a failure is logged, not lost."""

@@ -1,25 +1,51 @@
-"""How long a waiting shopper can expect to wait."""
+"""How long a waiting shopper can expect to wait, from the queue as it is now."""
 
 from __future__ import annotations
 
 from collections import deque
-from statistics import fmean
+from collections.abc import Iterable
 
 
 class WaitEstimator:
-    """Estimates a queue wait from how long recent conversations waited per queue place."""
+    """Estimates waits from the seats agents have free and how long chats recently took.
 
-    def __init__(self, default_s: float = 30.0, window: int = 50) -> None:
+    A chat's handling time (assigned to closed) is kept with when it ended; the mean weighs each
+    by its age (halved every ``half_life_s``) beside a prior of ``default_s`` weighing one fresh
+    chat, so one slow chat fades instead of ruling the estimate until a restart.
+    """
+
+    def __init__(
+        self, default_s: float = 30.0, half_life_s: float = 900.0, window: int = 200
+    ) -> None:
         self._default_s = default_s
-        self._per_place: deque[float] = deque(maxlen=window)
+        self._half_life_s = half_life_s
+        self._handled: deque[tuple[float, float]] = deque(maxlen=window)
 
-    def record(self, waited_s: float, position_when_queued: int = 1) -> None:
-        """A conversation waited this long from the given place in the queue."""
-        self._per_place.append(max(0.0, waited_s) / max(1, position_when_queued))
+    def record(self, handled_s: float, now: float) -> None:
+        """A chat ended at ``now`` after an agent held it ``handled_s`` seconds."""
+        self._handled.append((now, max(0.0, handled_s)))
 
-    def estimate(self, position: int, agents_online: int) -> float | None:
-        """Seconds the conversation at ``position`` (1 = next) can expect to wait; None: unknown."""
-        if agents_online == 0:
+    def handling_s(self, now: float) -> float:
+        """The recent mean handling time of one chat, old chats weighing less."""
+        total, weight = self._default_s, 1.0
+        for ended, handled in self._handled:
+            w = 0.5 ** (max(0.0, now - ended) / self._half_life_s)
+            total += w * handled
+            weight += w
+        return total / weight
+
+    def estimate(self, position: int, seats: Iterable[tuple[int, int]], now: float) -> float | None:
+        """Seconds the conversation at ``position`` (1 = next) can expect to wait; None: nobody.
+
+        ``seats`` holds (capacity, open chats) of each agent online. Places up to the free seats
+        wait nothing; beyond them, seats free up at ``capacity / handling time``.
+        """
+        seats = list(seats)
+        capacity = sum(c for c, _ in seats)
+        if capacity == 0:
             return None
-        per_place = fmean(self._per_place) if self._per_place else self._default_s
-        return round(position * per_place / agents_online, 1)
+        free = sum(max(0, c - held) for c, held in seats)
+        ahead = position - free
+        if ahead <= 0:
+            return 0.0
+        return round(ahead * self.handling_s(now) / capacity, 1)

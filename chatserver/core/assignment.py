@@ -171,22 +171,11 @@ class Assigner:
 
     async def pick(self, conversation_id: str, agent_id: str) -> bool:
         """An agent takes a waiting conversation out of turn; False if gone or they have no room."""
-        if not await self._has_room(agent_id):
-            return False
-        if not await self.router.dequeue(conversation_id):
-            return False  # taken meanwhile (another agent, or the dispatcher)
-        if not await self.router.assign(conversation_id, agent_id, self.clock.now()):
-            await self.router.enqueue(conversation_id, at_head=True)  # their room went meanwhile
+        if not await self.router.pick(conversation_id, agent_id, self.clock.now()):
             return False
         await self._given(conversation_id, agent_id)
         await self.announce_queue()
         return True
-
-    async def _has_room(self, agent_id: str) -> bool:
-        return any(
-            a.agent_id == agent_id and a.status == "online" and a.open_chats < a.capacity
-            for a in await self.router.presence()
-        )
 
     async def announce_queue(self) -> None:
         """Every waiting shopper hears their place and the true outlook; every agent sees the queue."""

@@ -122,8 +122,11 @@ class Chats:
         the queue's question; the shopper keeps their place and the clock keeps running.
         """
         outlook = await self.assigner.outlook()
-        if conversation.status == "queued" and outlook.free:
-            return  # a seat is free: a person takes it now, and answers it
+        if conversation.status == "queued":
+            # Read after the outlook: either a seat was free then, or an assignment shows now.
+            latest = (await self.journal.get(conversation.id)).status
+            if outlook.free or latest != "queued":
+                return  # a person takes it now, and answers it
         turn = self.bot.reply(text, conversation.locale, self.clock.now(), outlook.online > 0)
         if conversation.status == "queued" and turn.handoff:
             if not turn.asked_for_person:

@@ -35,7 +35,7 @@ async def test_one_slow_chat_never_sends_new_chats_to_the_bot_while_a_seat_is_fr
     await alice.send(p.CloseConversation(conversation_id=started["conversation_id"]))
     await alice.expect("conversation_assigned", conversation_id=waiting["conversation_id"])
     await alice.send(p.CloseConversation(conversation_id=waiting["conversation_id"]))
-    await alice.expect("status_changed", open_chats=0)
+    await alice.expect("status_changed", status="online", open_chats=0)
 
     # Alice is online at 0 of 1: the next shopper goes to her, not to the bot.
     third, started = await ask(server, "What payment methods do you accept?")
@@ -185,7 +185,7 @@ async def test_an_agent_picks_a_waiting_chat_and_counters_stay_true(
     second = shoppers[1][1]["conversation_id"]
     await alice.send(p.PickConversation(conversation_id=second))
     await alice.expect("conversation_assigned", conversation_id=second)
-    await alice.expect("status_changed", open_chats=1)
+    await alice.expect("status_changed", status="away", open_chats=1)
     snapshot = alice.all("queue_snapshot")[-1]
     while [w["conversation_id"] for w in snapshot["waiting"]] != [shoppers[0][1]["conversation_id"]]:
         snapshot = await alice.expect("queue_snapshot")
@@ -193,14 +193,20 @@ async def test_an_agent_picks_a_waiting_chat_and_counters_stay_true(
     await alice.send(p.PickConversation(conversation_id=second))  # already hers
     await alice.expect("error", code="not_allowed", frame_type="pick_conversation")
 
-    # Bob takes a transfer: his header counts it; Alice's drops; closing all brings both to 0.
+
+async def test_load_counters_follow_transfers_and_closes(start_server: ServerFactory) -> None:
+    """The console's "N of M chats": right for the receiver of a transfer and after closing all."""
+    server = await start_server()
+    alice = await server.agent("alice", capacity=3)
+    chats = [(await ask(server, f"question {i}"))[1]["conversation_id"] for i in range(2)]
+    for conversation_id in chats:
+        await alice.expect("conversation_assigned", conversation_id=conversation_id)
+    await alice.expect("status_changed", status="online", open_chats=2)
     bob = await server.agent("bob", capacity=3)
-    await bob.expect("conversation_assigned")  # the first shopper, from the queue
-    await bob.expect("status_changed", open_chats=1)
-    await alice.send(p.Transfer(conversation_id=second, to_agent="bob"))
-    await bob.expect("status_changed", open_chats=2)
-    await alice.expect("status_changed", open_chats=0)
-    for conversation_id in (second, shoppers[0][1]["conversation_id"]):
-        await bob.send(p.CloseConversation(conversation_id=conversation_id))
-    await bob.expect("status_changed", open_chats=1)
-    await bob.expect("status_changed", open_chats=0)
+    await alice.send(p.Transfer(conversation_id=chats[0], to_agent="bob"))
+    await bob.expect("status_changed", status="online", open_chats=1)
+    await alice.expect("status_changed", status="online", open_chats=1)
+    await bob.send(p.CloseConversation(conversation_id=chats[0]))
+    await bob.expect("status_changed", status="online", open_chats=0)
+    await alice.send(p.CloseConversation(conversation_id=chats[1]))
+    await alice.expect("status_changed", status="online", open_chats=0)

@@ -27,9 +27,9 @@ async def test_one_slow_chat_never_sends_new_chats_to_the_bot_while_a_seat_is_fr
     """Dead end 1: a slow chat used to keep the estimate high and the bot taking chats."""
     server = await start_server(faq_dir=FAQ)
     alice = await server.agent("alice", capacity=1)
-    first, started = await ask(server, "Where is my parcel?")
+    _, started = await ask(server, "Where is my parcel?")
     await alice.expect("conversation_assigned", conversation_id=started["conversation_id"])
-    second, waiting = await ask(server, "Can I change my address?")
+    _, waiting = await ask(server, "Can I change my address?")
     assert waiting["status"] == "queued"
     await server.clock.advance(600)  # one slow chat: the second shopper waits ten minutes
     await alice.send(p.CloseConversation(conversation_id=started["conversation_id"]))
@@ -117,7 +117,10 @@ async def test_outside_hours_nobody_online_says_when_people_are_back_in_the_shop
     server = await start_server(faq_dir=FAQ)
     await server.clock.advance(FRIDAY_9PM_BERLIN)
     shopper, _ = await ask(
-        server, "Wo ist mein Paket mit der Nummer 4711?", locale="de-DE", timezone="America/New_York"
+        server,
+        "Wo ist mein Paket mit der Nummer 4711?",
+        locale="de-DE",
+        timezone="America/New_York",
     )
     availability = await shopper.expect("availability")
     assert availability["mode"] == "bot" and availability["agents_online"] == 0
@@ -187,7 +190,9 @@ async def test_an_agent_picks_a_waiting_chat_and_counters_stay_true(
     await alice.expect("conversation_assigned", conversation_id=second)
     await alice.expect("status_changed", status="away", open_chats=1)
     snapshot = alice.all("queue_snapshot")[-1]
-    while [w["conversation_id"] for w in snapshot["waiting"]] != [shoppers[0][1]["conversation_id"]]:
+    while [w["conversation_id"] for w in snapshot["waiting"]] != [
+        shoppers[0][1]["conversation_id"]
+    ]:
         snapshot = await alice.expect("queue_snapshot")
     assert snapshot["waiting"][0]["question"] == "question 0"
     await alice.send(p.PickConversation(conversation_id=second))  # already hers

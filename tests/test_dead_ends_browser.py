@@ -59,8 +59,10 @@ async def test_after_a_close_rating_is_optional_and_the_old_chat_stays_above(
     log = shopper.locator(".log")
     await expect(log).to_contain_text("Your earlier conversation is above")
     text = await log.inner_text()
-    assert text.index("Yes, in 4-7 days.") < text.index("earlier conversation") < text.index(
-        "And to Mexico?"
+    assert (
+        text.index("Yes, in 4-7 days.")
+        < text.index("earlier conversation")
+        < text.index("And to Mexico?")
     )
     await shopper.screenshot(path=SCREENSHOTS / "widget-after-close.png")
 
@@ -72,9 +74,7 @@ async def test_with_nobody_online_the_widget_says_so_and_offers_email_then_goes_
     server = await start_server(faq_dir=shop_dir)
     shopper = await shopper_page(new_page, server)
     await shopper_says(shopper, "Is the 12 m kite in stock?")
-    await expect(shopper.locator(".sub")).to_have_text(
-        "Nobody is online right now"
-    )
+    await expect(shopper.locator(".sub")).to_have_text("Nobody is online right now")
     await expect(shopper.locator(".email")).to_be_visible()
     await expect(shopper.locator(".sub")).not_to_contain_text("number")
     await shopper.screenshot(path=SCREENSHOTS / "widget-nobody-online.png")

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from chatserver.core.auth import Accounts
 from chatserver.core.fanout import AGENTS_CHANNEL, Fanout, follow_topic, status_topic
 from chatserver.core.journal import Journal
 from chatserver.core.sessions import Session
-from chatserver.core.waits import WaitEstimator
+from chatserver.core.waits import Outlook, WaitEstimator, availability, snapshot
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
 from chatserver.domain.conversation import Conversation, handed_off, start_clock
-
-
-@dataclass(frozen=True)
-class Outlook:
-    """Agents online, the wait a new conversation can expect (None: nobody), whether the bot leads."""
-
-    online: int
-    free: int
-    estimate: float | None
-    with_bot: bool
 
 
 class Assigner:
@@ -182,7 +171,7 @@ class Assigner:
         queue = [await self.journal.get(c) for c in await self.router.waiting()]
         seats = await self._seats()
         now = self.clock.now()
-        await self.bus.publish(AGENTS_CHANNEL, self._snapshot(queue, len(seats)))
+        await self.bus.publish(AGENTS_CHANNEL, snapshot(queue, len(seats), self.target_s))
         for position, conversation in enumerate(queue, start=1):
             back = (
                 "" if seats else self.bot.back_at(now, conversation.locale, conversation.timezone)
@@ -199,20 +188,7 @@ class Assigner:
     async def queue_snapshot(self) -> str:
         """What agents see of the queue."""
         queue = [await self.journal.get(c) for c in await self.router.waiting()]
-        return self._snapshot(queue, len(await self._seats()))
-
-    def _snapshot(self, queue: list[Conversation], online: int) -> str:
-        waiting = [
-            p.WaitingConversation(
-                conversation_id=conversation.id,
-                position=position,
-                queued_at=conversation.queued_at or conversation.created_at,
-                deadline=conversation.deadline(self.target_s),
-                question=conversation.question,
-            )
-            for position, conversation in enumerate(queue, start=1)
-        ]
-        return p.QueueSnapshot(waiting=waiting, agents_online=online).model_dump_json()
+        return snapshot(queue, len(await self._seats()), self.target_s)
 
     async def _seats(self) -> list[tuple[int, int]]:
         """(capacity, open chats) of every agent online."""
@@ -238,23 +214,8 @@ class Assigner:
     async def availability(self, locale: str, timezone: str = "") -> p.Availability:
         """Who would answer a new shopper message now, and the shop's texts in this locale."""
         outlook = await self.outlook()
-        mode: str
-        if outlook.with_bot:
-            mode = "bot"
-        elif outlook.online == 0 or outlook.estimate is None:
-            mode = "offline"
-        else:
-            mode = "live" if outlook.estimate <= self.target_s else "busy"
-        greeting, away = self.bot.texts(locale)
         back = "" if outlook.online else self.bot.back_at(self.clock.now(), locale, timezone)
-        return p.Availability(
-            mode=mode,  # type: ignore[arg-type]
-            estimated_wait_s=outlook.estimate,
-            agents_online=outlook.online,
-            greeting=greeting if mode == "bot" else "",
-            away=away,
-            back_at=back,
-        )
+        return availability(outlook, self.target_s, self.bot.texts(locale), back)
 
     # --- agents ------------------------------------------------------------------------------
 

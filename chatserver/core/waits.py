@@ -1,9 +1,24 @@
-"""How long a waiting shopper can expect to wait, from the queue as it is now."""
+"""How long a waiting shopper can expect to wait, from the queue as it is now, and what the
+shoppers and agents are told of it."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
+
+from chatserver.domain import protocol as p
+from chatserver.domain.conversation import Conversation
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """Agents online, the wait a new conversation can expect (None: nobody), whether the bot leads."""
+
+    online: int
+    free: int
+    estimate: float | None
+    with_bot: bool
 
 
 class WaitEstimator:
@@ -49,3 +64,40 @@ class WaitEstimator:
         if ahead <= 0:
             return 0.0
         return round(ahead * self.handling_s(now) / capacity, 1)
+
+
+def availability(
+    outlook: Outlook, target_s: float, texts: tuple[str, str], back_at: str
+) -> p.Availability:
+    """What a shopper is told on connecting: who would answer a new message, and how soon."""
+    mode: str
+    if outlook.with_bot:
+        mode = "bot"
+    elif outlook.online == 0 or outlook.estimate is None:
+        mode = "offline"
+    else:
+        mode = "live" if outlook.estimate <= target_s else "busy"
+    greeting, away = texts
+    return p.Availability(
+        mode=mode,  # type: ignore[arg-type]
+        estimated_wait_s=outlook.estimate,
+        agents_online=outlook.online,
+        greeting=greeting if mode == "bot" else "",
+        away=away,
+        back_at=back_at,
+    )
+
+
+def snapshot(queue: list[Conversation], online: int, target_s: float) -> str:
+    """What agents see of the queue: each entry's place, deadline and question."""
+    waiting = [
+        p.WaitingConversation(
+            conversation_id=conversation.id,
+            position=position,
+            queued_at=conversation.queued_at or conversation.created_at,
+            deadline=conversation.deadline(target_s),
+            question=conversation.question,
+        )
+        for position, conversation in enumerate(queue, start=1)
+    ]
+    return p.QueueSnapshot(waiting=waiting, agents_online=online).model_dump_json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -22,6 +23,13 @@ from tests.test_browser import (
 pytestmark = pytest.mark.browser
 
 
+async def shot(page: Page, name: str, folder: Path) -> None:
+    """Keep a screenshot (to look at); CHAT_SCREENSHOTS=1 writes it to docs/ as well."""
+    await page.screenshot(path=folder / name)
+    if os.environ.get("CHAT_SCREENSHOTS"):
+        await page.screenshot(path=SCREENSHOTS / name)
+
+
 @pytest.fixture
 def backend_kind() -> str:
     """The pages do not depend on the store; tests/test_dead_ends.py runs on every backend."""
@@ -37,7 +45,7 @@ def shop_dir(tmp_path: Path) -> Path:
 
 
 async def test_after_a_close_rating_is_optional_and_the_old_chat_stays_above(
-    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path, tmp_path: Path
 ) -> None:
     """Dead end 6: the message box was hidden until a rating was sent, even after a reload."""
     server = await start_server(faq_dir=shop_dir)
@@ -66,11 +74,11 @@ async def test_after_a_close_rating_is_optional_and_the_old_chat_stays_above(
         < text.index("earlier conversation")
         < text.index("And to Mexico?")
     )
-    await shopper.screenshot(path=SCREENSHOTS / "widget-after-close.png")
+    await shot(shopper, "widget-after-close.png", tmp_path)
 
 
 async def test_with_nobody_online_the_widget_says_so_and_offers_email_then_goes_live(
-    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path, tmp_path: Path
 ) -> None:
     """Dead end 3: "number 1 in the queue" forever beside "our team is away"."""
     server = await start_server(faq_dir=shop_dir)
@@ -79,7 +87,7 @@ async def test_with_nobody_online_the_widget_says_so_and_offers_email_then_goes_
     await expect(shopper.locator(".sub")).to_have_text("Nobody is online right now")
     await expect(shopper.locator(".email")).to_be_visible()
     await expect(shopper.locator(".sub")).not_to_contain_text("number")
-    await shopper.screenshot(path=SCREENSHOTS / "widget-nobody-online.png")
+    await shot(shopper, "widget-nobody-online.png", tmp_path)
 
     await server.agent("alice")  # someone comes online: the shopper sees it live
     await expect(shopper.locator(".sub")).to_contain_text("Alice")
@@ -112,7 +120,7 @@ async def spied_console(new_page: NewPage, server: Server, **kw: object) -> Page
 
 
 async def test_queue_shows_the_question_and_an_agent_takes_it_counters_stay_true(
-    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path, tmp_path: Path
 ) -> None:
     server = await start_server(faq_dir=shop_dir)
     agent = await spied_console(new_page, server)
@@ -122,7 +130,7 @@ async def test_queue_shows_the_question_and_an_agent_takes_it_counters_stay_true
     await shopper.send(p.SendMessage(client_id="q", text="Where is my order 4711? It is late."))
     waiting = agent.locator("#queue .waiting")
     await expect(waiting.locator(".question")).to_have_text("Where is my order 4711? It is late.")
-    await agent.screenshot(path=SCREENSHOTS / "console-queue-preview.png")
+    await shot(agent, "console-queue-preview.png", tmp_path)
     await waiting.locator(".take").click()
     await expect(agent.locator("#queue .waiting")).to_have_count(0)
     await expect(agent.locator("#messages")).to_contain_text("Where is my order 4711?")
@@ -133,7 +141,7 @@ async def test_queue_shows_the_question_and_an_agent_takes_it_counters_stay_true
 
 
 async def test_every_shopper_message_notifies_and_counts_unread_per_chat(
-    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path, tmp_path: Path
 ) -> None:
     server = await start_server(faq_dir=shop_dir)
     agent = await spied_console(new_page, server)
@@ -157,7 +165,11 @@ async def test_every_shopper_message_notifies_and_counts_unread_per_chat(
 
 @pytest.mark.parametrize("viewport", [{"width": 1024, "height": 768}, PHONE])
 async def test_details_and_the_chat_list_are_reachable_at_every_width(
-    start_server: ServerFactory, new_page: NewPage, shop_dir: Path, viewport: dict[str, int]
+    start_server: ServerFactory,
+    new_page: NewPage,
+    shop_dir: Path,
+    viewport: dict[str, int],
+    tmp_path: Path,
 ) -> None:
     server = await start_server(faq_dir=shop_dir)
     agent = await spied_console(new_page, server, viewport=viewport)
@@ -169,12 +181,12 @@ async def test_details_and_the_chat_list_are_reachable_at_every_width(
     await agent.locator("#details").click()
     await expect(agent.locator("#product")).to_contain_text("Aurora Packable Rain Jacket")
     name = "phone" if viewport == PHONE else "1024"
-    await agent.screenshot(path=SCREENSHOTS / f"console-details-{name}.png")
+    await shot(agent, f"console-details-{name}.png", tmp_path)
     await agent.locator("#close-info").click()
     await expect(agent.locator("#product")).to_be_hidden()
     if viewport == PHONE:  # the list, then back to the chat
         await agent.locator("#back").click()
         await expect(agent.locator("#mine .chat-item")).to_be_visible()
-        await agent.screenshot(path=SCREENSHOTS / "console-list-phone.png")
+        await shot(agent, "console-list-phone.png", tmp_path)
         await agent.locator("#mine .chat-item .pick").click()
         await expect(agent.locator("#reply")).to_be_visible()

@@ -166,7 +166,9 @@ class AlwaysBot:
     def in_charge(self, now: float, queue_length: int, estimated_wait_s: float) -> bool:
         return True
 
-    def reply(self, text: str, locale: str, now: float, people_online: bool) -> BotTurn:
+    def reply(
+        self, text: str, locale: str, now: float, people_online: bool, timezone: str = ""
+    ) -> BotTurn:
         return BotTurn("Returns are free for 30 days.")
 
     def texts(self, locale: str) -> tuple[str, str]:

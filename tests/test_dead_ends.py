@@ -126,7 +126,7 @@ async def test_outside_hours_nobody_online_says_when_people_are_back_in_the_shop
     assert availability["mode"] == "bot" and availability["agents_online"] == 0
     assert availability["back_at"].startswith("Samstag 04:00")  # 10:00 in Berlin
     offer = await shopper.expect("message_posted", author="bot")
-    assert offer["ask_email"]
+    assert offer["ask_email"] and "Samstag 04:00" in offer["text"]
     await shopper.expect("conversation_queued", reason="handoff")
     status = await shopper.expect("queue_position")
     assert status["agents_online"] == 0 and status["back_at"].startswith("Samstag 04:00")

@@ -127,7 +127,13 @@ class Chats:
             latest = (await self.journal.get(conversation.id)).status
             if outlook.free or latest != "queued":
                 return  # a person takes it now, and answers it
-        turn = self.bot.reply(text, conversation.locale, self.clock.now(), outlook.online > 0)
+        turn = self.bot.reply(
+            text,
+            conversation.locale,
+            self.clock.now(),
+            outlook.online > 0,
+            timezone=conversation.timezone,
+        )
         if conversation.status == "queued" and turn.handoff:
             if not turn.asked_for_person:
                 await self.journal.update(conversation, question=text[:300])

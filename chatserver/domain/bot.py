@@ -34,11 +34,14 @@ class Bot(Protocol):
         """True when a new conversation should start with the bot rather than the queue."""
         ...
 
-    def reply(self, text: str, locale: str, now: float, people_online: bool) -> BotTurn:
+    def reply(
+        self, text: str, locale: str, now: float, people_online: bool, timezone: str = ""
+    ) -> BotTurn:
         """The bot's answer to a shopper message; what it cannot answer it hands to a person.
 
         ``people_online`` is the assigner's word on whether a person is online now: without one
-        the bot offers an e-mail follow-up instead of promising a person.
+        the bot offers an e-mail follow-up instead of promising a person, saying when people are
+        back in the shopper's ``timezone`` (an IANA name; the shop's own when empty or unknown).
         """
         ...
 
@@ -57,7 +60,9 @@ class NoBot:
     def in_charge(self, now: float, queue_length: int, estimated_wait_s: float) -> bool:
         return False
 
-    def reply(self, text: str, locale: str, now: float, people_online: bool) -> BotTurn:
+    def reply(
+        self, text: str, locale: str, now: float, people_online: bool, timezone: str = ""
+    ) -> BotTurn:
         return BotTurn("A person will be with you shortly.", handoff=True)
 
     def back_at(self, now: float, locale: str, timezone: str) -> str:

@@ -2,7 +2,8 @@
 
 It replies in the shopper's language (detected from the text, the widget's locale helping on
 short lines): FAQ answers from that language's FAQ, its own texts from shop.toml's per-locale
-texts, and "back at" times formatted for that locale in the shop's time zone (Babel).
+texts, and "back at" times formatted for that locale in the shopper's time zone (Babel; the shop's
+when the widget sent none).
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ class ShopBot:
         threshold = self.shop.queue_threshold
         return estimated_wait_s > self.target_s or (threshold > 0 and queue_length >= threshold)
 
-    def reply(self, text: str, locale: str, now: float, people_online: bool = False) -> BotTurn:
+    def reply(
+        self, text: str, locale: str, now: float, people_online: bool = False, timezone: str = ""
+    ) -> BotTurn:
         decision = self.faq.reply(text, locale)
         lang = decision.lang
         texts = self.shop.texts_for(lang)
@@ -102,7 +105,7 @@ class ShopBot:
             said = texts.handoff if decision.kind == "handoff" else texts.abstain
             return BotTurn(said, handoff=True, asked_for_person=decision.kind == "handoff")
         # Nobody online, staffed hours or not: no promise of a person now, an e-mail offer instead.
-        back = self.back_at(now, lang, "")
+        back = self.back_at(now, lang, timezone)
         return BotTurn(
             f"{texts.away} ({back})" if back else texts.away,
             handoff=True,

@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from chatserver.core.attachments import Attachments
 from chatserver.core.auth import Accounts, Tokens, load_secret, new_password
 from chatserver.core.hub import Hub
 from chatserver.domain.bot import Bot, NoBot
@@ -23,6 +24,7 @@ from chatserver.web import auth_api as api
 from chatserver.web import playbook_api, reports_api
 from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection
+from chatserver.web.files_api import file_routes
 
 log = logging.getLogger("chatserver")
 
@@ -121,10 +123,12 @@ def create_app(
         Route("/api/reports/live", reports_api.live_state),
         Route("/api/reports/{table}.csv", reports_api.table_csv),
         Route("/metrics", reports_api.metrics),
+        *file_routes(),
         WebSocketRoute("/ws/shopper", shopper_socket),
         WebSocketRoute("/ws/agent", agent_socket),
     ]
     app = Starlette(routes=routes, middleware=asset_middleware(), lifespan=lifespan)
     app.state.hub = hub
     app.state.settings = settings
+    app.state.attachments = Attachments(settings, hub.journal, tokens, hub.accounts, hub.metrics)
     return app

@@ -142,7 +142,7 @@
         break;
       case "conversation_queued": case "conversation_requeued": c.status = "queued"; c.agent = null; break;
       case "conversation_closed": c.status = "closed"; c.deadline = null; break;
-      case "message_posted":
+      case "message_posted": case "file_attached":
         if (e.author === "agent") c.deadline = null;
         if (e.author === "shopper") {
           c.typing = false;
@@ -175,7 +175,7 @@
     beep();
     if (document.hidden || S.selected !== c.id) S.newChats++;
     titleBar();
-    var said = c.events.filter(function (e) { return e.type === "message_posted" && e.author === "shopper"; });
+    var said = c.events.filter(function (e) { return (e.type === "message_posted" || e.type === "file_attached") && e.author === "shopper"; });
     if (said.length) desktopNote(c, said[said.length - 1]);
   }
   function askNotify() { // needs a click: asked at sign-in and when the sound is switched
@@ -186,7 +186,7 @@
     if (!document.hidden && S.selected === c.id) return;
     try {
       if (!window.Notification || Notification.permission !== "granted") return;
-      var n = new Notification(t("c.new_message", { name: shopperLabel(c) }), { body: e.text.slice(0, 140), tag: c.id });
+      var n = new Notification(t("c.new_message", { name: shopperLabel(c) }), { body: (e.text || e.name || "").slice(0, 140), tag: c.id });
       n.onclick = function () { window.focus(); select(c.id); n.close(); };
     } catch (x) { /* a nicety: the sound and the unread counts remain */ }
   }

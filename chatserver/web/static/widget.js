@@ -33,7 +33,7 @@
     } catch (e) { /* private mode or bad JSON: start clean */ }
     return { token: null, cid: null, events: [], prev: [], pending: [], unread: 0, open: false, skipped: null };
   }
-  var KEEP = { message_posted: 1, conversation_closed: 1, rating_given: 1, email_left: 1 };
+  var KEEP = { message_posted: 1, file_attached: 1, conversation_closed: 1, rating_given: 1, email_left: 1 };
   function retire() { // the conversation ends here: keep what it said, readable above the next one
     var kept = st.events.filter(function (e) { return KEEP[e.type]; });
     if (kept.length) st.prev = kept.slice(-MAX_EVENTS / 2);
@@ -242,6 +242,7 @@
     if (st.prev && st.prev.length) {
       st.prev.forEach(function (e) {
         if (e.type === "message_posted") log.appendChild(line("old " + who(e), e.text, e.author === "shopper" ? null : name(e), e.ts));
+        else if (e.type === "file_attached") { var f = fileLine(e); f.classList.add("old"); log.appendChild(f); }
       });
       log.appendChild(el("li", "sys divider", t("w.earlier_above")));
     }

@@ -193,8 +193,16 @@
   function unreadTotal() {
     return Object.keys(S.convs).reduce(function (n, id) { return n + (S.convs[id].agent === S.me ? S.convs[id].unread : 0); }, 0);
   }
+  // The shop's own title (set on /admin) replaces the generic product name.
+  var shopTitle = "";
+  fetch("/api/shop").then(function (r) { return r.json(); }).then(function (shop) {
+    shopTitle = shop.console_title || (shop.name ? shop.name + " " + t("c.product_name") : "");
+    if (!shopTitle) return;
+    document.querySelectorAll('[data-t="c.product_name"]').forEach(function (n) { n.textContent = shopTitle; });
+    titleBar();
+  }).catch(function () {});
   function titleBar() {
-    var base = t("c.title"), unread = unreadTotal();
+    var base = shopTitle || t("c.title"), unread = unreadTotal();
     var parts = [];
     if (S.newChats) parts.push(t("c.title_new", { n: S.newChats }));
     if (unread) parts.push(t("c.title_unread", { n: unread }));

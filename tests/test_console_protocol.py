@@ -167,11 +167,16 @@ class AlwaysBot:
     def in_charge(self, now: float, queue_length: int, estimated_wait_s: float) -> bool:
         return True
 
-    def reply(self, text: str, locale: str, now: float) -> BotTurn:
+    def reply(
+        self, text: str, locale: str, now: float, people_online: bool, timezone: str = ""
+    ) -> BotTurn:
         return BotTurn("Returns are free for 30 days.")
 
     def texts(self, locale: str) -> tuple[str, str]:
         return "", ""
+
+    def back_at(self, now: float, locale: str, timezone: str) -> str:
+        return ""
 
 
 async def test_bot_feedback_is_stored_and_request_human_queues(start_server: ServerFactory) -> None:

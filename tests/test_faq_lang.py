@@ -349,7 +349,10 @@ def test_away_reply_is_in_the_shoppers_language_with_a_local_back_at_time() -> N
     turn = bot.reply("Ich möchte mit einem Mitarbeiter sprechen", "de-DE", SATURDAY_5PM)
     assert turn.handoff and turn.ask_email
     assert turn.text == f"{shop.texts['de'].away} (Sonntag 20:00 MEZ)"
-    assert bot._back_at(SATURDAY_5PM, "ja") == " (日曜日 20:00 CET)"
+    assert bot.back_at(SATURDAY_5PM, "ja", "") == "日曜日 20:00 CET"
+    # In the shopper's own time zone when the widget sent a valid one (US summer time began then).
+    assert bot.back_at(SATURDAY_5PM, "en", "America/New_York") == "Sunday 15:00 EDT"
+    assert bot.back_at(SATURDAY_5PM, "en", "Not/AZone") == "Sunday 20:00 CET"
 
 
 def test_bot_texts_follow_the_detected_language_not_only_the_locale() -> None:

@@ -15,11 +15,16 @@ class AlwaysBot:
     def in_charge(self, now: float, queue_length: int, estimated_wait_s: float) -> bool:
         return True
 
-    def reply(self, text: str, locale: str, now: float) -> BotTurn:
+    def reply(
+        self, text: str, locale: str, now: float, people_online: bool, timezone: str = ""
+    ) -> BotTurn:
         return BotTurn(f"bot answer to {text}", handoff="person" in text)
 
     def texts(self, locale: str) -> tuple[str, str]:
         return "", ""
+
+    def back_at(self, now: float, locale: str, timezone: str) -> str:
+        return ""
 
 
 async def record(server: Server, conversation_id: str) -> dict:

@@ -211,6 +211,27 @@ async def test_assign_moves_a_chat_only_to_an_online_agent_with_room(stores: lis
     assert await backend.router.waiting() == ["c2"]
 
 
+async def test_pick_takes_a_waiting_chat_out_of_turn_once(stores: list[Store]) -> None:
+    backend, peer = stores
+    await backend.router.set_presence("alice", "away", 1, NOW)  # picking is her own choice
+    await backend.router.set_presence("bob", "online", 2, NOW)
+    await backend.router.set_presence("dave", "offline", 2, NOW)
+    for conversation_id in ("c1", "c2", "c3"):
+        await backend.router.enqueue(conversation_id)
+    assert not await peer.router.pick("c2", "dave", NOW)  # offline
+    picks = await asyncio.gather(
+        backend.router.pick("c2", "alice", NOW), peer.router.pick("c2", "bob", NOW)
+    )
+    assert sorted(picks) == [False, True]  # one of them, once
+    assert await backend.router.waiting() == ["c1", "c3"]
+    holder = "alice" if picks[0] else "bob"
+    assert await peer.router.held() == {holder: ["c2"]}
+    assert not await peer.router.pick("c9", "bob", NOW)  # not waiting
+    if holder == "alice":
+        assert not await peer.router.pick("c3", "alice", NOW)  # no room left
+        assert await backend.router.waiting() == ["c1", "c3"]
+
+
 async def test_concurrent_claims_from_many_tasks_and_workers_never_double_assign(
     stores: list[Store],
 ) -> None:

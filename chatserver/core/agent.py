@@ -105,6 +105,17 @@ async def list_agents(chats: Chats, session: Session, frame: p.ListAgents) -> No
     session.send((await chats.assigner.agent_list()).model_dump_json())
 
 
+async def pick_conversation(chats: Chats, session: Session, frame: p.PickConversation) -> None:
+    """An agent with a free seat takes a waiting conversation out of turn."""
+    conversation = await chats.journal.get(frame.conversation_id)
+    if conversation.status != "queued":
+        raise NotAllowed(f"conversation {conversation.id} is not waiting in the queue")
+    if not await chats.assigner.pick(conversation.id, session.user_id):
+        raise NotAllowed(
+            f"conversation {conversation.id} was taken, or you are not online with a free seat"
+        )
+
+
 async def get_history(chats: Chats, session: Session, frame: p.GetHistory) -> None:
     conversation = await chats.own(session, frame.conversation_id)
     session.send((await chats.journal.earlier(conversation)).model_dump_json())
@@ -122,4 +133,5 @@ HANDLERS: dict[type[p.Frame], Handler] = {
     p.ListCanned: list_canned,
     p.ListAgents: list_agents,
     p.GetHistory: get_history,
+    p.PickConversation: pick_conversation,
 }

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from chatserver.core.auth import Accounts
-from chatserver.core.fanout import AGENTS_CHANNEL, Fanout, follow_topic
+from chatserver.core.fanout import AGENTS_CHANNEL, Fanout, follow_topic, status_topic
 from chatserver.core.journal import Journal
 from chatserver.core.sessions import Session
-from chatserver.core.waits import WaitEstimator
+from chatserver.core.waits import Outlook, WaitEstimator, availability, snapshot
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
 from chatserver.domain.conversation import Conversation, handed_off, start_clock
@@ -39,6 +39,7 @@ class Assigner:
         self._away: dict[str, tuple[p.AgentStatus, asyncio.Task[None]]] = {}
         self._dispatch_wanted = False
         self._dispatching = False
+        fanout.send_status = self.send_status
 
     async def start(self) -> None:
         """Agents who hold chats but are connected nowhere get a grace period, then the queue moves."""
@@ -81,11 +82,15 @@ class Assigner:
         self.dispatch_soon()
 
     async def let_go(self, conversation: Conversation) -> None:
-        """A conversation ends: out of the queue, and off its agent's hands."""
+        """A conversation ends: out of the queue, and off its agent's hands (their load drops)."""
+        now = self.clock.now()
         if conversation.status == "queued":
             await self.router.dequeue(conversation.id)
         if conversation.agent_id:
-            await self.router.release(conversation.agent_id, conversation.id, self.clock.now())
+            await self.router.release(conversation.agent_id, conversation.id, now)
+            if conversation.assigned_at is not None:
+                self.waits.record(now - conversation.assigned_at, now)
+            await self.bus.signal(status_topic(conversation.agent_id), "")
 
     async def transfer(self, conversation_id: str, from_agent: str, to_agent: str) -> bool:
         """Give a chat to another agent if they are online with room; False if not."""
@@ -95,11 +100,11 @@ class Assigner:
         return True
 
     async def handed_over(self, conversation_id: str, giver: Session, to_agent: str) -> None:
-        """After a transfer: the receiver's sockets follow the chat, both see their new load."""
+        """After a transfer: the receiver's sockets follow the chat, both see their new load
+        (on whichever worker their sockets are)."""
         await self.bus.signal(follow_topic(to_agent), conversation_id)
-        for session in self.fanout.agent_sessions(to_agent):
-            await self.send_status(session)
-        await self.send_status(giver)
+        await self.bus.signal(status_topic(to_agent), "")
+        await self.bus.signal(status_topic(giver.user_id), "")
         self.dispatch_soon()
 
     async def held_by(self, agent_id: str) -> list[str]:
@@ -128,92 +133,89 @@ class Assigner:
     async def dispatch(self) -> None:
         """Give waiting conversations to agents with room, then tell everyone where the queue is."""
         while (claim := await self.router.claim_next(self.clock.now())) is not None:
-            conversation = await self.journal.get(claim.conversation_id)
-            account = await self.accounts.get(claim.agent_id)
-            name = account.name if account else claim.agent_id
-            waited = self.clock.now() - (conversation.queued_at or self.clock.now())
-            if waited >= 1:  # a chat taken at once says nothing about how fast the queue moves
-                self.waits.record(waited)
-            conversation = await self.journal.update(
-                conversation, status="assigned", agent_id=claim.agent_id, agent_name=name
-            )
-            await self.journal.post(
-                conversation.id,
-                p.ConversationAssigned,
-                agent_id=claim.agent_id,
-                agent_name=name,
-                deadline=conversation.deadline(self.target_s),
-            )
-            await self.bus.signal(follow_topic(claim.agent_id), conversation.id)
-            for session in self.fanout.agent_sessions(claim.agent_id):
-                await self.send_status(session)
+            await self._given(claim.conversation_id, claim.agent_id)
         await self.announce_queue()
 
-    async def announce_queue(self) -> None:
-        """Every waiting shopper hears their position and wait; every agent sees the queue."""
-        queue = await self.router.waiting()
-        online = await self.agents_online()
-        await self.bus.publish(AGENTS_CHANNEL, await self.queue_snapshot(queue, online))
-        for position, conversation_id in enumerate(queue, start=1):
-            notice = p.QueuePosition(
-                conversation_id=conversation_id,
-                position=position,
-                estimated_wait_s=self.waits.estimate(position, online),
-            )
-            await self.journal.notify(conversation_id, notice)
+    async def _given(self, conversation_id: str, agent_id: str) -> None:
+        """A conversation was just given to an agent: record, event, and their sockets follow."""
+        conversation = await self.journal.get(conversation_id)
+        account = await self.accounts.get(agent_id)
+        name = account.name if account else agent_id
+        conversation = await self.journal.update(
+            conversation,
+            status="assigned",
+            agent_id=agent_id,
+            agent_name=name,
+            assigned_at=self.clock.now(),
+        )
+        await self.journal.post(
+            conversation.id,
+            p.ConversationAssigned,
+            agent_id=agent_id,
+            agent_name=name,
+            deadline=conversation.deadline(self.target_s),
+        )
+        await self.bus.signal(follow_topic(agent_id), conversation.id)
+        await self.bus.signal(status_topic(agent_id), "")
 
-    async def queue_snapshot(
-        self, queue: list[str] | None = None, online: int | None = None
-    ) -> str:
-        """What agents see of the queue (given the queue and agents online if known already)."""
-        queue = await self.router.waiting() if queue is None else queue
-        waiting = []
-        for position, conversation_id in enumerate(queue, start=1):
-            conversation = await self.journal.get(conversation_id)
-            waiting.append(
-                p.WaitingConversation(
-                    conversation_id=conversation_id,
-                    position=position,
-                    queued_at=conversation.queued_at or conversation.created_at,
-                    deadline=conversation.deadline(self.target_s),
-                )
+    async def pick(self, conversation_id: str, agent_id: str) -> bool:
+        """An agent takes a waiting conversation out of turn; False if gone or they have no room."""
+        if not await self.router.pick(conversation_id, agent_id, self.clock.now()):
+            return False
+        await self._given(conversation_id, agent_id)
+        await self.announce_queue()
+        return True
+
+    async def announce_queue(self) -> None:
+        """Every waiting shopper hears their place and the true outlook; every agent sees the queue."""
+        queue = [await self.journal.get(c) for c in await self.router.waiting()]
+        seats = await self._seats()
+        now = self.clock.now()
+        await self.bus.publish(AGENTS_CHANNEL, snapshot(queue, len(seats), self.target_s))
+        for position, conversation in enumerate(queue, start=1):
+            back = (
+                "" if seats else self.bot.back_at(now, conversation.locale, conversation.timezone)
             )
-        online = await self.agents_online() if online is None else online
-        return p.QueueSnapshot(waiting=waiting, agents_online=online).model_dump_json()
+            notice = p.QueuePosition(
+                conversation_id=conversation.id,
+                position=position,
+                estimated_wait_s=self.waits.estimate(position, seats, now),
+                agents_online=len(seats),
+                back_at=back,
+            )
+            await self.journal.notify(conversation.id, notice)
+
+    async def queue_snapshot(self) -> str:
+        """What agents see of the queue."""
+        queue = [await self.journal.get(c) for c in await self.router.waiting()]
+        return snapshot(queue, len(await self._seats()), self.target_s)
+
+    async def _seats(self) -> list[tuple[int, int]]:
+        """(capacity, open chats) of every agent online."""
+        return [
+            (a.capacity, a.open_chats) for a in await self.router.presence() if a.status == "online"
+        ]
 
     async def agents_online(self) -> int:
-        return sum(1 for a in await self.router.presence() if a.status == "online")
+        return len(await self._seats())
 
-    async def _outlook(self) -> tuple[int, float | None, bool]:
-        """Agents online, the wait a new conversation can expect, and whether the bot takes it."""
-        queue = await self.router.waiting()
-        online = await self.agents_online()
-        estimate = self.waits.estimate(len(queue) + 1, online)
+    async def outlook(self) -> Outlook:
+        """The one answer to "is a person available": seats, the wait, and whether the bot leads."""
+        queued = len(await self.router.waiting())
+        seats = await self._seats()
+        now = self.clock.now()
+        estimate = self.waits.estimate(queued + 1, seats, now)
+        seat_free = estimate == 0.0  # a newcomer gets a seat at once: never the bot then
         wait = float("inf") if estimate is None else estimate
-        return online, estimate, self.bot.in_charge(self.clock.now(), len(queue), wait)
+        with_bot = not seat_free and self.bot.in_charge(now, queued, wait)
+        free = sum(max(0, capacity - held) for capacity, held in seats)
+        return Outlook(len(seats), free, estimate, with_bot)
 
-    async def starts_with_bot(self) -> bool:
-        """Whether a conversation starting now goes to the bot rather than the queue."""
-        return (await self._outlook())[2]
-
-    async def availability(self, locale: str) -> p.Availability:
+    async def availability(self, locale: str, timezone: str = "") -> p.Availability:
         """Who would answer a new shopper message now, and the shop's texts in this locale."""
-        online, estimate, with_bot = await self._outlook()
-        mode: str
-        if with_bot:
-            mode = "bot"
-        elif online == 0 or estimate is None:
-            mode = "offline"
-        else:
-            mode = "live" if estimate <= self.target_s else "busy"
-        greeting, away = self.bot.texts(locale)
-        return p.Availability(
-            mode=mode,  # type: ignore[arg-type]
-            estimated_wait_s=estimate,
-            agents_online=online,
-            greeting=greeting if mode == "bot" else "",
-            away=away,
-        )
+        outlook = await self.outlook()
+        back = "" if outlook.online else self.bot.back_at(self.clock.now(), locale, timezone)
+        return availability(outlook, self.target_s, self.bot.texts(locale), back)
 
     # --- agents ------------------------------------------------------------------------------
 
@@ -224,8 +226,7 @@ class Assigner:
             account = await self.accounts.get(agent_id)
             capacity = current[0].capacity if current else (account.capacity if account else 1)
         await self.router.set_presence(agent_id, status, capacity, self.clock.now())
-        for session in self.fanout.agent_sessions(agent_id):
-            await self.send_status(session)
+        await self.bus.signal(status_topic(agent_id), "")
         await self.dispatch()
 
     async def send_status(self, session: Session) -> None:

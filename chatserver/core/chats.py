@@ -85,7 +85,7 @@ class Chats:
         """A shopper's first message: a new conversation, with the bot or in the queue."""
         hello = self.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
         now = self.clock.now()
-        with_bot = await self.assigner.starts_with_bot()
+        with_bot = (await self.assigner.outlook()).with_bot
         conversation = Conversation(
             id="c-" + uuid.uuid4().hex,
             shop_id=self.settings.shop_id,
@@ -117,10 +117,34 @@ class Chats:
         return conversation
 
     async def bot_reply(self, conversation: Conversation, text: str, seq: int) -> None:
-        """The bot answers the shopper message ``text`` (stored at ``seq``), or hands it over."""
-        turn = self.bot.reply(text, conversation.locale, self.clock.now())
+        """The assistant answers the shopper message ``text`` (stored at ``seq``).
+
+        In charge (``bot``), it answers or hands over. While the shopper waits for a person
+        (``queued``) it answers what it can and stays silent on the rest, which the person sees as
+        the queue's question; the shopper keeps their place and the clock keeps running.
+        """
+        outlook = await self.assigner.outlook()
+        if conversation.status == "queued":
+            # Read after the outlook: either a seat was free then, or an assignment shows now.
+            latest = (await self.journal.get(conversation.id)).status
+            if outlook.free or latest != "queued":
+                return  # a person takes it now, and answers it
+        turn = self.bot.reply(
+            text,
+            conversation.locale,
+            self.clock.now(),
+            outlook.online > 0,
+            timezone=conversation.timezone,
+        )
+        if conversation.status == "queued" and turn.handoff:
+            if not turn.asked_for_person:
+                await self.journal.update(conversation, question=text[:300])
+                self.assigner.dispatch_soon()  # agents see the new question in the queue
+            return
         # The reply records what it answered: the question's seq is known only once it is stored.
         changes = bot_answered(conversation, text, seq, turn.ask_email, turn.asked_for_person)
+        if turn.handoff and not turn.asked_for_person:
+            changes["question"] = text[:300]
         conversation = conversation.model_copy(update=changes)
         await self.journal.post(
             conversation.id,
@@ -134,7 +158,7 @@ class Chats:
             ask_email=turn.ask_email,
         )
         self.metrics.bot_replied(turn.handoff)
-        if turn.handoff:
+        if turn.handoff and conversation.status == "bot":
             await self.assigner.enqueue(conversation, "handoff")
 
     async def close(self, conversation: Conversation, by: str, by_id: str) -> None:

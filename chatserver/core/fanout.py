@@ -2,8 +2,9 @@
 
 Event channels: ``c:<log>`` carries a conversation log's events and live notices, ``agents``
 reaches every agent. Signal topic ``follow:<agent>`` tells an agent's sockets to follow a
-conversation they were just given (a control message: never on an event channel); topic
-``sessions`` (message: an agent id) makes that agent's sockets check their session again.
+conversation they were just given, ``status:<agent>`` to show their status and load afresh
+(control messages: never on an event channel); topic ``sessions`` (message: an agent id) makes
+that agent's sockets check their session again.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ def follow_topic(agent_id: str) -> str:
     return f"follow:{agent_id}"
 
 
+def status_topic(agent_id: str) -> str:
+    return f"status:{agent_id}"
+
+
+StatusSender = Callable[[Session], Coroutine[Any, Any, None]]
+
+
 class Fanout:
     """Delivers what the bus carries to the right sessions of this worker."""
 
@@ -42,6 +50,7 @@ class Fanout:
         self._followers: dict[str, set[Session]] = defaultdict(set)
         self._tasks: set[asyncio.Task[None]] = set()
         self._rechecks: dict[Session, Callable[[], None]] = {}
+        self.send_status: StatusSender | None = None  # set by the assigner, which knows loads
 
     async def start(self) -> None:
         self.bus.set_listeners(self.on_event, self.on_signal)
@@ -70,6 +79,7 @@ class Fanout:
         sessions.add(session)
         if len(sessions) == 1:
             await self.bus.watch(follow_topic(session.user_id))
+            await self.bus.watch(status_topic(session.user_id))
 
     def on_session_change(self, session: Session, recheck: Callable[[], None]) -> None:
         """Call ``recheck`` when the account behind an agent's session changes (any worker)."""
@@ -95,6 +105,7 @@ class Fanout:
         if session.role == "shopper":
             return False
         await self.bus.unwatch(follow_topic(session.user_id))
+        await self.bus.unwatch(status_topic(session.user_id))
         return True
 
     # --- following logs ------------------------------------------------------------------
@@ -137,15 +148,18 @@ class Fanout:
                     session.send(text)
 
     def on_signal(self, topic: str, message: str) -> None:
-        """The bus's signal listener: an agent's sockets follow a conversation just given them."""
+        """The bus's signal listener: an agent's sockets follow a conversation just given them,
+        or show their load afresh."""
         kind, _, agent_id = topic.partition(":")
-        if kind == "follow":
-            for session in tuple(self._agents.get(agent_id, ())):
-                if not session.follows(message):
-                    self.soon(self.follow_as_agent(session, message, {}))
-        elif topic == SESSIONS_TOPIC:
+        if topic == SESSIONS_TOPIC:
             for session in tuple(self._agents.get(message, ())):
                 self._rechecks.get(session, lambda: None)()
+            return
+        for session in tuple(self._agents.get(agent_id, ())):
+            if kind == "follow" and not session.follows(message):
+                self.soon(self.follow_as_agent(session, message, {}))
+            elif kind == "status" and self.send_status is not None:
+                self.soon(self.send_status(session))
 
     def soon(self, work: Coroutine[Any, Any, None]) -> None:
         """Run work in the background; a failure is logged, not lost."""

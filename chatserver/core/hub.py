@@ -99,7 +99,8 @@ class Hub:
             position = await self._resume_point(session, conversation.id, hello.last_seq)
             await self.fanout.follow(session, conversation.id, position)
         self._welcome(session, token, infos)
-        session.send((await self.assigner.availability(hello.locale)).model_dump_json())
+        availability = await self.assigner.availability(hello.locale, hello.timezone)
+        session.send(availability.model_dump_json())
         if conversation is not None and conversation.status == "queued":
             await self.assigner.announce_queue()
 

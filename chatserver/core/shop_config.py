@@ -173,8 +173,13 @@ class LiveBot:
     def in_charge(self, now: float, queue_length: int, estimated_wait_s: float) -> bool:
         return self._live.bot.in_charge(now, queue_length, estimated_wait_s)
 
-    def reply(self, text: str, locale: str, now: float) -> BotTurn:
-        return self._live.bot.reply(text, locale, now)
+    def reply(
+        self, text: str, locale: str, now: float, people_online: bool, timezone: str = ""
+    ) -> BotTurn:
+        return self._live.bot.reply(text, locale, now, people_online, timezone=timezone)
 
     def texts(self, locale: str) -> tuple[str, str]:
         return self._live.bot.texts(locale)
+
+    def back_at(self, now: float, locale: str, timezone: str) -> str:
+        return self._live.bot.back_at(now, locale, timezone)

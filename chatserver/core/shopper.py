@@ -22,6 +22,8 @@ async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> 
     )
     changes = start_clock(conversation, chats.clock.now()) if running else {}
     changes["messages"] = conversation.messages + 1
+    if not conversation.question:
+        changes["question"] = frame.text[:300]  # what the queue's preview shows agents
     updated = conversation.model_copy(update=changes)
     stored = await chats.journal.post(
         conversation.id,
@@ -34,7 +36,7 @@ async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> 
         deadline=updated.deadline(chats.target_s) if "clock_started" in changes else None,
     )
     chats.ack(session, conversation.id, frame.client_id, stored)
-    if not stored.duplicate and conversation.status == "bot":
+    if not stored.duplicate and conversation.status in ("bot", "queued"):
         await chats.bot_reply(updated, frame.text, stored.seq)
 
 

@@ -1,25 +1,103 @@
-"""How long a waiting shopper can expect to wait."""
+"""How long a waiting shopper can expect to wait, from the queue as it is now, and what the
+shoppers and agents are told of it."""
 
 from __future__ import annotations
 
 from collections import deque
-from statistics import fmean
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from chatserver.domain import protocol as p
+from chatserver.domain.conversation import Conversation
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """Agents online, the wait a new conversation can expect (None: nobody), whether the bot leads."""
+
+    online: int
+    free: int
+    estimate: float | None
+    with_bot: bool
 
 
 class WaitEstimator:
-    """Estimates a queue wait from how long recent conversations waited per queue place."""
+    """Estimates waits from the seats agents have free and how long chats recently took.
 
-    def __init__(self, default_s: float = 30.0, window: int = 50) -> None:
+    A chat's handling time (assigned to closed) is kept with when it ended; the mean weighs each
+    by its age (halved every ``half_life_s``) beside a prior of ``default_s`` weighing one fresh
+    chat, so one slow chat fades instead of ruling the estimate until a restart.
+    """
+
+    def __init__(
+        self, default_s: float = 30.0, half_life_s: float = 900.0, window: int = 200
+    ) -> None:
         self._default_s = default_s
-        self._per_place: deque[float] = deque(maxlen=window)
+        self._half_life_s = half_life_s
+        self._handled: deque[tuple[float, float]] = deque(maxlen=window)
 
-    def record(self, waited_s: float, position_when_queued: int = 1) -> None:
-        """A conversation waited this long from the given place in the queue."""
-        self._per_place.append(max(0.0, waited_s) / max(1, position_when_queued))
+    def record(self, handled_s: float, now: float) -> None:
+        """A chat ended at ``now`` after an agent held it ``handled_s`` seconds."""
+        self._handled.append((now, max(0.0, handled_s)))
 
-    def estimate(self, position: int, agents_online: int) -> float | None:
-        """Seconds the conversation at ``position`` (1 = next) can expect to wait; None: unknown."""
-        if agents_online == 0:
+    def handling_s(self, now: float) -> float:
+        """The recent mean handling time of one chat, old chats weighing less."""
+        total, weight = self._default_s, 1.0
+        for ended, handled in self._handled:
+            w = 0.5 ** (max(0.0, now - ended) / self._half_life_s)
+            total += w * handled
+            weight += w
+        return total / weight
+
+    def estimate(self, position: int, seats: Iterable[tuple[int, int]], now: float) -> float | None:
+        """Seconds the conversation at ``position`` (1 = next) can expect to wait; None: nobody.
+
+        ``seats`` holds (capacity, open chats) of each agent online. Places up to the free seats
+        wait nothing; beyond them, seats free up at ``capacity / handling time``.
+        """
+        seats = list(seats)
+        capacity = sum(c for c, _ in seats)
+        if capacity == 0:
             return None
-        per_place = fmean(self._per_place) if self._per_place else self._default_s
-        return round(position * per_place / agents_online, 1)
+        free = sum(max(0, c - held) for c, held in seats)
+        ahead = position - free
+        if ahead <= 0:
+            return 0.0
+        return round(ahead * self.handling_s(now) / capacity, 1)
+
+
+def availability(
+    outlook: Outlook, target_s: float, texts: tuple[str, str], back_at: str
+) -> p.Availability:
+    """What a shopper is told on connecting: who would answer a new message, and how soon."""
+    mode: str
+    if outlook.with_bot:
+        mode = "bot"
+    elif outlook.online == 0 or outlook.estimate is None:
+        mode = "offline"
+    else:
+        mode = "live" if outlook.estimate <= target_s else "busy"
+    greeting, away = texts
+    return p.Availability(
+        mode=mode,  # type: ignore[arg-type]
+        estimated_wait_s=outlook.estimate,
+        agents_online=outlook.online,
+        greeting=greeting if mode == "bot" else "",
+        away=away,
+        back_at=back_at,
+    )
+
+
+def snapshot(queue: list[Conversation], online: int, target_s: float) -> str:
+    """What agents see of the queue: each entry's place, deadline and question."""
+    waiting = [
+        p.WaitingConversation(
+            conversation_id=conversation.id,
+            position=position,
+            queued_at=conversation.queued_at or conversation.created_at,
+            deadline=conversation.deadline(target_s),
+            question=conversation.question,
+        )
+        for position, conversation in enumerate(queue, start=1)
+    ]
+    return p.QueueSnapshot(waiting=waiting, agents_online=online).model_dump_json()

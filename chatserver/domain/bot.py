@@ -1,4 +1,8 @@
-"""The hook a bot plugs into: when it is in charge, and what it says to a shopper message."""
+"""The hook a bot plugs into: when it is in charge, and what it says to a shopper message.
+
+The bot is an assistant, not a gate: the assigner decides whether a person is available (one
+source of truth) and the bot never takes a conversation while an agent has a free seat.
+"""
 
 from __future__ import annotations
 
@@ -30,8 +34,19 @@ class Bot(Protocol):
         """True when a new conversation should start with the bot rather than the queue."""
         ...
 
-    def reply(self, text: str, locale: str, now: float) -> BotTurn:
-        """The bot's answer to a shopper message in a conversation it is in charge of."""
+    def reply(
+        self, text: str, locale: str, now: float, people_online: bool, timezone: str = ""
+    ) -> BotTurn:
+        """The bot's answer to a shopper message; what it cannot answer it hands to a person.
+
+        ``people_online`` is the assigner's word on whether a person is online now: without one
+        the bot offers an e-mail follow-up instead of promising a person, saying when people are
+        back in the shopper's ``timezone`` (an IANA name; the shop's own when empty or unknown).
+        """
+        ...
+
+    def back_at(self, now: float, locale: str, timezone: str) -> str:
+        """When people are next on, in the shopper's language and time zone ("" if unknown)."""
         ...
 
     def texts(self, locale: str) -> tuple[str, str]:
@@ -45,8 +60,13 @@ class NoBot:
     def in_charge(self, now: float, queue_length: int, estimated_wait_s: float) -> bool:
         return False
 
-    def reply(self, text: str, locale: str, now: float) -> BotTurn:
+    def reply(
+        self, text: str, locale: str, now: float, people_online: bool, timezone: str = ""
+    ) -> BotTurn:
         return BotTurn("A person will be with you shortly.", handoff=True)
+
+    def back_at(self, now: float, locale: str, timezone: str) -> str:
+        return ""
 
     def texts(self, locale: str) -> tuple[str, str]:
         return "", ""

@@ -20,6 +20,9 @@ class Conversation(BaseModel):
     The bot's outcome is kept as it happens, for reports (rules below: ``bot_answered``,
     ``handed_off``, ``feedback_given``): ``bot_spoke``, ``bot_helpful`` ("That answered it"),
     ``handoffs`` to a person, and ``unanswered``, the questions the bot could not settle.
+    ``question`` is what a person should answer, for the queue's preview: the shopper's first
+    message, then the last one the bot could not answer. ``assigned_at`` is when the current agent
+    got it (handling times for the wait estimate).
     ``last_question`` is the shopper's last real question to the bot (not a request for a person)
     until it is counted as unanswered; ``last_question_seq`` is its place in the log.
     """
@@ -34,6 +37,8 @@ class Conversation(BaseModel):
     agent_id: str | None = None
     agent_name: str = ""
     queued_at: float | None = None
+    assigned_at: float | None = None
+    question: str = ""
     clock_started: float | None = None
     first_response_s: float | None = None
     response_times: list[float] = []

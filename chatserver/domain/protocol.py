@@ -169,6 +169,13 @@ class ListAgents(Frame):
     type: Literal["list_agents"] = "list_agents"
 
 
+class PickConversation(Frame):
+    """An agent with a free seat takes a waiting conversation out of the queue."""
+
+    type: Literal["pick_conversation"] = "pick_conversation"
+    conversation_id: Id
+
+
 class GetHistory(Frame):
     """An agent asks for the earlier conversations of the shopper in this one."""
 
@@ -204,6 +211,7 @@ AgentFrame = Annotated[
         ListCanned,
         ListAgents,
         GetHistory,
+        PickConversation,
     ],
     Field(discriminator="type"),
 ]
@@ -378,17 +386,27 @@ class Ack(Frame):
 
 
 class QueuePosition(Frame):
+    """A waiting shopper's place; with ``agents_online`` 0 nobody is online to take it now, and
+    ``back_at`` says when people are back (the shopper's language and time zone; empty: unknown).
+    """
+
     type: Literal["queue_position"] = "queue_position"
     conversation_id: Id
     position: int
     estimated_wait_s: float | None
+    agents_online: int = 0
+    back_at: str = ""
 
 
 class WaitingConversation(Frame):
+    """A queue entry; ``question`` is what the person should answer (the first question, or the
+    one the bot could not)."""
+
     conversation_id: Id
     position: int
     queued_at: float
     deadline: float | None
+    question: str = ""
 
 
 class QueueSnapshot(Frame):
@@ -427,7 +445,8 @@ class Availability(Frame):
 
     ``live``: an agent, within the response target; ``busy``: an agent, later than that;
     ``bot``: the FAQ bot first; ``offline``: nobody is online (leave an e-mail address).
-    ``greeting`` and ``away`` are the shop's own texts in the shopper's language, when it has them.
+    ``greeting`` and ``away`` are the shop's own texts in the shopper's language, when it has them;
+    ``back_at`` says when people are back when nobody is online (empty: unknown).
     """
 
     type: Literal["availability"] = "availability"
@@ -436,6 +455,7 @@ class Availability(Frame):
     agents_online: int = 0
     greeting: str = ""
     away: str = ""
+    back_at: str = ""
 
 
 class CannedReply(Frame):

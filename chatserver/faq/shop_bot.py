@@ -2,13 +2,15 @@
 
 It replies in the shopper's language (detected from the text, the widget's locale helping on
 short lines): FAQ answers from that language's FAQ, its own texts from shop.toml's per-locale
-texts, and "back at" times formatted for that locale in the shop's time zone (Babel).
+texts, and "back at" times formatted for that locale in the shopper's time zone (Babel; the shop's
+when the widget sent none).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime, get_timezone_name
@@ -83,7 +85,9 @@ class ShopBot:
         threshold = self.shop.queue_threshold
         return estimated_wait_s > self.target_s or (threshold > 0 and queue_length >= threshold)
 
-    def reply(self, text: str, locale: str, now: float) -> BotTurn:
+    def reply(
+        self, text: str, locale: str, now: float, people_online: bool = False, timezone: str = ""
+    ) -> BotTurn:
         decision = self.faq.reply(text, locale)
         lang = decision.lang
         texts = self.shop.texts_for(lang)
@@ -97,11 +101,13 @@ class ShopBot:
                 return BotTurn(texts.greeting)
             case "thanks":
                 return BotTurn(texts.thanks)
-        if self.is_staffed(now):
+        if people_online:
             said = texts.handoff if decision.kind == "handoff" else texts.abstain
             return BotTurn(said, handoff=True, asked_for_person=decision.kind == "handoff")
+        # Nobody online, staffed hours or not: no promise of a person now, an e-mail offer instead.
+        back = self.back_at(now, lang, timezone)
         return BotTurn(
-            f"{texts.away}{self._back_at(now, lang)}",
+            f"{texts.away} ({back})" if back else texts.away,
             handoff=True,
             ask_email=True,
             asked_for_person=decision.kind == "handoff",
@@ -111,8 +117,20 @@ class ShopBot:
         texts = self.shop.texts_for(locale)
         return texts.greeting, texts.away
 
-    def _back_at(self, now: float, lang: str = "en") -> str:
-        opening = self.hours.next_opening(datetime.fromtimestamp(now, UTC))
+    def back_at(self, now: float, locale: str, timezone: str) -> str:
+        """The next shift's start for this shopper; "" while staffed (nobody knows when) or none."""
+        at = datetime.fromtimestamp(now, UTC)
+        if self.is_staffed(now):
+            return ""
+        opening = self.hours.next_opening(at)
         if opening is None:
             return ""
-        return f" ({back_at(opening, lang)})"
+        return back_at(opening.astimezone(_zone(timezone) or opening.tzinfo), locale)
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    """The shopper's time zone, if the widget sent a valid IANA name."""
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

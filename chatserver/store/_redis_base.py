@@ -23,7 +23,7 @@ from chatserver.store.ports import StoreUnavailable
 
 DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
-_ROUTING_SCRIPTS = {"claim_next", "assign", "release", "set_presence", "presence"}
+_ROUTING_SCRIPTS = {"pick", "claim_next", "assign", "release", "set_presence", "presence"}
 
 
 @cache

@@ -94,6 +94,16 @@ class MemoryRouter(Router):
         self._take(agent_id, conversation_id, now)
         return True
 
+    async def pick(self, conversation_id: str, agent_id: str, now: float) -> bool:
+        agent = self._agents.get(agent_id)
+        if agent is None or agent.status == "offline" or len(agent.chats) >= agent.capacity:
+            return False
+        if conversation_id not in self._queue:
+            return False
+        self._queue.remove(conversation_id)
+        self._take(agent_id, conversation_id, now)
+        return True
+
     def hold(self, agent_id: str, conversation_id: str) -> None:
         """Record a chat an agent held before a restart, without touching its presence."""
         self._agents.setdefault(agent_id, _Agent()).chats.add(conversation_id)

@@ -156,6 +156,11 @@ class Router(ABC):
         """Give a conversation to this agent if online with room (a transfer)."""
 
     @abstractmethod
+    async def pick(self, conversation_id: str, agent_id: str, now: float) -> bool:
+        """An agent (online or away) with room takes a conversation out of the queue, out of turn;
+        False if it is not waiting (taken meanwhile) or the agent has no room."""
+
+    @abstractmethod
     async def release(self, agent_id: str, conversation_id: str, now: float) -> None:
         """The agent no longer holds this conversation."""
 

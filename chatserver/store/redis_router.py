@@ -35,6 +35,7 @@ class RedisRouter(Router):
         self._enqueue = client.register_script(lua("enqueue"))
         self._claim = client.register_script(lua("claim_next"))
         self._assign = client.register_script(lua("assign"))
+        self._pick = client.register_script(lua("pick"))
         self._release = client.register_script(lua("release"))
         self._set_presence = client.register_script(lua("set_presence"))
         self._presence = client.register_script(lua("presence"))
@@ -89,6 +90,9 @@ class RedisRouter(Router):
 
     async def assign(self, conversation_id: str, agent_id: str, now: float) -> bool:
         return bool(await self._route(self._assign, repr(now), conversation_id, agent_id))
+
+    async def pick(self, conversation_id: str, agent_id: str, now: float) -> bool:
+        return bool(await self._route(self._pick, repr(now), conversation_id, agent_id))
 
     async def release(self, agent_id: str, conversation_id: str, now: float) -> None:
         await self._route(self._release, repr(now), agent_id, conversation_id)

@@ -41,7 +41,7 @@
         if (!r.ok) return showLogin(t("c.login_failed"));
         S.token = r.body.token; localStorage.setItem("console:token", S.token);
         f.password.value = "";
-        unlockAudio();
+        unlockAudio(); askNotify();
         start();
       })
       .catch(function () { showLogin(t("c.server_unreachable")); });
@@ -142,9 +142,13 @@
         break;
       case "conversation_queued": case "conversation_requeued": c.status = "queued"; c.agent = null; break;
       case "conversation_closed": c.status = "closed"; c.deadline = null; break;
-      case "message_posted":
+      case "message_posted": case "file_attached":
         if (e.author === "agent") c.deadline = null;
-        if (e.author === "shopper") { c.typing = false; if (S.selected !== c.id || document.hidden) c.unread++; }
+        if (e.author === "shopper") {
+          c.typing = false;
+          if (S.selected !== c.id || document.hidden) c.unread++;
+          if (c.agent === S.me && e.ts > now() - 15) notifyMessage(c, e); // live, not a replay
+        }
         break;
       case "email_left": c.email = e.email; c.name = e.name || c.name; break;
       case "tags_changed": c.tags = e.tags; break;
@@ -167,10 +171,27 @@
       o.connect(g); g.connect(audio.destination); o.start(); o.stop(audio.currentTime + 0.45);
     } catch (e) { /* sound is a nicety */ }
   }
-  function notifyNewChat(c) {
+  function notifyNewChat(c) { // its messages came before it was ours: the latest is the news
     beep();
     if (document.hidden || S.selected !== c.id) S.newChats++;
     titleBar();
+    var said = c.events.filter(function (e) { return (e.type === "message_posted" || e.type === "file_attached") && e.author === "shopper"; });
+    if (said.length) desktopNote(c, said[said.length - 1]);
+  }
+  function askNotify() { // needs a click: asked at sign-in and when the sound is switched
+    try { if (window.Notification && Notification.permission === "default") Notification.requestPermission(); } catch (e) { /* old browser */ }
+  }
+  function notifyMessage(c, e) { beep(); desktopNote(c, e); }
+  function desktopNote(c, e) {
+    if (!document.hidden && S.selected === c.id) return;
+    try {
+      if (!window.Notification || Notification.permission !== "granted") return;
+      var n = new Notification(t("c.new_message", { name: shopperLabel(c) }), { body: (e.text || e.name || "").slice(0, 140), tag: c.id });
+      n.onclick = function () { window.focus(); select(c.id); n.close(); };
+    } catch (x) { /* a nicety: the sound and the unread counts remain */ }
+  }
+  function unreadTotal() {
+    return Object.keys(S.convs).reduce(function (n, id) { return n + (S.convs[id].agent === S.me ? S.convs[id].unread : 0); }, 0);
   }
   // The shop's own title (set on /admin) replaces the generic product name.
   var shopTitle = "";
@@ -181,14 +202,17 @@
     titleBar();
   }).catch(function () {});
   function titleBar() {
-    var base = shopTitle || t("c.title");
-    document.title = S.newChats ? t("c.title_new", { n: S.newChats }) + " \u00b7 " + base : base;
+    var base = shopTitle || t("c.title"), unread = unreadTotal();
+    var parts = [];
+    if (S.newChats) parts.push(t("c.title_new", { n: S.newChats }));
+    if (unread) parts.push(t("c.title_unread", { n: unread }));
+    document.title = parts.concat([base]).join(" \u00b7 ");
   }
   window.addEventListener("focus", function () { S.newChats = 0; titleBar(); markRead(); });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { S.newChats = 0; titleBar(); markRead(); } });
   document.addEventListener("click", unlockAudio, { once: true });
   $("sound").onclick = function () {
-    S.sound = !S.sound; localStorage.setItem("console:sound", S.sound ? "on" : "off"); unlockAudio(); render();
+    S.sound = !S.sound; localStorage.setItem("console:sound", S.sound ? "on" : "off"); unlockAudio(); askNotify(); render();
   };
   var toastTimer;
   function toast(msg) {
@@ -206,6 +230,7 @@
     var c = S.convs[id];
     if (c) { c.unread = 0; if (!c.history && c.agent === S.me) send({ type: "get_history", conversation_id: id }); }
     S.newChats = 0; titleBar();
+    document.body.classList.add("view-chat"); // on a phone: the chat replaces the list
     render(); markRead();
     $("reply").focus();
   }
@@ -298,6 +323,9 @@
     C.enterSubmits(e, $("composer"));
   });
 
+  $("back").onclick = function () { document.body.classList.remove("view-chat"); };
+  $("details").onclick = function () { document.body.classList.toggle("show-info"); };
+  $("close-info").onclick = function () { document.body.classList.remove("show-info"); };
   // --- attachments (chat-files.js) --------------------------------------------------------------
   var files = ChatFiles.picker($("composer"), function (file) {
     var id = S.selected;
@@ -349,14 +377,22 @@
     translateStatus();
     // queue
     var q = $("queue"); q.textContent = "";
+    var room = S.status !== "offline" && S.openChats < S.capacity;
     S.queue.forEach(function (w) {
-      var li = el("li", "item");
+      var li = el("li", "item waiting");
       var c = S.convs[w.conversation_id];
-      li.appendChild(el("span", "pos", "#" + w.position));
-      li.appendChild(el("span", "label", c ? shopperLabel(c) : t("c.waiting_shopper")));
+      var top = el("div", "top");
+      top.appendChild(el("span", "pos", "#" + w.position));
+      top.appendChild(el("span", "label", c ? shopperLabel(c) : t("c.waiting_shopper")));
       var wt = el("span", "waited", t("c.waiting_for", { time: mmss(now() - w.queued_at) }));
       wt.setAttribute("data-queued", w.queued_at);
-      li.appendChild(wt);
+      top.appendChild(wt);
+      li.appendChild(top);
+      if (w.question) li.appendChild(el("p", "question", w.question));
+      var take = el("button", "ghost take", t("c.take")); take.type = "button"; take.disabled = !room;
+      take.title = room ? "" : t("c.no_room");
+      take.onclick = function () { send({ type: "pick_conversation", conversation_id: w.conversation_id }); };
+      li.appendChild(take);
       q.appendChild(li);
     });
     $("queue-count").textContent = String(S.queue.length);
@@ -384,6 +420,7 @@
     $("load").textContent = t("c.load", { open: S.openChats, capacity: S.capacity });
     $("sound").textContent = S.sound ? t("c.sound_on") : t("c.sound_off");
     $("sound").setAttribute("aria-pressed", String(S.sound));
+    titleBar();
     renderChat();
   }
   function translateStatus() {

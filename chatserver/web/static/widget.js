@@ -31,10 +31,17 @@
       var s = JSON.parse(localStorage.getItem(KEY) || "null");
       if (s && typeof s === "object") return s;
     } catch (e) { /* private mode or bad JSON: start clean */ }
-    return { token: null, cid: null, events: [], pending: [], unread: 0, open: false };
+    return { token: null, cid: null, events: [], prev: [], pending: [], unread: 0, open: false, skipped: null };
+  }
+  var KEEP = { message_posted: 1, file_attached: 1, conversation_closed: 1, rating_given: 1, email_left: 1 };
+  function retire() { // the conversation ends here: keep what it said, readable above the next one
+    var kept = st.events.filter(function (e) { return KEEP[e.type]; });
+    if (kept.length) st.prev = kept.slice(-MAX_EVENTS / 2);
+    st.events = [];
   }
   function save() {
     st.events = st.events.slice(-MAX_EVENTS);
+    st.prev = st.prev || [];
     try { localStorage.setItem(KEY, JSON.stringify(st)); } catch (e) { /* storage full or blocked */ }
   }
   function lastSeq() {
@@ -108,7 +115,7 @@
         var conv = (f.conversations || [])[0];
         if (!conv || conv.conversation_id !== st.cid) {
           var had = st.cid && lastSeq() > 0;
-          st.cid = conv ? conv.conversation_id : null; st.events = [];
+          st.cid = conv ? conv.conversation_id : null; retire();
           if (had && conv) { save(); link.drop(); return; } // resume asked for another log: start over
         }
         save(); setOnline(true);
@@ -140,7 +147,7 @@
   function stored(e) {
     if (e.conversation_id !== st.cid) {
       if (e.type !== "conversation_started") return;
-      st.cid = e.conversation_id; st.events = []; queue = null; readSeq = 0; markedSeq = 0;
+      st.cid = e.conversation_id; retire(); queue = null; readSeq = 0; markedSeq = 0;
     }
     if (st.events.some(function (x) { return x.seq === e.seq; })) return;
     st.events.push(e);
@@ -201,6 +208,7 @@
     if (!online) return t("w.reconnecting");
     if (s.status === "assigned") return t("w.with_agent", { name: s.agent });
     if (s.status === "queued") {
+      if (queue && !queue.agents_online) return nobody(queue.back_at);
       if (queue && queue.estimated_wait_s != null) return t("w.queue_position_wait", { n: queue.position, wait: duration(queue.estimated_wait_s) });
       if (queue) return t("w.queue_position", { n: queue.position });
       return t("w.queued");
@@ -211,8 +219,9 @@
     if (avail.mode === "live") return target <= 60 ? t("w.reply_under_minute") : t("w.reply_within", { wait: duration(target) });
     if (avail.mode === "busy") return t("w.busy_wait", { wait: duration(avail.estimated_wait_s) });
     if (avail.mode === "bot") return t("w.bot_answers");
-    return t("w.offline");
+    return nobody(avail.back_at);
   }
+  function nobody(back) { return back ? t("w.nobody_online_back", { when: back }) : t("w.nobody_online"); }
   function render() {
     if (!ui.root) return;
     var s = state();
@@ -230,13 +239,18 @@
     var log = ui.log;
     log.textContent = "";
     log.appendChild(line("them", (avail && avail.greeting) || t("w.greeting"), shopName || t("w.team"), null));
+    if (st.prev && st.prev.length) {
+      st.prev.forEach(function (e) {
+        if (e.type === "message_posted") log.appendChild(line("old " + who(e), e.text, e.author === "shopper" ? null : name(e), e.ts));
+        else if (e.type === "file_attached") { var f = fileLine(e); f.classList.add("old"); log.appendChild(f); }
+      });
+      log.appendChild(el("li", "sys divider", t("w.earlier_above")));
+    }
     var lastBot = null, lastMine = 0;
     st.events.forEach(function (e) { if (e.type === "message_posted" && e.author === "shopper") lastMine = e.seq; });
     st.events.forEach(function (e) {
       if (e.type === "message_posted") {
-        var who = e.author === "shopper" ? "me" : e.author === "bot" ? "them bot" : e.author === "system" ? "sys" : "them";
-        var name = e.author === "bot" ? t("w.assistant") : e.author_name;
-        var li = line(who, e.text, e.author === "shopper" ? null : name, e.ts);
+        var li = line(who(e), e.text, e.author === "shopper" ? null : name(e), e.ts);
         if (e.seq === lastMine) li.appendChild(el("span", "tick", e.seq <= readSeq ? t("w.read") : t("w.delivered")));
         log.appendChild(li);
         if (e.author === "bot") lastBot = { e: e, li: li };
@@ -250,13 +264,16 @@
       else if (e.type === "bot_feedback_given" && e.helpful) log.appendChild(el("li", "sys", t("w.glad")));
       else if (e.type === "file_attached") log.appendChild(fileLine(e));
     });
-    if (lastBot && s.status === "bot" && !s.answers[lastBot.e.seq]) {
+    if (lastBot && lastBot.e.faq_id && (s.status === "bot" || s.status === "queued") && !s.answers[lastBot.e.seq]) {
       var row = el("div", "actions");
       var yes = el("button", "chip", t("w.answered"));
       yes.onclick = function () { send({ type: "bot_feedback", seq: lastBot.e.seq, helpful: true }); };
-      var human = el("button", "chip", t("w.talk_to_person"));
-      human.onclick = function () { send({ type: "request_human" }); };
-      row.appendChild(yes); row.appendChild(human);
+      row.appendChild(yes);
+      if (s.status === "bot") { // while queued the shopper already waits for a person
+        var human = el("button", "chip", t("w.talk_to_person"));
+        human.onclick = function () { send({ type: "request_human" }); };
+        row.appendChild(human);
+      }
       lastBot.li.appendChild(row);
     }
     var ids = {};
@@ -272,13 +289,18 @@
     ui.typing.hidden = !(agentTyping && s.status === "assigned");
     ui.typing.textContent = t("w.agent_typing", { name: s.agent || t("w.team") });
 
-    var offline = !s.email && s.status !== "assigned" && s.status !== "closed" && avail && (avail.mode === "offline" || (avail.mode === "bot" && !avail.agents_online));
-    ui.email.hidden = !offline;
+    // Nobody online (the live queue notice wins over the availability seen at connect): offer e-mail.
+    var nobodyNow = s.status === "queued" && queue ? !queue.agents_online
+      : avail && (avail.mode === "offline" || (avail.mode === "bot" && !avail.agents_online));
+    ui.email.hidden = !(!s.email && s.status !== "assigned" && s.status !== "closed" && nobodyNow);
     if (avail && avail.away) ui.email.querySelector("p").textContent = avail.away;
-    ui.rate.hidden = !(s.closed && !s.rated);
-    ui.compose.hidden = !ui.rate.hidden;
+    // Rating is an offer, never a gate: the message box stays, and writing again skips it.
+    ui.rate.hidden = !(s.closed && !s.rated && st.skipped !== st.cid);
+    ui.compose.hidden = false;
     if (open) requestAnimationFrame(function () { log.scrollTop = log.scrollHeight; });
   }
+  function who(e) { return e.author === "shopper" ? "me" : e.author === "bot" ? "them bot" : e.author === "system" ? "sys" : "them"; }
+  function name(e) { return e.author === "bot" ? t("w.assistant") : e.author_name; }
   // --- attachments (chat-files.js) ----------------------------------------------------------------
   var uploads = [];
   function fileLine(e) {
@@ -351,6 +373,7 @@
       var v = +((q(".stars input:checked") || {}).value || 0);
       stars.querySelectorAll(".star").forEach(function (s, k) { s.classList.toggle("lit", k < v); });
     });
+    q(".skip").onclick = function () { st.skipped = st.cid; save(); render(); ui.input.focus(); };
     ui.rate.onsubmit = function (e) {
       e.preventDefault();
       var v = +((q(".stars input:checked") || {}).value || 0);
@@ -378,7 +401,7 @@
     '<button type="submit" class="primary" data-t="w.notify_me"></button></form>' +
     '<form class="rate card" hidden><p data-t="w.rate_question"></p><div class="stars" role="radiogroup"></div>' +
     '<textarea rows="2" maxlength="1000" data-ph="w.rate_comment" data-label="w.rate_comment"></textarea>' +
-    '<button type="submit" class="primary" data-t="w.rate_send"></button></form>' +
+    '<div class="row"><button type="button" class="skip" data-t="w.rate_skip"></button><button type="submit" class="primary" data-t="w.rate_send"></button></div></form>' +
     '<form class="compose"><button type="button" class="attach" data-label="w.attach" hidden><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/></svg></button><textarea rows="1" maxlength="2000" data-ph="w.placeholder" data-label="w.placeholder"></textarea>' +
     '<button type="submit" class="send" data-label="w.send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20l18-8L3 4v6l12 2-12 2z"/></svg></button></form>' +
     '<footer data-t="w.footer"></footer></section>';
@@ -410,6 +433,8 @@
     ".card input,.card textarea{border:1px solid #d1d5db;border-radius:8px;padding:8px 10px;width:100%}" +
     ".primary{background:var(--accent);color:#fff;border:0;border-radius:8px;padding:9px;cursor:pointer;font-weight:600}" +
     ".stars{display:flex;gap:4px}.star{cursor:pointer;font-size:28px;color:#d1d5db;position:relative}.star input{position:absolute;opacity:0;width:1px;height:1px}.star.lit,.star:hover{color:#f59e0b}.star:focus-within{outline:2px solid #f59e0b;border-radius:4px}" +
+    ".row{display:flex;gap:8px}.row .primary{flex:1}.skip{background:#fff;border:1px solid #d1d5db;border-radius:8px;padding:9px 12px;cursor:pointer}" +
+    ".old{opacity:.6}.divider{font-weight:600}.bot .who{font-weight:600;color:var(--accent)}" +
     ".compose{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid #e5e7eb}" +
     ".compose textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:20px;padding:9px 14px;max-height:120px;min-height:40px}" +
     ".send{width:40px;height:40px;border-radius:50%;border:0;background:var(--accent);cursor:pointer;display:grid;place-items:center;flex:none}.send svg{width:18px;fill:#fff}" +

@@ -25,7 +25,8 @@ async def test_one_slow_chat_never_sends_new_chats_to_the_bot_while_a_seat_is_fr
     start_server: ServerFactory,
 ) -> None:
     """Dead end 1: a slow chat used to keep the estimate high and the bot taking chats."""
-    server = await start_server(faq_dir=FAQ)
+    # Alice stays connected through the four quiet hours below (no idle timeout).
+    server = await start_server(faq_dir=FAQ, idle_timeout_s=0)
     alice = await server.agent("alice", capacity=1)
     _, started = await ask(server, "Where is my parcel?")
     await alice.expect("conversation_assigned", conversation_id=started["conversation_id"])

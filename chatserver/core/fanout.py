@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from chatserver.core.sessions import Session
@@ -39,9 +39,10 @@ class Fanout:
         self._agents: dict[str, set[Session]] = defaultdict(set)
         self._followers: dict[str, set[Session]] = defaultdict(set)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.resume_hooks: list[Callable[[], None]] = []
 
     async def start(self) -> None:
-        self.bus.set_listeners(self.on_event, self.on_signal)
+        self.bus.set_listeners(self.on_event, self.on_signal, self.on_resume)
         await self.bus.follow(AGENTS_CHANNEL)
 
     async def close(self) -> None:
@@ -126,6 +127,14 @@ class Fanout:
             for sessions in self._agents.values():
                 for session in sessions:
                     session.send(text)
+
+    def on_resume(self) -> None:
+        """The relay is back after a loss: every follower re-reads its log from what it has."""
+        for log_id, sessions in self._followers.items():
+            for session in sessions:
+                session.resync(log_id)
+        for hook in self.resume_hooks:
+            hook()
 
     def on_signal(self, topic: str, message: str) -> None:
         """The bus's signal listener: an agent's sockets follow a conversation just given them."""

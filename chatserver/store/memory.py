@@ -30,6 +30,7 @@ from chatserver.store.ports import (
 @dataclass
 class _Agent:
     status: str = "offline"
+    chosen: str = "offline"
     capacity: int = 1
     idle_since: float = 0.0
     chats: set[str] = field(default_factory=set)
@@ -44,6 +45,7 @@ class MemoryRouter(Router):
     def __init__(self) -> None:
         self._queue: deque[str] = deque()
         self._agents: dict[str, _Agent] = {}
+        self._graces: dict[str, tuple[str, float]] = {}
 
     async def enqueue(self, conversation_id: str, at_head: bool = False) -> None:
         if conversation_id in self._queue:
@@ -67,7 +69,7 @@ class MemoryRouter(Router):
         agent = self._agents.setdefault(agent_id, _Agent(idle_since=now))
         if status == "online" and agent.status != "online":
             agent.idle_since = now
-        agent.status, agent.capacity = status, capacity
+        agent.status, agent.chosen, agent.capacity = status, status, capacity
         return self._presence(agent_id, agent)
 
     async def presence(self) -> list[Presence]:
@@ -106,6 +108,17 @@ class MemoryRouter(Router):
     async def held(self) -> dict[str, list[str]]:
         return {i: sorted(a.chats) for i, a in self._agents.items() if a.chats}
 
+    async def grace(self, agent_id: str, status: str, until: float) -> None:
+        self._agents.setdefault(agent_id, _Agent()).status = "offline"
+        self._graces[agent_id] = (status, until)
+
+    async def graces(self) -> dict[str, tuple[str, float]]:
+        return dict(self._graces)
+
+    async def end_grace(self, agent_id: str) -> str | None:
+        status, _ = self._graces.pop(agent_id, (None, 0.0))
+        return status
+
     def _take(self, agent_id: str, conversation_id: str, now: float) -> None:
         for other in self._agents.values():
             other.chats.discard(conversation_id)
@@ -115,7 +128,9 @@ class MemoryRouter(Router):
 
     @staticmethod
     def _presence(agent_id: str, agent: _Agent) -> Presence:
-        return Presence(agent_id, agent.status, agent.capacity, len(agent.chats), agent.idle_since)
+        return Presence(
+            agent_id, agent.status, agent.capacity, len(agent.chats), agent.idle_since, agent.chosen
+        )
 
 
 class MemoryLog(Log):
@@ -144,9 +159,13 @@ class MemoryLog(Log):
             known[client_id] = len(events)
         return Appended(len(events), events[-1])
 
-    async def read(self, conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:
+    async def read(
+        self, conversation_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[tuple[int, str]]:
         events = self._events.get(conversation_id, [])
-        return [(seq, text) for seq, text in enumerate(events, start=1) if seq > after_seq]
+        start = max(after_seq, 0)
+        end = len(events) if limit is None else min(len(events), start + limit)
+        return [(seq, events[seq - 1]) for seq in range(start + 1, end + 1)]
 
 
 class MemoryRecords(Records):

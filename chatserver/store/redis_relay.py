@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
 from chatserver.store._redis_base import DOWN, guard
-from chatserver.store.ports import Deliver, Relay
+from chatserver.store.ports import Deliver, Relay, Resumed
 
 log = logging.getLogger("chatserver.store.redis")
 
@@ -23,6 +23,7 @@ class RedisRelay(Relay):
         self._redis = client
         self._prefix = prefix
         self._deliver: Deliver | None = None
+        self._resumed: Resumed = lambda: None
         self._channels: set[str] = set()
         self._pubsub: PubSub | None = None
         self._lock = asyncio.Lock()
@@ -30,8 +31,8 @@ class RedisRelay(Relay):
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
-    async def start(self, deliver: Deliver) -> None:
-        self._deliver = deliver
+    async def start(self, deliver: Deliver, resumed: Resumed) -> None:
+        self._deliver, self._resumed = deliver, resumed
         self._task = asyncio.create_task(self._listen(), name="redis-pubsub")
 
     async def close(self) -> None:
@@ -85,7 +86,7 @@ class RedisRelay(Relay):
 
     async def _listen(self) -> None:
         """Hand relayed payloads on; reconnect and resubscribe after a loss."""
-        delay = 0.05
+        delay, lost = 0.05, False
         control = self._prefix + "~"  # always subscribed: a pub/sub connection must have one
         while not self._closing:
             pubsub = self._redis.pubsub()
@@ -93,6 +94,9 @@ class RedisRelay(Relay):
                 async with self._lock:
                     await pubsub.subscribe(control, *(self._prefix + c for c in self._channels))
                     self._pubsub = pubsub
+                if lost:
+                    lost = False
+                    self._resumed()  # what was published while we were away: from the logs
                 while not self._closing:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
@@ -100,6 +104,7 @@ class RedisRelay(Relay):
                         self._dispatch(message)
             except DOWN as exc:
                 log.warning("pub/sub connection to Redis lost (%s); reconnecting", exc)
+                lost = True
             finally:
                 if self._pubsub is pubsub:
                     self._pubsub = None

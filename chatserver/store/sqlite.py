@@ -234,10 +234,13 @@ class SQLiteLog(Log):
         )
         return Appended(seq, rows[0][0], duplicate=True)
 
-    async def read(self, conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:
+    async def read(
+        self, conversation_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[tuple[int, str]]:
         rows = await self._db.read(
-            "SELECT seq, body FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq",
-            (conversation_id, after_seq),
+            "SELECT seq, body FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq"
+            " LIMIT ?",
+            (conversation_id, after_seq, -1 if limit is None else limit),
         )
         return [(seq, body) for seq, body in rows]
 

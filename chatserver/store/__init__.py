@@ -8,7 +8,7 @@ from chatserver.domain.settings import Settings
 from chatserver.store.base import Store
 
 
-def store_from_url(url: str, *, prefix: str = "chat:") -> Store:
+def store_from_url(url: str, *, prefix: str = "chat:", presence_ttl: float = 20.0) -> Store:
     """Build the store a URL names: ``sqlite:///path`` (embedded), ``redis://``/``rediss://``
     (scale-out) or ``memory://`` (this process only, forgotten on exit).
 
@@ -25,7 +25,7 @@ def store_from_url(url: str, *, prefix: str = "chat:") -> Store:
     if scheme in ("redis", "rediss"):
         from chatserver.store.redis import RedisStore
 
-        return RedisStore(url, prefix=prefix)
+        return RedisStore(url, prefix=prefix, presence_ttl=presence_ttl)
     if scheme == "memory":
         from chatserver.store.memory import MemoryStore
 
@@ -38,5 +38,7 @@ def store_from_url(url: str, *, prefix: str = "chat:") -> Store:
 def store_for(settings: Settings) -> Store:
     """The store the settings ask for: Redis when a URL is set, else the embedded SQLite file."""
     if settings.redis_url:
-        return store_from_url(settings.redis_url, prefix=settings.redis_prefix)
+        return store_from_url(
+            settings.redis_url, prefix=settings.redis_prefix, presence_ttl=settings.presence_ttl_s
+        )
     return store_from_url(f"sqlite://{settings.database_path.resolve()}")

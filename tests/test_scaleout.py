@@ -4,6 +4,7 @@ status when their socket moves, and no chat waits on a worker that died."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -21,7 +22,8 @@ from chatserver.store.redis import RedisStore
 from tests._processes import free_port, until_healthy
 from tests._redis import REDIS_URL, drop_keys, unique_prefix
 from tests.conftest import Client
-from tests.test_multiworker import SHOP, open_client
+from tests.test_multiworker import SHOP, PrivateRedis, open_client
+from tests.test_multiworker import private_redis as private_redis  # the fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -29,40 +31,53 @@ TTL, GRACE = 2.0, 2.0
 Worker = Callable[[], Awaitable[tuple[str, subprocess.Popen[bytes]]]]
 
 
-@pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[tuple[str, Worker]]:
-    """Workers on one Redis prefix with a short presence TTL and grace period; agents alice, bob."""
-    prefix, procs = unique_prefix(), []
-    shared = ["--redis-url", REDIS_URL, "--redis-prefix", prefix]
-    for name in ("alice", "bob"):
-        add = ["agents", "add", name, "--password", "pw", *shared, "--data-dir", str(tmp_path)]
-        assert await asyncio.to_thread(main, add) == 0
+class Workers:
+    """Worker processes on one Redis prefix, with a short presence TTL and grace period."""
 
-    async def start() -> tuple[str, subprocess.Popen[bytes]]:
+    def __init__(self, tmp_path: Path, redis_url: str) -> None:
+        self.prefix, self.procs = unique_prefix(), list[subprocess.Popen[bytes]]()
+        self.tmp_path = tmp_path
+        self.shared = ["--redis-url", redis_url, "--redis-prefix", self.prefix]
+
+    async def add_agents(self, *names: str) -> None:
+        for name in names:
+            add = ["agents", "add", name, "--password", "pw", *self.shared]
+            assert await asyncio.to_thread(main, [*add, "--data-dir", str(self.tmp_path)]) == 0
+
+    async def start(self) -> tuple[str, subprocess.Popen[bytes]]:
         port = free_port()
-        command = [sys.executable, "-m", "chatserver", "serve", "--port", str(port), *shared]
-        command += ["--data-dir", str(tmp_path / f"w{len(procs)}"), "--allowed-origins", SHOP]
-        command += ["--faq-dir", str(tmp_path / "no-faq")]
+        command = [sys.executable, "-m", "chatserver", "serve", "--port", str(port), *self.shared]
+        command += ["--data-dir", str(self.tmp_path / f"w{len(self.procs)}")]
+        command += ["--allowed-origins", SHOP, "--faq-dir", str(self.tmp_path / "no-faq")]
         env = {
             **os.environ,
-            "CHAT_SECRET_KEY": "a key every worker shares " + prefix,
+            "CHAT_SECRET_KEY": "a key every worker shares " + self.prefix,
             "CHAT_PRESENCE_TTL_S": str(TTL),
             "CHAT_AGENT_GRACE_S": str(GRACE),
         }
         proc = subprocess.Popen(
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        procs.append(proc)
+        self.procs.append(proc)
         url = f"http://127.0.0.1:{port}"
         await until_healthy(url, proc)
         return url, proc
 
-    yield prefix, start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-        await asyncio.to_thread(proc.wait, 10)
-    await drop_keys(prefix)
+    async def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+            await asyncio.to_thread(proc.wait, 10)
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[tuple[str, Worker]]:
+    """Workers on the shared test Redis; agents alice and bob."""
+    workers = Workers(tmp_path, REDIS_URL)
+    await workers.add_agents("alice", "bob")
+    yield workers.prefix, workers.start
+    await workers.stop()
+    await drop_keys(workers.prefix)
 
 
 async def login(url: str, name: str) -> str:
@@ -149,3 +164,43 @@ async def test_chats_of_an_agent_whose_worker_died_requeue_to_a_backup_after_the
     took = time.monotonic() - killed
     assert took >= GRACE  # the grace period was honoured
     print(f"requeued {len(held)} chats {took:.1f}s after the worker died")
+
+
+async def test_a_client_on_another_worker_gets_what_was_stored_while_redis_restarted(
+    tmp_path: Path, private_redis: PrivateRedis
+) -> None:
+    """Events published while a worker's pub/sub was reconnecting are read from the log."""
+    workers = Workers(tmp_path, private_redis.url)
+    await workers.add_agents("alice")
+    try:
+        (url_a, _), (url_b, _) = await workers.start(), await workers.start()
+        alice = await console(url_a, await login(url_a, "alice"))
+        await alice.send(p.SetStatus(status="online", capacity=2))
+        await alice.expect("status_changed", status="online")
+        shopper, conversation_id = await new_chat(url_b, "hello")
+        await alice.expect("conversation_assigned", conversation_id=conversation_id)
+
+        await private_redis.stop()
+        await private_redis.start()
+        for i in range(5):  # the agent sends at once, retrying until acknowledged
+            frame = p.SendMessage(conversation_id=conversation_id, client_id=f"a{i}", text=f"r{i}")
+            for _ in range(100):
+                await alice.send(frame)
+                if await acked(alice, f"a{i}"):
+                    break
+        for i in range(5):
+            await shopper.expect("message_posted", text=f"r{i}")
+    finally:
+        await workers.stop()
+
+
+async def acked(client: Client, client_id: str) -> bool:
+    """The next ack or error for this send: True for an ack."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(client.ws.recv(), 10))
+        client.received.append(frame)
+        if frame.get("type") == "ack" and frame.get("client_id") == client_id:
+            return True
+        if frame.get("type") == "error":
+            await asyncio.sleep(0.05)  # the widget's retry delay
+            return False

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from chatserver.store.bus import Bus
-from chatserver.store.ports import AgentAccounts, Log, Records, Router
+from chatserver.store.files import MemoryFiles
+from chatserver.store.ports import AgentAccounts, Files, Log, Records, Router
 
 
 class Store:
@@ -13,18 +14,27 @@ class Store:
     """
 
     def __init__(
-        self, log: Log, records: Records, router: Router, accounts: AgentAccounts, bus: Bus
+        self,
+        log: Log,
+        records: Records,
+        router: Router,
+        accounts: AgentAccounts,
+        bus: Bus,
+        files: Files | None = None,
     ) -> None:
         self.log = log
         self.records = records
         self.router = router
         self.accounts = accounts
         self.bus = bus
+        self.files: Files = files or MemoryFiles()
 
     async def start(self) -> None:
         """Open connections, recover state, start relaying."""
+        await self.files.start()
         await self.bus.start()
 
     async def close(self) -> None:
         """Flush what is pending and release connections."""
         await self.bus.close()
+        await self.files.close()

@@ -4,6 +4,7 @@
 - :class:`Records`: each conversation's record, field by field.
 - :class:`Router`: the queue, agents' presence and who holds which chat; claims are atomic.
 - :class:`AgentAccounts`: agent accounts.
+- :class:`Files`: attachments' bytes, by key (disk, S3-compatible storage, or memory).
 - the bus (:class:`chatserver.store.bus.Bus`): events and control signals between workers; its
   local fan-out is written once, and an adapter only supplies a :class:`Relay` between workers.
 
@@ -197,6 +198,34 @@ class AgentAccounts(ABC):
     @abstractmethod
     async def remove(self, agent_id: str) -> bool:
         """Delete an account; False if there was none."""
+
+
+class Files(ABC):
+    """Attachments' bytes by key (``<conversation>/<file id>``); written once, never changed."""
+
+    async def start(self) -> None:
+        """Open connections (if the adapter has any)."""
+        return None
+
+    async def close(self) -> None:
+        """Release connections."""
+        return None
+
+    @abstractmethod
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Store a file durably under ``key``."""
+
+    @abstractmethod
+    async def get(self, key: str) -> bytes | None:
+        """A file's bytes, or None."""
+
+    @abstractmethod
+    async def exists(self, key: str) -> bool:
+        """True when a file is stored under ``key``."""
+
+    @abstractmethod
+    async def delete(self, key: str) -> bool:
+        """Remove a file; False if there was none."""
 
 
 Deliver = Callable[[str, str], None]

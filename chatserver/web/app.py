@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from chatserver.core.attachments import Attachments
 from chatserver.core.auth import Accounts, Tokens, load_secret, new_password
 from chatserver.core.hub import Hub
 from chatserver.domain.bot import Bot, NoBot
@@ -20,9 +21,10 @@ from chatserver.domain.settings import Settings
 from chatserver.store import store_for
 from chatserver.store.base import Store
 from chatserver.web import auth_api as api
-from chatserver.web import reports_api
+from chatserver.web import playbook_api, reports_api
 from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection
+from chatserver.web.files_api import file_routes
 
 log = logging.getLogger("chatserver")
 
@@ -116,14 +118,17 @@ def create_app(
         *asset_routes(),
         Route("/api/login", api.login, methods=["POST"]),
         Route("/api/health", api.health),
+        Route("/api/playbook/tone", playbook_api.tone_rules),
         Route("/api/reports", reports_api.report),
         Route("/api/reports/live", reports_api.live_state),
         Route("/api/reports/{table}.csv", reports_api.table_csv),
         Route("/metrics", reports_api.metrics),
+        *file_routes(),
         WebSocketRoute("/ws/shopper", shopper_socket),
         WebSocketRoute("/ws/agent", agent_socket),
     ]
     app = Starlette(routes=routes, middleware=asset_middleware(), lifespan=lifespan)
     app.state.hub = hub
     app.state.settings = settings
+    app.state.attachments = Attachments(settings, hub.journal, tokens, hub.accounts, hub.metrics)
     return app

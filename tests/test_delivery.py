@@ -58,3 +58,25 @@ async def test_resuming_a_long_conversation_from_the_start_gets_every_event(
         for i in range(300):
             await again.expect("message_posted", client_id=f"m{i}")
         await again.close()
+
+
+async def test_a_retry_arriving_after_its_chat_closed_finds_the_original(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server()
+    shopper = await server.shopper()
+    await shopper.send(p.SendMessage(text="where is my parcel?", client_id="m1"))
+    first = await shopper.expect("ack", client_id="m1")
+    await shopper.send(p.EndConversation())
+    await shopper.expect("conversation_closed")
+    await shopper.send(p.SendMessage(text="where is my parcel?", client_id="m1"))  # a late retry
+    again = await shopper.expect("ack", client_id="m1")
+    assert again["duplicate"] and (again["conversation_id"], again["seq"]) == (
+        first["conversation_id"],
+        first["seq"],
+    )
+    assert shopper.all("conversation_started") == [shopper.all("conversation_started")[0]]
+    welcome = shopper.all("welcome")[0]
+    assert await server.hub.store.records.of_shopper(welcome["user_id"]) == [
+        first["conversation_id"]
+    ]

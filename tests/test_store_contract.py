@@ -282,6 +282,15 @@ async def test_read_gives_a_page_when_asked_for_a_limit(backend: Store) -> None:
     assert [seq for seq, _ in await backend.log.read("c1", 3, limit=10)] == [4, 5]
 
 
+async def test_find_returns_the_event_a_client_id_was_stored_as(backend: Store) -> None:
+    await backend.log.append("c1", event("c1", "first"))
+    stored = await backend.log.append("c1", event("c1", "second"), client_id="m2")
+    found = await backend.log.find("c1", "m2")
+    assert found is not None and (found.seq, found.text, found.duplicate) == (2, stored.text, True)
+    assert await backend.log.find("c1", "other") is None
+    assert await backend.log.find("nothing", "m2") is None
+
+
 async def test_a_grace_period_is_shared_and_ends_for_exactly_one_caller(
     stores: list[Store],
 ) -> None:

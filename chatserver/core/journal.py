@@ -50,6 +50,10 @@ class Journal:
             await self.store.bus.publish(conversation_channel(log_id), appended.text, appended.seq)
         return appended
 
+    async def find(self, conversation_id: str, client_id: str) -> Appended | None:
+        """The event a ``client_id`` was stored as in this conversation, if it was."""
+        return await stored(self.store.log.find(conversation_id, client_id))
+
     async def notify(self, conversation_id: str, frame: p.Frame) -> None:
         """Publish a live notice (not stored, never replayed) to a conversation's followers."""
         await self.store.bus.publish(conversation_channel(conversation_id), frame.model_dump_json())

@@ -167,6 +167,12 @@ class MemoryLog(Log):
         end = len(events) if limit is None else min(len(events), start + limit)
         return [(seq, events[seq - 1]) for seq in range(start + 1, end + 1)]
 
+    async def find(self, conversation_id: str, client_id: str) -> Appended | None:
+        seq = self._seq_of.get(conversation_id, {}).get(client_id)
+        if seq is None:
+            return None
+        return Appended(seq, self._events[conversation_id][seq - 1], duplicate=True)
+
 
 class MemoryRecords(Records):
     """Conversation records in dictionaries, with each shopper's conversations by creation time."""

@@ -85,6 +85,10 @@ class Log(ABC):
         """Stored events with ``seq > after_seq`` (the first ``limit`` if given), in order, as
         ``(seq, text)``."""
 
+    @abstractmethod
+    async def find(self, conversation_id: str, client_id: str) -> Appended | None:
+        """The stored event with this ``client_id`` (as a duplicate), or None."""
+
     async def read_many(self, conversation_ids: Sequence[str]) -> dict[str, list[str]]:
         """The stored events' texts of many conversations, each log in ``seq`` order."""
         return {c: [text for _, text in await self.read(c)] for c in conversation_ids}

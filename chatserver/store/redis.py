@@ -92,6 +92,15 @@ class RedisLog(Log):
             )
         return [(int(entry_id.partition("-")[0]), str(fields["b"])) for entry_id, fields in rows]
 
+    async def find(self, conversation_id: str, client_id: str) -> Appended | None:
+        with guard():
+            known: str | None = await self._redis.hget(self._k("cids", conversation_id), client_id)
+            if known is None:
+                return None
+            entry = f"{int(known)}-0"
+            rows = await self._redis.xrange(self._k("log", conversation_id), entry, entry)
+        return Appended(int(known), str(rows[0][1]["b"]), duplicate=True) if rows else None
+
 
 class RedisRecords(Records):
     """Each record a hash; sorted sets find a shopper's conversations and a range of days."""

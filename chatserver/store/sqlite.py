@@ -246,6 +246,13 @@ class SQLiteLog(Log):
         )
         return [(seq, body) for seq, body in rows]
 
+    async def find(self, conversation_id: str, client_id: str) -> Appended | None:
+        rows = await self._db.read(
+            "SELECT seq, body FROM events WHERE conversation_id = ? AND client_id = ?",
+            (conversation_id, client_id),
+        )
+        return Appended(rows[0][0], rows[0][1], duplicate=True) if rows else None
+
     async def read_many(self, conversation_ids: Sequence[str]) -> dict[str, list[str]]:
         logs: dict[str, list[str]] = {c: [] for c in conversation_ids}
         rows = await self._db.read(

@@ -107,8 +107,9 @@ async def new_chat(url: str, text: str) -> tuple[Client, str]:
     return shopper, (await shopper.expect("ack", client_id="s1"))["conversation_id"]
 
 
+@pytest.mark.parametrize("old_socket_closes_first", [True, False])
 async def test_an_agent_whose_socket_moves_to_another_worker_keeps_chats_status_and_capacity(
-    cluster: tuple[str, Worker],
+    cluster: tuple[str, Worker], old_socket_closes_first: bool
 ) -> None:
     prefix, start = cluster
     (url_a, _), (url_b, _) = await start(), await start()
@@ -120,8 +121,11 @@ async def test_an_agent_whose_socket_moves_to_another_worker_keeps_chats_status_
     await alice.expect("conversation_assigned", conversation_id=held)
     seen = max(f["seq"] for f in alice.received if f.get("conversation_id") == held)
 
-    await alice.close()  # the network drops; the console comes back through the other worker
+    if old_socket_closes_first:
+        await alice.close()  # the network drops; the console comes back through the other worker
     again = await console(url_b, token, {held: seen})
+    if not old_socket_closes_first:
+        await alice.close()  # the old worker notices the drop only after she is back elsewhere
     assert [c["conversation_id"] for c in again.all("welcome")[0]["conversations"]] == [held]
     await again.expect("status_changed", status="online", capacity=30)
 

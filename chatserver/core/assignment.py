@@ -284,7 +284,11 @@ class Assigner:
                 chosen = seen.chosen if seen else "online"
                 await self.router.grace(agent_id, chosen, now + self.grace_s)
         for agent_id, (_, until) in graces.items():
-            if until <= now and await self.router.end_grace(agent_id) is not None:
+            if self.fanout.agent_sessions(agent_id):
+                # Their old socket's worker noticed the close after they came back here.
+                if (status := await self.router.end_grace(agent_id)) is not None:
+                    await self.set_status(agent_id, status, None)  # type: ignore[arg-type]
+            elif until <= now and await self.router.end_grace(agent_id) is not None:
                 await self._requeue(agent_id)
 
     async def _requeue(self, agent_id: str) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from chatserver.store.bus import Bus
 from chatserver.store.files import MemoryFiles
-from chatserver.store.ports import AgentAccounts, Files, Log, Records, Router
+from chatserver.store.ports import AgentAccounts, Files, Log, Records, Router, ShopConfig
+from chatserver.store.shop_config import MemoryShopConfig
 
 
 class Store:
@@ -21,6 +22,7 @@ class Store:
         accounts: AgentAccounts,
         bus: Bus,
         files: Files | None = None,
+        config: ShopConfig | None = None,
     ) -> None:
         self.log = log
         self.records = records
@@ -28,6 +30,7 @@ class Store:
         self.accounts = accounts
         self.bus = bus
         self.files: Files = files or MemoryFiles()
+        self.config: ShopConfig = config or MemoryShopConfig()
 
     async def start(self) -> None:
         """Open connections, recover state, start relaying."""

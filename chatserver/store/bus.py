@@ -47,6 +47,7 @@ class Bus:
         self._on_signal: SignalListener | None = None
         self._on_resume: ResumeListener | None = None
         self._subscribing: dict[str, asyncio.Future[None]] = {}
+        self._topic_listeners: dict[str, SignalListener] = {}
 
     def set_listeners(
         self,
@@ -56,6 +57,10 @@ class Bus:
     ) -> None:
         """Where events and signals for this worker go, and who hears that the relay is back."""
         self._on_event, self._on_signal, self._on_resume = on_event, on_signal, on_resume
+
+    def on_topic(self, topic: str, listener: SignalListener) -> None:
+        """Signals on ``topic`` go to ``listener`` instead of the general signal listener."""
+        self._topic_listeners[topic] = listener
 
     async def start(self) -> None:
         if self._relay is not None:
@@ -147,7 +152,10 @@ class Bus:
             if key.startswith(_EVENT):
                 if self._on_event is not None:
                     self._on_event(key.removeprefix(_EVENT), seq, text)
-            elif self._on_signal is not None:
-                self._on_signal(key.removeprefix(_SIGNAL), text)
+            else:
+                topic = key.removeprefix(_SIGNAL)
+                listener = self._topic_listeners.get(topic, self._on_signal)
+                if listener is not None:
+                    listener(topic, text)
         except Exception:
             log.exception("listener failed on %s", key)

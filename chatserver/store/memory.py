@@ -25,6 +25,7 @@ from chatserver.store.ports import (
     Render,
     Router,
 )
+from chatserver.store.shop_config import MemoryShopConfig
 
 
 @dataclass
@@ -231,4 +232,11 @@ class MemoryStore(Store):
 
     def __init__(self) -> None:
         records = MemoryRecords()
-        super().__init__(MemoryLog(records), records, MemoryRouter(), MemoryAccounts(), Bus())
+        super().__init__(
+            MemoryLog(records),
+            records,
+            MemoryRouter(),
+            MemoryAccounts(),
+            Bus(),
+            config=MemoryShopConfig(),
+        )

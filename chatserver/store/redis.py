@@ -21,6 +21,7 @@ from chatserver.store.bus import Bus
 from chatserver.store.ports import AgentAccounts, Appended, Files, Log, Records, Render
 from chatserver.store.redis_relay import RedisRelay
 from chatserver.store.redis_router import RedisRouter
+from chatserver.store.shop_config import RedisShopConfig
 
 _LOGS_IN_MEMORY = 20_000
 
@@ -206,6 +207,7 @@ class RedisStore(Store):
             RedisAccounts(self._redis, keys),
             Bus(RedisRelay(self._redis, prefix)),
             files,
+            config=RedisShopConfig(self._redis, keys),
         )
 
     async def start(self) -> None:

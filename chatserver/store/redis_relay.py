@@ -24,6 +24,7 @@ class RedisRelay(Relay):
         self._prefix = prefix
         self._deliver: Deliver | None = None
         self._resumed: Resumed = lambda: None
+        self._connected_before = False
         self._channels: set[str] = set()
         self._pubsub: PubSub | None = None
         self._lock = asyncio.Lock()
@@ -86,7 +87,7 @@ class RedisRelay(Relay):
 
     async def _listen(self) -> None:
         """Hand relayed payloads on; reconnect and resubscribe after a loss."""
-        delay, lost = 0.05, False
+        delay = 0.05
         control = self._prefix + "~"  # always subscribed: a pub/sub connection must have one
         while not self._closing:
             pubsub = self._redis.pubsub()
@@ -94,9 +95,6 @@ class RedisRelay(Relay):
                 async with self._lock:
                     await pubsub.subscribe(control, *(self._prefix + c for c in self._channels))
                     self._pubsub = pubsub
-                if lost:
-                    lost = False
-                    self._resumed()  # what was published while we were away: from the logs
                 while not self._closing:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
@@ -104,7 +102,6 @@ class RedisRelay(Relay):
                         self._dispatch(message)
             except DOWN as exc:
                 log.warning("pub/sub connection to Redis lost (%s); reconnecting", exc)
-                lost = True
             finally:
                 if self._pubsub is pubsub:
                     self._pubsub = None
@@ -115,6 +112,12 @@ class RedisRelay(Relay):
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         full: str = message["channel"]
+        if message["type"] == "subscribe" and full == self._prefix + "~":
+            # The control channel is confirmed once per connection: again means reconnected
+            # (by us, or by redis-py's own retry), and what was published meanwhile is lost.
+            if self._connected_before:
+                self._resumed()
+            self._connected_before = True
         if message["type"] == "subscribe":
             confirmed = self._confirmed.pop(full, None)
             if confirmed is not None and not confirmed.done():

@@ -67,7 +67,12 @@ class Workers:
         for proc in self.procs:
             if proc.poll() is None:
                 proc.terminate()
-            await asyncio.to_thread(proc.wait, 10)
+        for proc in self.procs:
+            try:
+                await asyncio.to_thread(proc.wait, 20)
+            except subprocess.TimeoutExpired:  # a loaded machine: do not leave it running
+                proc.kill()
+                await asyncio.to_thread(proc.wait, 10)
 
 
 @pytest.fixture
@@ -135,6 +140,7 @@ async def test_an_agent_whose_socket_moves_to_another_worker_keeps_chats_status_
     assert await status_of(prefix, "alice") == ("online", 30, 1)
     _, later = await new_chat(url_a, "And this one?")
     await again.expect("conversation_assigned", conversation_id=later)
+    await again.close()
 
 
 async def test_chats_of_an_agent_whose_worker_died_requeue_to_a_backup_after_the_grace_period(

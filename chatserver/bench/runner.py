@@ -435,6 +435,11 @@ def _server_argv(kind: str, options: Options, port: int, tmp: Path, prefix: str)
         "1000000",
         "--rate-limit-burst",
         "1000000",
+        # Every bench socket comes from one address, and 10k of them open before all say hello.
+        "--max-sockets-per-address",
+        "1000000",
+        "--hello-timeout-s",
+        "300",
         "--log-level",
         "warning",
         # No FAQ bot: the bench measures shopper-agent relay, whatever the hour (the bot would

@@ -11,7 +11,7 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator
 
-from chatserver.core.auth import Accounts, hash_password, new_password
+from chatserver.core.auth import Accounts, new_password
 from chatserver.domain.settings import Settings
 from chatserver.store import store_for
 
@@ -22,7 +22,7 @@ async def _accounts(settings: Settings) -> AsyncIterator[Accounts]:
     store = store_for(settings)
     await store.start()
     try:
-        yield Accounts(store.accounts)
+        yield Accounts(store.accounts, store.bus)
     finally:
         await store.close()
 
@@ -70,7 +70,7 @@ async def passwd(settings: Settings, args: argparse.Namespace) -> int:
         if account is None:
             print(f"chatserver: no agent {args.agent_id!r}", file=sys.stderr)
             return 1
-        await accounts.save(account.model_copy(update={"password_hash": hash_password(password)}))
+        await accounts.set_password(account, password)
     shown = "" if args.password else f": {password!r}"
     print(f"password of {account.id!r} ({account.role}) set{shown}")
     return 0

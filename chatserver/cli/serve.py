@@ -21,6 +21,10 @@ def uvicorn_config(settings: Settings) -> dict[str, object]:
         "ws_per_message_deflate": False,
         # Frames over the limit but under this get a clear error frame; larger ones close (1009).
         "ws_max_size": max(65536, settings.max_frame_bytes * 4),
+        # Idle connections, and requests whose headers do not finish, close after this long.
+        "http": "chatserver.web.limits:HeaderDeadline",
+        "timeout_keep_alive": settings.http_timeout_s,
+        "h11_max_incomplete_event_size": 16384,
         "log_level": settings.log_level,
         "lifespan": "on",
     }

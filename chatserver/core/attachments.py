@@ -73,10 +73,7 @@ class Attachments:
             return Caller("shopper", self.tokens.shopper_id(token))
         except Unauthorized:
             pass
-        agent_id = self.tokens.session_agent(token)
-        account = await self.accounts.get(agent_id)
-        if account is None:
-            raise Unauthorized(f"agent {agent_id!r} no longer exists")
+        account, _ = await self.accounts.session_account(self.tokens, token)
         return Caller("agent", account.id, account.name)
 
     async def conversation(self, caller: Caller, conversation_id: str) -> Conversation:

@@ -2,7 +2,8 @@
 
 Event channels: ``c:<log>`` carries a conversation log's events and live notices, ``agents``
 reaches every agent. Signal topic ``follow:<agent>`` tells an agent's sockets to follow a
-conversation they were just given (a control message: never on an event channel).
+conversation they were just given (a control message: never on an event channel); topic
+``sessions`` (message: an agent id) makes that agent's sockets check their session again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from chatserver.core.auth import SESSIONS_TOPIC
 from chatserver.core.sessions import Session
 from chatserver.domain import protocol as p
 from chatserver.store.bus import Bus
@@ -40,10 +42,12 @@ class Fanout:
         self._followers: dict[str, set[Session]] = defaultdict(set)
         self._tasks: set[asyncio.Task[None]] = set()
         self.resume_hooks: list[Callable[[], None]] = []
+        self._rechecks: dict[Session, Callable[[], None]] = {}
 
     async def start(self) -> None:
         self.bus.set_listeners(self.on_event, self.on_signal, self.on_resume)
         await self.bus.follow(AGENTS_CHANNEL)
+        await self.bus.watch(SESSIONS_TOPIC)
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -68,12 +72,17 @@ class Fanout:
         if len(sessions) == 1:
             await self.bus.watch(follow_topic(session.user_id))
 
+    def on_session_change(self, session: Session, recheck: Callable[[], None]) -> None:
+        """Call ``recheck`` when the account behind an agent's session changes (any worker)."""
+        self._rechecks[session] = recheck
+
     def agent_sessions(self, agent_id: str) -> tuple[Session, ...]:
         return tuple(self._agents.get(agent_id, ()))
 
     async def remove(self, session: Session) -> bool:
         """Forget a closed session; True when it was an agent's last socket on this worker."""
         session.close()
+        self._rechecks.pop(session, None)
         for log_id in list(session.feeds):
             await self.unfollow(session, log_id)
         registry = self._shoppers if session.role == "shopper" else self._agents
@@ -143,6 +152,9 @@ class Fanout:
             for session in tuple(self._agents.get(agent_id, ())):
                 if not session.follows(message):
                     self.soon(self.follow_as_agent(session, message, {}))
+        elif topic == SESSIONS_TOPIC:
+            for session in tuple(self._agents.get(message, ())):
+                self._rechecks.get(session, lambda: None)()
 
     def soon(self, work: Coroutine[Any, Any, None]) -> None:
         """Run work in the background; a failure is logged, not lost."""

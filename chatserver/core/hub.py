@@ -39,7 +39,7 @@ class Hub:
         self.store = store
         self.tokens = tokens
         self.clock = clock
-        self.accounts = Accounts(store.accounts)
+        self.accounts = Accounts(store.accounts, store.bus)
         self.metrics = Metrics(settings.response_target_s)
         self.fanout = Fanout(store.bus)
         self.journal = Journal(store, clock)
@@ -96,7 +96,8 @@ class Hub:
         infos = []
         if conversation is not None:
             infos.append(conversation.info(self.settings.response_target_s))
-            await self.fanout.follow(session, conversation.id, hello.last_seq)
+            position = await self._resume_point(session, conversation.id, hello.last_seq)
+            await self.fanout.follow(session, conversation.id, position)
         self._welcome(session, token, infos)
         session.send((await self.assigner.availability(hello.locale)).model_dump_json())
         if conversation is not None and conversation.status == "queued":
@@ -106,20 +107,36 @@ class Hub:
         """Check an agent's session token, then resume the chats they hold and show the queue."""
         if not hello.token:
             raise Unauthorized("agent hello needs the session token from /api/login")
-        agent_id = self.tokens.session_agent(hello.token)
-        account = await self.accounts.get(agent_id)
-        if account is None:
-            raise Unauthorized(f"agent {agent_id!r} no longer exists")
+        account, _ = await self.accounts.session_account(self.tokens, hello.token)
+        agent_id = account.id
         session.user_id, session.name = account.id, account.name
         await self.fanout.add_agent(session)  # before reading what they hold: no gap
         infos = []
         for conversation_id in await self.assigner.held_by(agent_id):
             conversation = await self.journal.get(conversation_id)
             infos.append(conversation.info(self.settings.response_target_s))
-            await self.fanout.follow_as_agent(session, conversation_id, hello.last_seqs)
+            positions = {
+                log_id: await self._resume_point(session, log_id, hello.last_seqs[log_id])
+                for log_id in (conversation_id, p.staff_log(conversation_id))
+                if log_id in hello.last_seqs
+            }
+            await self.fanout.follow_as_agent(session, conversation_id, positions)
         self._welcome(session, None, infos)
         await self.assigner.agent_back(session)
         session.send(await self.assigner.queue_snapshot())
+
+    async def _resume_point(self, session: Session, log_id: str, claimed: int) -> int:
+        """The seq to resume a log after; a claim beyond its end is clamped, and the client told."""
+        position = await self.journal.resume_point(log_id, claimed)
+        if position != claimed:
+            error = p.Error(
+                code="invalid_frame",
+                message=f"last seq {claimed} is beyond the end of log {log_id!r} "
+                f"(seq {position}): resuming after {position}",
+                frame_type="hello",
+            )
+            session.send(error.model_dump_json())
+        return position
 
     def _welcome(
         self, session: Session, token: str | None, infos: list[p.ConversationInfo]

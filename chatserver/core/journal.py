@@ -54,6 +54,16 @@ class Journal:
         """The event a ``client_id`` was stored as in this conversation, if it was."""
         return await stored(self.store.log.find(conversation_id, client_id))
 
+    async def resume_point(self, log_id: str, claimed: int) -> int:
+        """Where a client that says it has a log up to ``claimed`` resumes: there, or at the
+        log's last event when the claim is beyond the log's end (else it would wait forever)."""
+        if claimed == 0:
+            return 0
+        if await stored(self.store.log.read(log_id, claimed - 1)):
+            return claimed
+        rows = await stored(self.store.log.read(log_id, 0))
+        return rows[-1][0] if rows else 0
+
     async def notify(self, conversation_id: str, frame: p.Frame) -> None:
         """Publish a live notice (not stored, never replayed) to a conversation's followers."""
         await self.store.bus.publish(conversation_channel(conversation_id), frame.model_dump_json())

@@ -114,7 +114,16 @@ class Session:
     def _catch_up(self, conversation_id: str) -> None:
         task = asyncio.get_running_loop().create_task(self._read_missing(conversation_id))
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._caught_up)
+
+    def _caught_up(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The log could not be read (the store is away): this client cannot be served in
+            # order any more, so it is let go like a slow one and resumes by reconnecting.
+            log.warning("catch-up failed: %r; closing the socket", task.exception())
+            self.overflowed = True
+            self.on_overflow()
 
     async def _read_missing(self, conversation_id: str) -> None:
         page = max(1, self.outbox.maxsize // 4)

@@ -8,7 +8,10 @@ ChatError
 │   └── NotYourConversation
 ├── NotFound              a conversation or agent that does not exist
 ├── Unavailable           the backend cannot store right now; retry later
-└── Unauthorized          missing or wrong token, or a refused origin (closes the socket)
+├── Unauthorized          missing or wrong token, or a refused origin (closes the socket)
+├── TimedOut              no hello in time (closes the socket, 1008)
+│   └── Idle              no frame for too long (closes the socket, 1000)
+└── TooManySockets        too many open sockets from one address (closes the socket, 1013)
 """
 
 from __future__ import annotations
@@ -72,3 +75,23 @@ class Unauthorized(ChatError):
 
     code = "unauthorized"
     close_code = 1008
+
+
+class TimedOut(ChatError):
+    """Raised when a socket does not say hello in time."""
+
+    code = "timeout"
+    close_code = 1008
+
+
+class Idle(TimedOut):
+    """Raised when a socket sends nothing for too long; the client may simply reconnect."""
+
+    close_code = 1000
+
+
+class TooManySockets(ChatError):
+    """Raised when one address holds more open sockets than allowed."""
+
+    code = "too_many_sockets"
+    close_code = 1013

@@ -16,6 +16,8 @@ PROTOCOL_VERSION = 1
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Short = Annotated[str, Field(max_length=300)]
+Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
+"""A position in a conversation's log (stores keep it in a signed 64-bit integer)."""
 Role = Literal["shopper", "agent", "bot", "system"]
 AgentStatus = Literal["online", "away", "offline"]
 ConversationStatus = Literal["bot", "queued", "assigned", "closed"]
@@ -45,8 +47,8 @@ class Hello(Frame):
     type: Literal["hello"] = "hello"
     version: int
     token: Annotated[str, Field(max_length=1000)] | None = None
-    last_seq: Annotated[int, Field(ge=0)] = 0
-    last_seqs: Annotated[dict[Id, Annotated[int, Field(ge=0)]], Field(max_length=200)] = {}
+    last_seq: Seq = 0
+    last_seqs: Annotated[dict[Id, Seq], Field(max_length=200)] = {}
     locale: Annotated[str, Field(max_length=35)] = "en"
     timezone: Annotated[str, Field(max_length=64)] = ""
     context: PageContext | None = None
@@ -73,7 +75,7 @@ class MarkRead(Frame):
     """The client has read its conversation up to ``seq``."""
 
     type: Literal["mark_read"] = "mark_read"
-    seq: Annotated[int, Field(ge=0)]
+    seq: Seq
     conversation_id: Id | None = None
 
 
@@ -124,7 +126,7 @@ class BotFeedback(Frame):
     """The shopper says whether the bot's answer (the message at ``seq``) settled the question."""
 
     type: Literal["bot_feedback"] = "bot_feedback"
-    seq: Annotated[int, Field(ge=1)]
+    seq: Annotated[int, Field(ge=1, le=2**63 - 1)]
     helpful: bool = True
 
 

@@ -70,6 +70,37 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         30, ge=1, description="Burst of client frames allowed per socket."
     )
+    hello_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="A socket that has not said hello this long after opening is closed.",
+    )
+    idle_timeout_s: float = Field(
+        3600.0, ge=0, description="A socket that sends no frame this long is closed (0: never)."
+    )
+    session_check_s: float = Field(
+        60.0, gt=0, description="How often an agent socket's session is checked again, s."
+    )
+    max_sockets_per_address: int = Field(
+        200, ge=1, description="Open sockets allowed from one client address (per worker)."
+    )
+    max_body_bytes: int = Field(
+        65536, ge=1024, description="Largest HTTP request body; larger ones get 413 unread."
+    )
+    login_attempts: int = Field(
+        5, ge=1, description="Failed logins allowed per account and per address in login_window_s."
+    )
+    login_window_s: float = Field(
+        300.0, gt=0, description="Window for login_attempts; after it, logins are allowed again."
+    )
+    http_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="An HTTP connection idle (or still sending headers) this long closes.",
+    )
+    metrics_token: str = Field(
+        "", description="Bearer token /metrics asks for; empty: /metrics is open to all (warned)."
+    )
     log_level: str = Field("info", description="uvicorn log level.")
     max_file_bytes: int = Field(
         10 * 1_048_576, ge=1024, le=100 * 1_048_576, description="Largest attachment, bytes."

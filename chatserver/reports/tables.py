@@ -128,13 +128,28 @@ TABLES: dict[str, Callable[[Report], Table]] = {
 }
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(cell: Any) -> Any:
+    """A cell a spreadsheet shows as text: text that starts like a formula gets a leading ``'``.
+
+    Shoppers' comments and agents' tags reach managers' spreadsheets (OWASP "CSV injection").
+    """
+    if cell is None:
+        return ""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
+
+
 def to_csv(table: Table) -> str:
-    """A table as CSV text (empty cells for missing figures)."""
+    """A table as CSV text (empty cells for missing figures, formulas neutralised)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     header, rows = table
     writer.writerow(header)
-    writer.writerows([["" if cell is None else cell for cell in row] for row in rows])
+    writer.writerows([[safe_cell(cell) for cell in row] for row in rows])
     return out.getvalue()
 
 

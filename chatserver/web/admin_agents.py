@@ -105,9 +105,7 @@ async def reset_password(request: Request, account: Account) -> dict[str, Any]:
     """``POST /api/admin/agents/{agent_id}/password``: a new one-time password, shown once."""
     target = await _account(request)
     password = new_password()
-    await hub_of(request).accounts.save(
-        target.model_copy(update={"password_hash": hash_password(password)})
-    )
+    await hub_of(request).accounts.set_password(target, password)
     await live_of(request).record(account.id, f"reset the password of {target.id}")
     return {"agent": target.id, "password": password}
 

@@ -6,9 +6,11 @@ import contextlib
 import json
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -25,10 +27,15 @@ from chatserver.store.base import Store
 from chatserver.web import admin_routes, playbook_api, reports_api
 from chatserver.web import auth_api as api
 from chatserver.web.assets import asset_middleware, asset_routes
-from chatserver.web.connection import Connection
+from chatserver.web.connection import Connection, quiet_client_mistakes
 from chatserver.web.files_api import file_routes
+from chatserver.web.guard import AddressCap
+from chatserver.web.limits import BodyLimit, LoginThrottle
 
 log = logging.getLogger("chatserver")
+
+UPLOAD_PATH = re.compile(r"/api/conversations/[^/]+/files")
+"""Where attachments are posted: the endpoint caps those bodies at ``max_file_bytes`` itself."""
 
 
 SETTINGS_ENV = "CHATSERVER_SETTINGS"
@@ -57,11 +64,13 @@ async def prepare_shared(settings: Settings) -> None:
 
 
 async def shopper_socket(websocket: WebSocket) -> None:
-    await Connection(websocket, websocket.app.state.hub, "shopper").run()
+    state = websocket.app.state
+    await Connection(websocket, state.hub, "shopper", state.sockets).run()
 
 
 async def agent_socket(websocket: WebSocket) -> None:
-    await Connection(websocket, websocket.app.state.hub, "agent").run()
+    state = websocket.app.state
+    await Connection(websocket, state.hub, "agent", state.sockets).run()
 
 
 async def first_start(accounts: Accounts, settings: Settings) -> None:
@@ -93,13 +102,15 @@ def create_app(
     """Build the app; tests may pass a built store, a controllable clock or a bot."""
     store = store or store_for(settings)
     clock = clock or SystemClock()
-    tokens = Tokens(load_secret(settings.secret_key, settings.data_dir), settings.session_max_age_s)
+    secret = load_secret(settings.secret_key, settings.data_dir)
+    tokens = Tokens(secret, settings.session_max_age_s, clock)
     live = LiveShop(settings, store, shop_docs.build, shop_docs.read_dir(settings.faq_dir), clock)
     hub = Hub(settings, store, tokens, clock, bot or LiveBot(live))
     live.on_change.append(lambda shop: follow_shop(hub, shop))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        quiet_client_mistakes()
         await store.start()
         await first_start(hub.accounts, settings)
         await live.start()
@@ -110,6 +121,11 @@ def create_app(
             f"  demo product page: {base}/\n  agent console:     {base}/console\n",
             flush=True,
         )
+        if not settings.metrics_token:
+            log.warning(
+                "/metrics is open to anyone who reaches this port: set CHAT_METRICS_TOKEN "
+                "(--metrics-token) to ask for a bearer token"
+            )
         try:
             yield
         finally:
@@ -131,9 +147,19 @@ def create_app(
         WebSocketRoute("/ws/shopper", shopper_socket),
         WebSocketRoute("/ws/agent", agent_socket),
     ]
-    app = Starlette(routes=routes, middleware=asset_middleware(), lifespan=lifespan)
+    body_limit = Middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        uploads=UPLOAD_PATH,
+    )
+    middleware = [body_limit, *asset_middleware()]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.hub = hub
     app.state.live = live
     app.state.settings = settings
+    app.state.sockets = AddressCap(settings.max_sockets_per_address)
+    app.state.login_throttle = LoginThrottle(
+        settings.login_attempts, settings.login_window_s, clock
+    )
     app.state.attachments = Attachments(settings, hub.journal, tokens, hub.accounts, hub.metrics)
     return app

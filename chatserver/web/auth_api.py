@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 
 from chatserver.core.hub import Hub
 from chatserver.domain.errors import Unauthorized
+from chatserver.web.limits import LoginThrottle
 
 
 class LoginRequest(BaseModel):
@@ -40,25 +41,43 @@ def error_response(status: int, message: str) -> Response:
 
 
 async def login(request: Request) -> Response:
-    """``POST /api/login`` with ``{"username", "password"}``: a session token for the agent socket."""
+    """``POST /api/login`` with ``{"username", "password"}``: a session token for the agent socket.
+
+    Failed logins are throttled per account and per address: 429 with ``Retry-After``.
+    """
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = "address:" + (request.client.host if request.client else "")
+    if (wait := throttle.retry_after(address)) is not None:
+        return _throttled(wait)
     try:
         body = LoginRequest.model_validate_json(await request.body())
     except ValidationError as exc:
         return error_response(
             400, f"login needs JSON {{username, password}}: {exc.errors()[0]['msg']}"
         )
+    account_key = "account:" + body.username
+    if (wait := throttle.retry_after(account_key, address)) is not None:
+        return _throttled(wait)
     hub = _hub(request)
     try:
         account = await hub.accounts.login(body.username, body.password)
     except Unauthorized as exc:
+        throttle.failed(account_key, address)
         return error_response(401, exc.message)
+    throttle.succeeded(account_key)
     reply = LoginResponse(
-        token=hub.tokens.new_session(account.id),
+        token=hub.tokens.new_session(account.id, account.session_generation),
         agent_id=account.id,
         name=account.name,
         role=account.role,
     )
     return Response(reply.model_dump_json(), media_type="application/json")
+
+
+def _throttled(wait: int) -> Response:
+    response = error_response(429, f"too many failed logins: try again in {wait} s")
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 async def health(request: Request) -> Response:

@@ -23,15 +23,35 @@ from chatserver.domain.errors import (
     FrameTooLarge,
     InvalidFrame,
     RateLimited,
+    TooManySockets,
     Unauthorized,
     Unavailable,
 )
 from chatserver.store.ports import StoreUnavailable
+from chatserver.web.guard import AddressCap, Watchdog
 
 log = logging.getLogger("chatserver.web.connection")
 
 CLOSE_TOO_SLOW = 1013
 CLOSE_INTERNAL = 1011
+
+
+class _NoTracebackForBadUtf8(logging.Filter):
+    """uvicorn closes a socket that sends invalid UTF-8 with 1007 (right), but logs a traceback
+    for it: a client's mistake, not ours. Keep one warning line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Invalid UTF-8 sequence"):
+            record.exc_info, record.exc_text, record.levelno = None, None, logging.WARNING
+            record.levelname = "WARNING"
+        return True
+
+
+def quiet_client_mistakes() -> None:
+    """Install the filter on uvicorn's logger (once per process)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _NoTracebackForBadUtf8) for f in logger.filters):
+        logger.addFilter(_NoTracebackForBadUtf8())
 
 
 class TokenBucket:
@@ -113,8 +133,18 @@ async def _stop(*tasks: asyncio.Task[Any]) -> None:
 class Connection:
     """Serves one shopper or agent socket for its whole life."""
 
-    def __init__(self, websocket: WebSocket, hub: Hub, role: Literal["shopper", "agent"]) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        hub: Hub,
+        role: Literal["shopper", "agent"],
+        cap: AddressCap | None = None,
+    ) -> None:
         self.websocket = websocket
+        self.cap = cap
+        self.address = websocket.client.host if websocket.client else ""
+        self.watchdog = Watchdog(hub.settings, hub.clock)
+        self._close_reason = ""
         self.hub = hub
         self.role = role
         self.settings = hub.settings
@@ -134,17 +164,39 @@ class Connection:
 
     async def run(self) -> None:
         await self.websocket.accept()
+        if self.cap is not None and not self.cap.enter(self.address):
+            await self._refuse(
+                TooManySockets(f"more than {self.cap.limit} open sockets from your address")
+            )
+            return
+        try:
+            await self._serve()
+        finally:
+            if self.cap is not None:
+                self.cap.leave(self.address)
+
+    async def _refuse(self, error: ChatError) -> None:
+        """Say why, then close, before serving anything."""
+        self._send_error(error, None)
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+            await self.websocket.send_text(self.session.outbox.get_nowait())
+            await self.websocket.close(error.close_code or 1008, error.message[:120])
+
+    async def _serve(self) -> None:
         self.hub.metrics.connected(self.role)
         writer = asyncio.create_task(self._write())
         reader = asyncio.create_task(self._read())
         overflow = asyncio.create_task(self._overflow.wait())
+        guard = asyncio.create_task(self.watchdog.run())
         close_code: int | None = None
         try:
             done, _ = await asyncio.wait(
-                {reader, writer, overflow}, return_when=asyncio.FIRST_COMPLETED
+                {reader, writer, overflow, guard}, return_when=asyncio.FIRST_COMPLETED
             )
             if overflow in done:
                 close_code = CLOSE_TOO_SLOW
+            elif guard in done:
+                close_code = self._guarded(guard.result())
             elif reader in done and not reader.cancelled():
                 close_code = reader.result()
         except Exception:
@@ -152,7 +204,7 @@ class Connection:
             close_code = CLOSE_INTERNAL
         finally:
             self._closing = True
-            await _stop(reader, overflow)
+            await _stop(reader, overflow, guard)
             if close_code is not None and close_code != CLOSE_TOO_SLOW:
                 await self._drain(writer)
             await _stop(writer)
@@ -162,7 +214,13 @@ class Connection:
             if close_code is not None and self.websocket.client_state == WebSocketState.CONNECTED:
                 # Bounded: the close frame waits behind what the client has not read yet.
                 with contextlib.suppress(RuntimeError, OSError, TimeoutError):
-                    await asyncio.wait_for(self.websocket.close(close_code), 10)
+                    await asyncio.wait_for(self.websocket.close(close_code, self._close_reason), 10)
+
+    def _guarded(self, error: ChatError) -> int:
+        """The watchdog's verdict: tell the client why, and close with its code."""
+        self._send_error(error, None)
+        self._close_reason = error.message[:120]
+        return error.close_code or 1008
 
     async def _read(self) -> int | None:
         """Read frames until the client leaves; returns a close code when we must close."""
@@ -179,6 +237,7 @@ class Connection:
                 return None
             if message["type"] == "websocket.disconnect":
                 return None
+            self.watchdog.heard()
             raw = message.get("text")
             frame_type = None
             try:
@@ -214,15 +273,29 @@ class Connection:
                 raise InvalidFrame(
                     f"protocol version {frame.version} is not supported; use {p.PROTOCOL_VERSION}"
                 )
-            if self.role == "shopper":
-                await self.hub.connect_shopper(self.session, frame)
-            else:
-                await self.hub.connect_agent(self.session, frame)
+            with self.watchdog.greeting():
+                if self.role == "shopper":
+                    await self.hub.connect_shopper(self.session, frame)
+                    self.watchdog.said_hello()
+                else:
+                    await self.hub.connect_agent(self.session, frame)
+                    await self._watch_session(frame.token or "")
             self._connected = True
         elif not self._connected:
             raise InvalidFrame("the first frame must be hello")
         else:
             await self.hub.handle(self.session, frame)
+
+    async def _watch_session(self, token: str) -> None:
+        """From now on, an agent's socket ends when its session does (expiry, reset, removal)."""
+        hub = self.hub
+
+        async def check() -> float:
+            _, session = await hub.accounts.session_account(hub.tokens, token)
+            return session.expires_at
+
+        self.watchdog.said_hello(check, hub.tokens.session(token).expires_at)
+        hub.fanout.on_session_change(self.session, self.watchdog.recheck)
 
     def _origin_allowed(self, origin: str | None) -> bool:
         if self.role == "agent" and origin is None:

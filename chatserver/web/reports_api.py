@@ -8,6 +8,7 @@ both included; default the last 7 days); ``GET /api/reports/{table}.csv`` one of
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -37,12 +38,9 @@ async def _manager(request: Request) -> Hub:
     if scheme.lower() != "bearer" or not token.strip():
         raise _Refused(401, "reports need 'Authorization: Bearer <token>' from /api/login")
     try:
-        agent_id = hub.tokens.session_agent(token.strip())
+        account, _ = await hub.accounts.session_account(hub.tokens, token.strip())
     except Unauthorized as exc:
         raise _Refused(401, exc.message) from exc
-    account = await hub.accounts.get(agent_id)
-    if account is None:
-        raise _Refused(401, f"agent {agent_id!r} no longer exists")
     if account.role not in READERS:
         raise _Refused(403, "reports are for managers and admins")
     return hub
@@ -112,8 +110,16 @@ async def live_state(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     """``GET /metrics``: Prometheus text (counts of every worker, live state from the store).
 
-    Not behind a login, as Prometheus scrapes it: expose it only where the scraper can reach it.
+    With ``metrics_token`` set it needs ``Authorization: Bearer <that token>`` (401 otherwise);
+    without, it is open to whoever reaches the port (the server says so at start).
     """
     hub: Hub = request.app.state.hub
+    expected = hub.settings.metrics_token
+    if expected:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(
+            token.strip().encode(), expected.encode()
+        ):
+            return error_response(401, "/metrics needs 'Authorization: Bearer <metrics token>'")
     state = await live(hub.store, hub.clock.now())
     return Response(hub.metrics.render(state), media_type=CONTENT_TYPE)

@@ -12,7 +12,7 @@ import pytest
 
 from chatserver.core.auth import Tokens
 from chatserver.core.hub import Hub
-from chatserver.core.sessions import Session
+from chatserver.core.sessions import Outbox, Session
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import NoBot
 from chatserver.domain.errors import InvalidFrame, NotAllowed, NotYourConversation
@@ -26,7 +26,7 @@ class Peer:
 
     def __init__(self, hub: Hub, role: str) -> None:
         self.hub = hub
-        self.session = Session(role, "", "", asyncio.Queue(1000), hub.store.log.read)  # type: ignore[arg-type]
+        self.session = Session(role, "", "", Outbox(1000), hub.store.log.read)  # type: ignore[arg-type]
 
     def frames(self, kind: str | None = None) -> list[dict[str, Any]]:
         """Everything sent so far (taken from the outbox), or only frames of one type."""

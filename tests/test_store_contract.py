@@ -296,6 +296,37 @@ async def test_publish_reaches_subscribed_channels_with_seq_and_text(stores: lis
 # --- agent accounts ----------------------------------------------------------------------------
 
 
+async def test_read_gives_a_page_when_asked_for_a_limit(backend: Store) -> None:
+    for n in range(5):
+        await backend.log.append("c1", event("c1", f"m{n}"))
+    assert [seq for seq, _ in await backend.log.read("c1", 1, limit=2)] == [2, 3]
+    assert [seq for seq, _ in await backend.log.read("c1", 3, limit=10)] == [4, 5]
+
+
+async def test_find_returns_the_event_a_client_id_was_stored_as(backend: Store) -> None:
+    await backend.log.append("c1", event("c1", "first"))
+    stored = await backend.log.append("c1", event("c1", "second"), client_id="m2")
+    found = await backend.log.find("c1", "m2")
+    assert found is not None and (found.seq, found.text, found.duplicate) == (2, stored.text, True)
+    assert await backend.log.find("c1", "other") is None
+    assert await backend.log.find("nothing", "m2") is None
+
+
+async def test_a_grace_period_is_shared_and_ends_for_exactly_one_caller(
+    stores: list[Store],
+) -> None:
+    """Any worker sees an agent's grace period; ending it gives the status to one caller."""
+    first, second = stores
+    await first.router.set_presence("alice", "away", 30, NOW)
+    await first.router.grace("alice", "away", NOW + 5)
+    seen = {a.agent_id: a for a in await second.router.presence()}["alice"]
+    assert (seen.status, seen.chosen, seen.capacity) == ("offline", "away", 30)
+    assert await second.router.graces() == {"alice": ("away", NOW + 5)}
+    ended = await asyncio.gather(first.router.end_grace("alice"), second.router.end_grace("alice"))
+    assert sorted(ended, key=str) == [None, "away"]
+    assert await first.router.graces() == {}
+
+
 async def test_agent_accounts_are_stored_listed_and_removed(stores: list[Store]) -> None:
     backend, peer = stores
     await backend.accounts.put("bob", '{"id": "bob"}')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from chatserver.core.auth import Accounts
 from chatserver.core.fanout import AGENTS_CHANNEL, Fanout, follow_topic, status_topic
@@ -12,6 +13,8 @@ from chatserver.core.waits import Outlook, WaitEstimator, availability, snapshot
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
 from chatserver.domain.conversation import Conversation, handed_off, start_clock
+
+log = logging.getLogger("chatserver.core.assignment")
 
 
 class Assigner:
@@ -36,24 +39,25 @@ class Assigner:
         self.target_s = target_s
         self.grace_s = grace_s
         self.waits = WaitEstimator()
-        self._away: dict[str, tuple[p.AgentStatus, asyncio.Task[None]]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
         self._dispatch_wanted = False
         self._dispatching = False
         fanout.send_status = self.send_status
 
     async def start(self) -> None:
         """Agents who hold chats but are connected nowhere get a grace period, then the queue moves."""
+        graces = await self.router.graces()
         for agent_id in await self.router.held():
             # With several workers, an agent connected elsewhere is online there: leave them be.
-            if not self.fanout.agent_sessions(agent_id) and not await self._present(agent_id):
-                self.start_grace(agent_id, "online")
+            if agent_id not in graces and not await self._present(agent_id):
+                await self.router.grace(agent_id, "online", self.clock.now() + self.grace_s)
         await self.dispatch()
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     async def close(self) -> None:
-        tasks = [task for _, task in self._away.values()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
 
     # --- the queue -------------------------------------------------------------------------
 
@@ -238,36 +242,58 @@ class Assigner:
         session.send(frame.model_dump_json())
 
     async def agent_left(self, agent_id: str) -> None:
-        """An agent's last socket closed: no new chats now, and theirs requeue after the grace period."""
+        """An agent's last socket closed: no new chats now, and theirs requeue after the grace
+        period unless they come back (to any worker: the grace period is in the store)."""
         presence = {a.agent_id: a for a in await self.router.presence()}
         known = presence.get(agent_id)
-        status: p.AgentStatus = known.status if known else "offline"  # type: ignore[assignment]
-        capacity = known.capacity if known else 1
-        await self.router.set_presence(agent_id, "offline", capacity, self.clock.now())
-        self.start_grace(agent_id, status)
+        status = known.status if known else "offline"
+        await self.router.grace(agent_id, status, self.clock.now() + self.grace_s)
+        self.fanout.soon(self._sweep_after(self.grace_s))  # on time here; the sweep is a backup
         await self.announce_queue()
 
+    async def _sweep_after(self, seconds: float) -> None:
+        await self.clock.sleep(seconds)
+        await self.sweep()
+
     async def agent_back(self, session: Session) -> None:
-        """An agent reconnected: within the grace period they keep their chats and status."""
-        away = self._away.pop(session.user_id, None)
-        if away is None:
-            await self.send_status(session)
-            return
-        away[1].cancel()
-        await self.set_status(session.user_id, away[0], None)
+        """An agent connected: within the grace period they keep their chats and status; else
+        the status they last chose. Setting it here also makes this worker keep it fresh."""
+        status = await self.router.end_grace(session.user_id)
+        if status is None:
+            mine = [a for a in await self.router.presence() if a.agent_id == session.user_id]
+            status = mine[0].chosen if mine else "offline"
+        await self.set_status(session.user_id, status, None)  # type: ignore[arg-type]
 
-    def start_grace(self, agent_id: str, status: p.AgentStatus) -> None:
-        task = asyncio.get_running_loop().create_task(self._requeue_after_grace(agent_id))
-        self._away[agent_id] = (status, task)
+    async def _sweep_forever(self) -> None:
+        """Every live worker sweeps, so no chat waits on a worker that died."""
+        while True:
+            await self.clock.sleep(min(1.0, self.grace_s / 2))
+            try:
+                await self.sweep()
+            except Exception:  # the store is down: try again next round
+                log.warning("grace sweep failed", exc_info=True)
 
-    async def _requeue_after_grace(self, agent_id: str) -> None:
+    async def sweep(self) -> None:
+        """Agents whose worker died get a grace period; chats of agents past it requeue."""
+        now = self.clock.now()
+        graces = await self.router.graces()
+        presence = {a.agent_id: a for a in await self.router.presence()}
+        for agent_id in await self.router.held():
+            seen = presence.get(agent_id)
+            orphaned = seen is None or (seen.status == "offline" and seen.chosen != "offline")
+            if agent_id not in graces and orphaned and not self.fanout.agent_sessions(agent_id):
+                chosen = seen.chosen if seen else "online"
+                await self.router.grace(agent_id, chosen, now + self.grace_s)
+        for agent_id, (_, until) in graces.items():
+            if self.fanout.agent_sessions(agent_id):
+                # Their old socket's worker noticed the close after they came back here.
+                if (status := await self.router.end_grace(agent_id)) is not None:
+                    await self.set_status(agent_id, status, None)  # type: ignore[arg-type]
+            elif until <= now and await self.router.end_grace(agent_id) is not None:
+                await self._requeue(agent_id)
+
+    async def _requeue(self, agent_id: str) -> None:
         """An agent stayed away past the grace period: their chats go back to the queue's head."""
-        await self.clock.sleep(self.grace_s)
-        if agent_id not in self._away or self._away[agent_id][1] is not asyncio.current_task():
-            return
-        del self._away[agent_id]
-        if await self._present(agent_id):
-            return  # came back through another worker
         held = (await self.router.held()).get(agent_id, [])
         for conversation_id in reversed(held):
             conversation = await self.journal.get(conversation_id)

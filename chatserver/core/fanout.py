@@ -49,11 +49,12 @@ class Fanout:
         self._agents: dict[str, set[Session]] = defaultdict(set)
         self._followers: dict[str, set[Session]] = defaultdict(set)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.resume_hooks: list[Callable[[], None]] = []
         self._rechecks: dict[Session, Callable[[], None]] = {}
         self.send_status: StatusSender | None = None  # set by the assigner, which knows loads
 
     async def start(self) -> None:
-        self.bus.set_listeners(self.on_event, self.on_signal)
+        self.bus.set_listeners(self.on_event, self.on_signal, self.on_resume)
         await self.bus.follow(AGENTS_CHANNEL)
         await self.bus.watch(SESSIONS_TOPIC)
 
@@ -146,6 +147,14 @@ class Fanout:
             for sessions in self._agents.values():
                 for session in sessions:
                     session.send(text)
+
+    def on_resume(self) -> None:
+        """The relay is back after a loss: every follower re-reads its log from what it has."""
+        for log_id, sessions in self._followers.items():
+            for session in sessions:
+                session.resync(log_id)
+        for hook in self.resume_hooks:
+            hook()
 
     def on_signal(self, topic: str, message: str) -> None:
         """The bus's signal listener: an agent's sockets follow a conversation just given them,

@@ -50,6 +50,10 @@ class Journal:
             await self.store.bus.publish(conversation_channel(log_id), appended.text, appended.seq)
         return appended
 
+    async def find(self, conversation_id: str, client_id: str) -> Appended | None:
+        """The event a ``client_id`` was stored as in this conversation, if it was."""
+        return await stored(self.store.log.find(conversation_id, client_id))
+
     async def resume_point(self, log_id: str, claimed: int) -> int:
         """Where a client that says it has a log up to ``claimed`` resumes: there, or at the
         log's last event when the claim is beyond the log's end (else it would wait forever)."""

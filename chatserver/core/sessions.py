@@ -10,27 +10,55 @@ from typing import Literal
 
 log = logging.getLogger("chatserver.core.sessions")
 
-ReadLog = Callable[[str, int], Awaitable[list[tuple[int, str]]]]
+ReadLog = Callable[[str, int, int], Awaitable[list[tuple[int, str]]]]
+"""``(log, after_seq, limit)``: at most ``limit`` stored events after ``after_seq``, in order."""
+
+_READ_ATTEMPTS = 5
 
 
 class SessionOverflow(Exception):
     """Raised when a client cannot keep up with what it is sent."""
 
 
+class Outbox(asyncio.Queue[str]):
+    """A socket's bounded queue of frames, which can wait until its writer has made room."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self._taken = asyncio.Event()
+
+    def _get(self) -> str:
+        self._taken.set()
+        return super()._get()
+
+    async def room(self, free: int) -> None:
+        """Return once at least ``free`` frames fit."""
+        while self.maxsize - self.qsize() < free:
+            self._taken.clear()
+            await self._taken.wait()
+
+
 @dataclass
 class _Feed:
     delivered: int
-    held: list[tuple[int, str]] | None = None  # live events kept while catching up from the log
+    catching_up: bool = True
+    seen: int = 0  # the highest live seq offered while catching up (the log has it)
 
 
 @dataclass(eq=False)
 class Session:
-    """One socket's client. ``outbox`` is bounded; a client that fills it is disconnected."""
+    """One socket's client. ``outbox`` is bounded; a client that fills it is disconnected.
+
+    Catch-up (a resume from ``last_seq``, a gap, a relay that reconnected) reads the log in
+    pages of a quarter of the outbox, each once the writer has sent all but a quarter: paced
+    by the socket, and live events keep at least half. Live events that arrive meanwhile are not held: the log
+    has them, and the catch-up reads until it has passed the highest one seen.
+    """
 
     role: Literal["shopper", "agent"]
     user_id: str
     name: str
-    outbox: asyncio.Queue[str]
+    outbox: Outbox
     read_log: ReadLog
     feeds: dict[str, _Feed] = field(default_factory=dict)
     on_overflow: Callable[[], None] = lambda: None
@@ -54,7 +82,7 @@ class Session:
         """Deliver this conversation's log from ``after_seq`` on, then live events, each once."""
         if conversation_id in self.feeds:
             return
-        self.feeds[conversation_id] = _Feed(delivered=after_seq, held=[])
+        self.feeds[conversation_id] = _Feed(delivered=after_seq)
         self._catch_up(conversation_id)
 
     def unfollow(self, conversation_id: str) -> None:
@@ -67,13 +95,20 @@ class Session:
             return
         if seq is None:
             self.send(text)
-        elif feed.held is not None:
-            feed.held.append((seq, text))
+        elif feed.catching_up:
+            feed.seen = max(feed.seen, seq)
         elif seq == feed.delivered + 1:
             feed.delivered = seq
             self.send(text)
         elif seq > feed.delivered:
-            feed.held = [(seq, text)]
+            feed.seen = seq
+            self.resync(conversation_id)
+
+    def resync(self, conversation_id: str) -> None:
+        """Read this log from the last seq delivered: live events may have been missed."""
+        feed = self.feeds.get(conversation_id)
+        if feed is not None and not feed.catching_up:
+            feed.catching_up = True
             self._catch_up(conversation_id)
 
     def _catch_up(self, conversation_id: str) -> None:
@@ -91,21 +126,33 @@ class Session:
             self.on_overflow()
 
     async def _read_missing(self, conversation_id: str) -> None:
-        while (feed := self.feeds.get(conversation_id)) is not None and feed.held is not None:
-            rows = await self.read_log(conversation_id, feed.delivered)
-            if self.feeds.get(conversation_id) is not feed:
+        page = max(1, self.outbox.maxsize // 4)
+        while (feed := self.feeds.get(conversation_id)) is not None and feed.catching_up:
+            await self.outbox.room(self.outbox.maxsize - page)  # then at most half full
+            rows = await self._read_page(conversation_id, feed.delivered, page)
+            if rows is None or self.feeds.get(conversation_id) is not feed:
                 return
-            before = feed.delivered
-            held, feed.held = sorted(feed.held + rows), None
-            for seq, text in held:
-                # A seq the log does not hold yet leaves a gap: read again, unless the last
-                # read made no progress at all (then deliver what we have rather than stall).
-                if seq > feed.delivered + 1 and feed.delivered > before:
-                    feed.held = [item for item in held if item[0] > feed.delivered]
-                    break
+            for seq, text in rows:
                 if seq > feed.delivered:
                     feed.delivered = seq
                     self.send(text)
+            # Done when the log is read to its end and past every live event seen meanwhile;
+            # a seen seq the log does not have (it cannot, once published) would loop forever.
+            if len(rows) < page and (feed.seen <= feed.delivered or not rows):
+                feed.catching_up = False
+
+    async def _read_page(self, log_id: str, after: int, limit: int) -> list[tuple[int, str]] | None:
+        """A page of the log, retried briefly; None (and the socket closed) if the store is gone."""
+        for attempt in range(_READ_ATTEMPTS):
+            try:
+                return await self.read_log(log_id, after, limit)
+            except Exception as exc:  # the store's outage: the client resumes by reconnecting
+                log.warning("reading %s for a client failed (%s)", log_id, exc)
+                if attempt + 1 < _READ_ATTEMPTS:
+                    await asyncio.sleep(0.1 * 2**attempt)
+        self.overflowed = True
+        self.on_overflow()
+        return None
 
     def close(self) -> None:
         for task in self.tasks:

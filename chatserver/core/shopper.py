@@ -16,6 +16,13 @@ async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> 
     """Store the message (starting a conversation if needed); the clock runs if a person owes a reply."""
     if frame.conversation_id is not None:
         await chats.own(session, frame.conversation_id)
+    latest = await chats.journal.latest(session.user_id)
+    if latest is not None and latest.status == "closed":
+        # A retry that arrives after its chat closed finds the original: no new conversation.
+        original = await chats.journal.find(latest.id, frame.client_id)
+        if original is not None:
+            chats.ack(session, latest.id, frame.client_id, original)
+            return
     conversation = await chats.current(session)
     running = conversation.status == "queued" or (
         conversation.status == "assigned" and conversation.first_response_s is not None

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     agent_grace_s: float = Field(
         30.0, ge=0, description="How long a disconnected agent keeps its chats before they requeue."
     )
+    presence_ttl_s: float = Field(
+        20.0, gt=0, description="Redis: how long an agent stays online after their worker dies."
+    )
     default_capacity: int = Field(3, ge=1, le=50, description="Concurrent chats for a new agent.")
     session_max_age_s: int = Field(12 * 3600, ge=60, description="Agent session lifetime, s.")
     send_queue_size: int = Field(256, ge=8, description="Outgoing frames buffered per socket.")

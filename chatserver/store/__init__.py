@@ -10,7 +10,7 @@ from chatserver.store.files import DiskFiles
 from chatserver.store.ports import Files
 
 
-def store_from_url(url: str, *, prefix: str = "chat:") -> Store:
+def store_from_url(url: str, *, prefix: str = "chat:", presence_ttl: float = 20.0) -> Store:
     """Build the store a URL names: ``sqlite:///path`` (embedded), ``redis://``/``rediss://``
     (scale-out) or ``memory://`` (this process only, forgotten on exit).
 
@@ -27,7 +27,7 @@ def store_from_url(url: str, *, prefix: str = "chat:") -> Store:
     if scheme in ("redis", "rediss"):
         from chatserver.store.redis import RedisStore
 
-        return RedisStore(url, prefix=prefix)
+        return RedisStore(url, prefix=prefix, presence_ttl=presence_ttl)
     if scheme == "memory":
         from chatserver.store.memory import MemoryStore
 
@@ -43,7 +43,9 @@ def store_for(settings: Settings) -> Store:
     Attachments go to the S3 bucket when one is set, else to files under the data dir.
     """
     if settings.redis_url:
-        store = store_from_url(settings.redis_url, prefix=settings.redis_prefix)
+        store = store_from_url(
+            settings.redis_url, prefix=settings.redis_prefix, presence_ttl=settings.presence_ttl_s
+        )
     else:
         store = store_from_url(f"sqlite://{settings.database_path.resolve()}")
     store.files = files_for(settings)

@@ -11,6 +11,7 @@ an agent's sockets following a conversation they were just given.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -24,6 +25,9 @@ EventListener = Callable[[str, "int | None", str], None]
 
 SignalListener = Callable[[str, str], None]
 """Receives ``(topic, message)``."""
+
+ResumeListener = Callable[[], None]
+"""Called when the relay is back after a loss: events published meanwhile were missed."""
 
 _EVENT, _SIGNAL = "e:", "s:"
 
@@ -41,11 +45,18 @@ class Bus:
         self._followed: set[str] = set()
         self._on_event: EventListener | None = None
         self._on_signal: SignalListener | None = None
+        self._on_resume: ResumeListener | None = None
+        self._subscribing: dict[str, asyncio.Future[None]] = {}
         self._topic_listeners: dict[str, SignalListener] = {}
 
-    def set_listeners(self, on_event: EventListener, on_signal: SignalListener) -> None:
-        """Where events and signals for this worker go."""
-        self._on_event, self._on_signal = on_event, on_signal
+    def set_listeners(
+        self,
+        on_event: EventListener,
+        on_signal: SignalListener,
+        on_resume: ResumeListener | None = None,
+    ) -> None:
+        """Where events and signals for this worker go, and who hears that the relay is back."""
+        self._on_event, self._on_signal, self._on_resume = on_event, on_signal, on_resume
 
     def on_topic(self, topic: str, listener: SignalListener) -> None:
         """Signals on ``topic`` go to ``listener`` instead of the general signal listener."""
@@ -53,7 +64,14 @@ class Bus:
 
     async def start(self) -> None:
         if self._relay is not None:
-            await self._relay.start(self._relayed)
+            await self._relay.start(self._relayed, self._resumed)
+
+    def _resumed(self) -> None:
+        if self._on_resume is not None:
+            try:
+                self._on_resume()
+            except Exception:
+                log.exception("resume listener failed")
 
     async def close(self) -> None:
         if self._relay is not None:
@@ -89,11 +107,23 @@ class Bus:
         await self._send(key, message)
 
     async def _add(self, key: str) -> None:
+        # A second caller while the first waits for the subscription waits too: it returns
+        # only once no later publish can be missed.
         if key in self._followed:
+            pending = self._subscribing.get(key)
+            if pending is not None:
+                await asyncio.shield(pending)
             return
         self._followed.add(key)
-        if self._relay is not None:
+        if self._relay is None:
+            return
+        pending = self._subscribing[key] = asyncio.get_running_loop().create_future()
+        try:
             await self._relay.subscribe(key)
+        finally:
+            pending.set_result(None)
+            if self._subscribing.get(key) is pending:
+                del self._subscribing[key]
 
     async def _remove(self, key: str) -> None:
         if key not in self._followed:

@@ -31,6 +31,7 @@ from chatserver.store.shop_config import MemoryShopConfig
 @dataclass
 class _Agent:
     status: str = "offline"
+    chosen: str = "offline"
     capacity: int = 1
     idle_since: float = 0.0
     chats: set[str] = field(default_factory=set)
@@ -45,6 +46,7 @@ class MemoryRouter(Router):
     def __init__(self) -> None:
         self._queue: deque[str] = deque()
         self._agents: dict[str, _Agent] = {}
+        self._graces: dict[str, tuple[str, float]] = {}
 
     async def enqueue(self, conversation_id: str, at_head: bool = False) -> None:
         if conversation_id in self._queue:
@@ -68,7 +70,7 @@ class MemoryRouter(Router):
         agent = self._agents.setdefault(agent_id, _Agent(idle_since=now))
         if status == "online" and agent.status != "online":
             agent.idle_since = now
-        agent.status, agent.capacity = status, capacity
+        agent.status, agent.chosen, agent.capacity = status, status, capacity
         return self._presence(agent_id, agent)
 
     async def presence(self) -> list[Presence]:
@@ -117,6 +119,17 @@ class MemoryRouter(Router):
     async def held(self) -> dict[str, list[str]]:
         return {i: sorted(a.chats) for i, a in self._agents.items() if a.chats}
 
+    async def grace(self, agent_id: str, status: str, until: float) -> None:
+        self._agents.setdefault(agent_id, _Agent()).status = "offline"
+        self._graces[agent_id] = (status, until)
+
+    async def graces(self) -> dict[str, tuple[str, float]]:
+        return dict(self._graces)
+
+    async def end_grace(self, agent_id: str) -> str | None:
+        status, _ = self._graces.pop(agent_id, (None, 0.0))
+        return status
+
     def _take(self, agent_id: str, conversation_id: str, now: float) -> None:
         for other in self._agents.values():
             other.chats.discard(conversation_id)
@@ -126,7 +139,9 @@ class MemoryRouter(Router):
 
     @staticmethod
     def _presence(agent_id: str, agent: _Agent) -> Presence:
-        return Presence(agent_id, agent.status, agent.capacity, len(agent.chats), agent.idle_since)
+        return Presence(
+            agent_id, agent.status, agent.capacity, len(agent.chats), agent.idle_since, agent.chosen
+        )
 
 
 class MemoryLog(Log):
@@ -155,9 +170,19 @@ class MemoryLog(Log):
             known[client_id] = len(events)
         return Appended(len(events), events[-1])
 
-    async def read(self, conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:
+    async def read(
+        self, conversation_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[tuple[int, str]]:
         events = self._events.get(conversation_id, [])
-        return [(seq, text) for seq, text in enumerate(events, start=1) if seq > after_seq]
+        start = max(after_seq, 0)
+        end = len(events) if limit is None else min(len(events), start + limit)
+        return [(seq, events[seq - 1]) for seq in range(start + 1, end + 1)]
+
+    async def find(self, conversation_id: str, client_id: str) -> Appended | None:
+        seq = self._seq_of.get(conversation_id, {}).get(client_id)
+        if seq is None:
+            return None
+        return Appended(seq, self._events[conversation_id][seq - 1], duplicate=True)
 
 
 class MemoryRecords(Records):

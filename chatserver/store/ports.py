@@ -40,6 +40,7 @@ class Presence:
     capacity: int
     open_chats: int
     idle_since: float
+    chosen: str = "offline"  # the status the agent last chose; kept while they are away
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,15 @@ class Log(ABC):
         """
 
     @abstractmethod
-    async def read(self, conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:
-        """Every stored event with ``seq > after_seq``, in order, as ``(seq, text)``."""
+    async def read(
+        self, conversation_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[tuple[int, str]]:
+        """Stored events with ``seq > after_seq`` (the first ``limit`` if given), in order, as
+        ``(seq, text)``."""
+
+    @abstractmethod
+    async def find(self, conversation_id: str, client_id: str) -> Appended | None:
+        """The stored event with this ``client_id`` (as a duplicate), or None."""
 
     async def read_many(self, conversation_ids: Sequence[str]) -> dict[str, list[str]]:
         """The stored events' texts of many conversations, each log in ``seq`` order."""
@@ -168,6 +176,19 @@ class Router(ABC):
     async def held(self) -> dict[str, list[str]]:
         """Open conversation ids per agent, for every agent holding any."""
 
+    @abstractmethod
+    async def grace(self, agent_id: str, status: str, until: float) -> None:
+        """An agent is connected nowhere: offline for routing (their chosen status is kept),
+        and their chats wait for them until ``until``; ``status`` is what they come back to."""
+
+    @abstractmethod
+    async def graces(self) -> dict[str, tuple[str, float]]:
+        """Agents in a grace period: the status they come back to, and when it ends."""
+
+    @abstractmethod
+    async def end_grace(self, agent_id: str) -> str | None:
+        """End an agent's grace period: its status for exactly one caller, None for the rest."""
+
 
 class AgentAccounts(ABC):
     """Agent accounts, each one JSON text."""
@@ -237,13 +258,17 @@ class ShopConfig(ABC):
 Deliver = Callable[[str, str], None]
 """Receives ``(channel, payload)`` for every payload relayed on a subscribed channel."""
 
+Resumed = Callable[[], None]
+"""Called when the relay is back after a loss: payloads published meanwhile never arrive."""
+
 
 class Relay(ABC):
     """Carries the bus's payloads between workers (the one part of the bus an adapter writes)."""
 
     @abstractmethod
-    async def start(self, deliver: Deliver) -> None:
-        """Begin relaying: every payload on a subscribed channel goes to ``deliver``."""
+    async def start(self, deliver: Deliver, resumed: Resumed) -> None:
+        """Begin relaying: every payload on a subscribed channel goes to ``deliver``; after a
+        lost connection, once resubscribed, ``resumed`` is called."""
 
     @abstractmethod
     async def close(self) -> None:

@@ -84,10 +84,23 @@ class RedisLog(Log):
                 return Appended(seq, text)
             return Appended(seq, reply[2], duplicate=reply[3] != nonce)
 
-    async def read(self, conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:
+    async def read(
+        self, conversation_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[tuple[int, str]]:
         with guard():
-            rows = await self._redis.xrange(self._k("log", conversation_id), f"{after_seq + 1}-0")
+            rows = await self._redis.xrange(
+                self._k("log", conversation_id), f"{after_seq + 1}-0", count=limit
+            )
         return [(int(entry_id.partition("-")[0]), str(fields["b"])) for entry_id, fields in rows]
+
+    async def find(self, conversation_id: str, client_id: str) -> Appended | None:
+        with guard():
+            known: str | None = await self._redis.hget(self._k("cids", conversation_id), client_id)
+            if known is None:
+                return None
+            entry = f"{int(known)}-0"
+            rows = await self._redis.xrange(self._k("log", conversation_id), entry, entry)
+        return Appended(int(known), str(rows[0][1]["b"]), duplicate=True) if rows else None
 
 
 class RedisRecords(Records):

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
 from chatserver.store._redis_base import DOWN, guard
-from chatserver.store.ports import Deliver, Relay
+from chatserver.store.ports import Deliver, Relay, Resumed
 
 log = logging.getLogger("chatserver.store.redis")
 
@@ -23,6 +23,8 @@ class RedisRelay(Relay):
         self._redis = client
         self._prefix = prefix
         self._deliver: Deliver | None = None
+        self._resumed: Resumed = lambda: None
+        self._connected_before = False
         self._channels: set[str] = set()
         self._pubsub: PubSub | None = None
         self._lock = asyncio.Lock()
@@ -30,8 +32,8 @@ class RedisRelay(Relay):
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
-    async def start(self, deliver: Deliver) -> None:
-        self._deliver = deliver
+    async def start(self, deliver: Deliver, resumed: Resumed) -> None:
+        self._deliver, self._resumed = deliver, resumed
         self._task = asyncio.create_task(self._listen(), name="redis-pubsub")
 
     async def close(self) -> None:
@@ -110,6 +112,12 @@ class RedisRelay(Relay):
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         full: str = message["channel"]
+        if message["type"] == "subscribe" and full == self._prefix + "~":
+            # The control channel is confirmed once per connection: again means reconnected
+            # (by us, or by redis-py's own retry), and what was published meanwhile is lost.
+            if self._connected_before:
+                self._resumed()
+            self._connected_before = True
         if message["type"] == "subscribe":
             confirmed = self._confirmed.pop(full, None)
             if confirmed is not None and not confirmed.done():

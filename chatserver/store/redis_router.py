@@ -1,7 +1,8 @@
 """Routing on Redis: the queue, presence and holders, changed only inside Lua scripts.
 
 Keys: ``queue`` a list, head first; ``agents`` a set of agent ids known to routing;
-``presence:<a>`` capacity and idle time; ``status:<a>`` the status, expiring unless the worker
+``presence:<a>`` capacity, idle time and the status the agent chose; ``graces`` agent ->
+``<status>|<until>`` for agents connected nowhere whose chats wait; ``status:<a>`` the status, expiring unless the worker
 holding the agent's socket refreshes it; ``chats:<a>`` the agent's open chats; ``holders``
 conversation -> agent.
 """
@@ -39,6 +40,7 @@ class RedisRouter(Router):
         self._release = client.register_script(lua("release"))
         self._set_presence = client.register_script(lua("set_presence"))
         self._presence = client.register_script(lua("presence"))
+        self._end_grace = client.register_script(lua("end_grace"))
         self._routing_keys = [keys("queue"), keys("agents"), keys("holders")]
         self._local_agents: set[str] = set()
         self._refresher: asyncio.Task[None] | None = None
@@ -79,8 +81,15 @@ class RedisRouter(Router):
     async def presence(self) -> list[Presence]:
         flat = await self._route(self._presence)
         agents = [
-            Presence(flat[i], flat[i + 1], int(flat[i + 2]), int(flat[i + 3]), float(flat[i + 4]))
-            for i in range(0, len(flat), 5)
+            Presence(
+                flat[i],
+                flat[i + 1],
+                int(flat[i + 2]),
+                int(flat[i + 3]),
+                float(flat[i + 4]),
+                flat[i + 5],
+            )
+            for i in range(0, len(flat), 6)
         ]
         return sorted(agents, key=lambda a: a.agent_id)
 
@@ -104,6 +113,29 @@ class RedisRouter(Router):
         for conversation_id, agent_id in sorted(holders.items()):
             chats.setdefault(agent_id, []).append(conversation_id)
         return chats
+
+    async def grace(self, agent_id: str, status: str, until: float) -> None:
+        self._local_agents.discard(agent_id)
+        async with self._redis.pipeline(transaction=True) as tx:
+            tx.delete(self._k("status", agent_id))
+            tx.sadd(self._k("agents"), agent_id)
+            tx.hset(self._k("graces"), agent_id, f"{status}|{until!r}")
+            with guard():
+                await tx.execute()
+
+    async def graces(self) -> dict[str, tuple[str, float]]:
+        with guard():
+            raw: dict[str, str] = await self._redis.hgetall(self._k("graces"))
+        found = {}
+        for agent_id, value in raw.items():
+            status, _, until = value.partition("|")
+            found[agent_id] = (status, float(until))
+        return found
+
+    async def end_grace(self, agent_id: str) -> str | None:
+        with guard():
+            value = await self._end_grace([self._k("graces")], [agent_id])
+        return None if value is None else str(value).partition("|")[0]
 
     async def _refresh_presence(self) -> None:
         """Keep the status of agents connected to this worker from expiring."""

@@ -237,12 +237,22 @@ class SQLiteLog(Log):
         )
         return Appended(seq, rows[0][0], duplicate=True)
 
-    async def read(self, conversation_id: str, after_seq: int = 0) -> list[tuple[int, str]]:
+    async def read(
+        self, conversation_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[tuple[int, str]]:
         rows = await self._db.read(
-            "SELECT seq, body FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq",
-            (conversation_id, after_seq),
+            "SELECT seq, body FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq"
+            " LIMIT ?",
+            (conversation_id, after_seq, -1 if limit is None else limit),
         )
         return [(seq, body) for seq, body in rows]
+
+    async def find(self, conversation_id: str, client_id: str) -> Appended | None:
+        rows = await self._db.read(
+            "SELECT seq, body FROM events WHERE conversation_id = ? AND client_id = ?",
+            (conversation_id, client_id),
+        )
+        return Appended(rows[0][0], rows[0][1], duplicate=True) if rows else None
 
     async def read_many(self, conversation_ids: Sequence[str]) -> dict[str, list[str]]:
         logs: dict[str, list[str]] = {c: [] for c in conversation_ids}

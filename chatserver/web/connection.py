@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chatserver.core.hub import Hub
-from chatserver.core.sessions import Session
+from chatserver.core.sessions import Outbox, Session
 from chatserver.domain import protocol as p
 from chatserver.domain.errors import (
     ChatError,
@@ -119,15 +119,15 @@ def _frame_type(raw: str) -> str | None:
     return value if isinstance(value, str) and len(value) <= 40 else None
 
 
-async def _stopped(task: asyncio.Task[Any]) -> None:
-    """Wait for a cancelled task to end, cancelling again while it runs on.
-
-    A store client may swallow a cancellation that lands inside one of its calls (seen on Redis
-    during a hello); the reader then waits for the next frame, and would hold the socket open.
-    """
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.5)
+async def _stop(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel tasks and wait for them; again if one swallowed its cancellation (redis-py under
+    Python 3.11's ``wait_for`` can), so a socket is never left open by a task that lives on."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.1)
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class Connection:
@@ -155,11 +155,12 @@ class Connection:
             role=role,
             user_id="",
             name="",
-            outbox=asyncio.Queue(self.settings.send_queue_size),
+            outbox=Outbox(self.settings.send_queue_size),
             read_log=hub.store.log.read,
             on_overflow=self._overflow.set,
         )
         self._connected = False
+        self._closing = False
 
     async def run(self) -> None:
         await self.websocket.accept()
@@ -202,19 +203,18 @@ class Connection:
             log.exception("connection failed")
             close_code = CLOSE_INTERNAL
         finally:
-            for task in (reader, overflow, guard):
-                task.cancel()
+            self._closing = True
+            await _stop(reader, overflow, guard)
             if close_code is not None and close_code != CLOSE_TOO_SLOW:
                 await self._drain(writer)
-            writer.cancel()
-            await _stopped(reader)
-            await asyncio.gather(reader, writer, overflow, guard, return_exceptions=True)
+            await _stop(writer)
             self.hub.metrics.disconnected(self.role)
             if self._connected:
                 await self.hub.disconnect(self.session)
             if close_code is not None and self.websocket.client_state == WebSocketState.CONNECTED:
-                with contextlib.suppress(RuntimeError, OSError):  # the peer left meanwhile
-                    await self.websocket.close(close_code, self._close_reason)
+                # Bounded: the close frame waits behind what the client has not read yet.
+                with contextlib.suppress(RuntimeError, OSError, TimeoutError):
+                    await asyncio.wait_for(self.websocket.close(close_code, self._close_reason), 10)
 
     def _guarded(self, error: ChatError) -> int:
         """The watchdog's verdict: tell the client why, and close with its code."""
@@ -230,7 +230,7 @@ class Connection:
                 Unauthorized(f"origin {origin!r} is not allowed to open this chat"), None
             )
             return Unauthorized.close_code
-        while True:
+        while not self._closing:
             try:
                 message = await self.websocket.receive()
             except WebSocketDisconnect:
@@ -265,6 +265,7 @@ class Connection:
                 self._send_error(exc, frame_type)
                 if exc.close_code is not None:
                     return exc.close_code
+        return None
 
     async def _apply(self, frame: Any) -> None:
         if isinstance(frame, p.Hello) and not self._connected:

@@ -8,7 +8,7 @@ if redis.call('HEXISTS', pk, 'idle_since') == 0
     or (status == 'online' and before ~= 'online') then
   redis.call('HSET', pk, 'idle_since', ARGV[5])
 end
-redis.call('HSET', pk, 'capacity', ARGV[4])
+redis.call('HSET', pk, 'capacity', ARGV[4], 'chosen', status)
 if status == 'offline' then redis.call('DEL', sk)
 else redis.call('SET', sk, status, 'PX', ARGV[6]) end
 redis.call('SADD', KEYS[2], id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chatserver.store.bus import Bus
-from chatserver.store.ports import AgentAccounts, Log, Records, Router
+from chatserver.store.ports import AgentAccounts, Log, Records, Router, Search, Trays
 
 
 class Store:
@@ -13,13 +13,23 @@ class Store:
     """
 
     def __init__(
-        self, log: Log, records: Records, router: Router, accounts: AgentAccounts, bus: Bus
+        self,
+        log: Log,
+        records: Records,
+        router: Router,
+        accounts: AgentAccounts,
+        bus: Bus,
+        *,
+        trays: Trays,
+        search: Search,
     ) -> None:
         self.log = log
         self.records = records
         self.router = router
         self.accounts = accounts
         self.bus = bus
+        self.trays = trays
+        self.search = search
 
     async def start(self) -> None:
         """Open connections, recover state, start relaying."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
+from chatserver.store.memory_extra import MemorySearch, MemoryTrays
 from chatserver.store.ports import (
     AgentAccounts,
     Appended,
@@ -206,4 +207,12 @@ class MemoryStore(Store):
 
     def __init__(self) -> None:
         records = MemoryRecords()
-        super().__init__(MemoryLog(records), records, MemoryRouter(), MemoryAccounts(), Bus())
+        super().__init__(
+            MemoryLog(records),
+            records,
+            MemoryRouter(),
+            MemoryAccounts(),
+            Bus(),
+            trays=MemoryTrays(),
+            search=MemorySearch(),
+        )

@@ -23,6 +23,8 @@ from chatserver.store.ports import (
     Render,
     StoreUnavailable,
 )
+from chatserver.store.sqlite_extra import SCHEMA as _EXTRA_SCHEMA
+from chatserver.store.sqlite_extra import SQLiteSearch, SQLiteTrays
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -49,7 +51,7 @@ CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 # Reports read REPORT_FIELDS of up to 100k records at once: SQLite keeps them as a JSON array in a
 # column it computes on every write, so a report never parses whole documents.
 _REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
-_SCHEMA = _SCHEMA.replace("{report_row}", _REPORT_ROW)
+_SCHEMA = _SCHEMA.replace("{report_row}", _REPORT_ROW) + _EXTRA_SCHEMA
 _REPORT_INDEX = (
     "CREATE INDEX IF NOT EXISTS conversations_report ON conversations (created_at, report_row)"
 )
@@ -286,7 +288,13 @@ class SQLiteStore(Store):
         records = SQLiteRecords(self.db)
         self.memory_router = MemoryRouter()
         super().__init__(
-            SQLiteLog(self.db, records), records, self.memory_router, SQLiteAccounts(self.db), Bus()
+            SQLiteLog(self.db, records),
+            records,
+            self.memory_router,
+            SQLiteAccounts(self.db),
+            Bus(),
+            trays=SQLiteTrays(self.db),
+            search=SQLiteSearch(self.db),
         )
         self._records = records
 

@@ -39,12 +39,14 @@ class RedisTrays(Trays):
     ) -> list[TrayItem]:
         high = "+inf" if until == float("inf") else repr(until)
         with guard():
-            scored = await self._redis.zrangebyscore(
+            scored: list[tuple[str, float]] = await self._redis.zrangebyscore(
                 self._k("tray", tray), "-inf", high, start=0, num=limit, withscores=True
             )
             if not scored:
                 return []
-            texts = await self._redis.hmget(self._k("trayitem", tray), [i for i, _ in scored])
+            texts: list[str | None] = await self._redis.hmget(
+                self._k("trayitem", tray), [i for i, _ in scored]
+            )
         return [
             TrayItem(i, float(s), t)
             for (i, s), t in zip(scored, texts, strict=True)
@@ -53,8 +55,8 @@ class RedisTrays(Trays):
 
     async def get(self, tray: str, item_id: str) -> TrayItem | None:
         with guard():
-            score = await self._redis.zscore(self._k("tray", tray), item_id)
-            text = await self._redis.hget(self._k("trayitem", tray), item_id)
+            score: float | None = await self._redis.zscore(self._k("tray", tray), item_id)
+            text: str | None = await self._redis.hget(self._k("trayitem", tray), item_id)
         return None if score is None or text is None else TrayItem(item_id, float(score), text)
 
     async def move(self, tray: str, item_id: str, expected: float, score: float) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import cast
 
 import redis.asyncio as aioredis
 
@@ -39,16 +40,17 @@ class RedisTrays(Trays):
     ) -> list[TrayItem]:
         high = "+inf" if until == float("inf") else repr(until)
         with guard():
-            scored: list[tuple[str, float]] = await self._redis.zrangebyscore(
-                self._k("tray", tray), "-inf", high, start=0, num=limit, withscores=True
+            scored = cast(
+                list[tuple[str, float]],
+                await self._redis.zrangebyscore(
+                    self._k("tray", tray), "-inf", high, start=0, num=limit, withscores=True
+                ),
             )
             if not scored:
                 return []
-            texts: list[str | None] = await self._redis.hmget(
-                self._k("trayitem", tray), [i for i, _ in scored]
-            )
+            texts = await self._redis.hmget(self._k("trayitem", tray), [i for i, _ in scored])
         return [
-            TrayItem(i, float(s), t)
+            TrayItem(i, float(s), str(t))
             for (i, s), t in zip(scored, texts, strict=True)
             if t is not None
         ]
@@ -56,8 +58,8 @@ class RedisTrays(Trays):
     async def get(self, tray: str, item_id: str) -> TrayItem | None:
         with guard():
             score: float | None = await self._redis.zscore(self._k("tray", tray), item_id)
-            text: str | None = await self._redis.hget(self._k("trayitem", tray), item_id)
-        return None if score is None or text is None else TrayItem(item_id, float(score), text)
+            text = await self._redis.hget(self._k("trayitem", tray), item_id)
+        return None if score is None or text is None else TrayItem(item_id, float(score), str(text))
 
     async def move(self, tray: str, item_id: str, expected: float, score: float) -> bool:
         with guard():

@@ -20,7 +20,7 @@ from chatserver.domain.settings import Settings
 from chatserver.store import store_for
 from chatserver.store.base import Store
 from chatserver.web import auth_api as api
-from chatserver.web import reports_api
+from chatserver.web import inbox_api, reports_api
 from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection
 
@@ -101,9 +101,15 @@ def create_app(
         await first_start(hub.accounts, settings)
         await hub.start()
         base = settings.base_url
+        email = (
+            f"via {settings.smtp_host}:{settings.smtp_port}"
+            if settings.smtp_host
+            else "off (no smtp_host): offline messages wait in the console's inbox"
+        )
         print(
             f"chatserver for shop {settings.shop_id!r} at {base}\n"
-            f"  demo product page: {base}/\n  agent console:     {base}/console\n",
+            f"  demo product page: {base}/\n  agent console:     {base}/console\n"
+            f"  e-mail:            {email}\n",
             flush=True,
         )
         try:
@@ -120,6 +126,10 @@ def create_app(
         Route("/api/reports/live", reports_api.live_state),
         Route("/api/reports/{table}.csv", reports_api.table_csv),
         Route("/metrics", reports_api.metrics),
+        Route("/api/inbox", inbox_api.inbox),
+        Route("/api/inbox/{conversation_id}/reply", inbox_api.reply, methods=["POST"]),
+        Route("/api/history", inbox_api.history),
+        Route("/api/conversations/{conversation_id}", inbox_api.conversation),
         WebSocketRoute("/ws/shopper", shopper_socket),
         WebSocketRoute("/ws/agent", agent_socket),
     ]

@@ -55,9 +55,13 @@ class History:
     def watch(self) -> None:
         """Re-index a conversation whenever one of the events that change its document is stored."""
         for kind in _INDEXED_ON:
-            self.journal.watch(kind, self.reindex)
+            self.journal.watch(kind, self._changed)
+
+    async def _changed(self, conversation_id: str, at: float) -> None:
+        await self.reindex(conversation_id)
 
     async def reindex(self, conversation_id: str) -> None:
+        """Write a conversation's search document again, from its record and log."""
         conversation = await self.journal.get(conversation_id)
         logs = await self.journal.store.log.read_many([conversation_id])
         parts = [conversation.email or "", conversation.agent_name, " ".join(conversation.tags)]

@@ -72,16 +72,15 @@ class Inbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def email_left(self, conversation_id: str) -> None:
-        """A shopper left an address: unless a person has answered, the inbox holds it."""
+    async def email_left(self, conversation_id: str, at: float) -> None:
+        """A shopper left an address (at ``at``): unless a person has answered, the inbox holds it."""
         conversation = await self.journal.get(conversation_id)
         if conversation.first_response_s is not None or not conversation.email:
             return
-        now = self.journal.clock.now()
         if await self.trays.get(INBOX, conversation_id) is None:
-            await self.trays.put(INBOX, conversation_id, now, "{}")
+            await self.trays.put(INBOX, conversation_id, at, "{}")
             if self.mailer.enabled and self.settings.shop_email:
-                await self.trays.put(NOTICES, conversation_id, now, "{}")
+                await self.trays.put(NOTICES, conversation_id, at, "{}")
                 self.mailer.wakeup.set()
 
     async def view(self) -> InboxView:

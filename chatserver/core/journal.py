@@ -16,8 +16,9 @@ from chatserver.store.ports import Appended, StoreUnavailable
 
 T = TypeVar("T")
 
-Watcher = Callable[[str], Awaitable[None]]
-"""Called with a conversation's id after an event of a watched kind is stored and published."""
+Watcher = Callable[[str, float], Awaitable[None]]
+"""Called with a conversation's id and the event's time after an event of a watched kind is
+stored and published."""
 
 log = logging.getLogger("chatserver.journal")
 
@@ -61,7 +62,7 @@ class Journal:
             await self.store.bus.publish(conversation_channel(log_id), appended.text, appended.seq)
             for watcher in self._watchers.get(kind, ()):
                 try:
-                    await watcher(conversation_id)
+                    await watcher(conversation_id, ts)
                 except Exception:
                     # The event is stored and sent; what watches it can be rebuilt from the log.
                     log.exception("after %s in %s", kind.__name__, conversation_id)

@@ -20,16 +20,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "what",
         nargs="?",
-        choices=["chat", "faq", "reports"],
+        choices=["chat", "faq", "reports", "search"],
         default="chat",
         help="chat: the server under load (default); faq: the FAQ matcher alone; "
-        "reports: a report over many conversations",
+        "reports: a report over many conversations; search: history search over many",
     )
     parser.add_argument(
         "--conversations",
         type=int,
         default=100_000,
-        help="reports: conversations to seed (default 100000)",
+        help="reports, search: conversations to seed (default 100000)",
     )
     load_options = [
         ("--shoppers", int, d.shoppers, "open shopper sockets"),
@@ -74,6 +74,10 @@ def main(args: argparse.Namespace) -> int:
         from chatserver.reports.bench import main as reports_bench
 
         return reports_bench(args.conversations)
+    if args.what == "search":
+        from chatserver.bench.search import main as search_bench
+
+        return search_bench(args.conversations, args.redis_url)
     from chatserver.bench.report import table
     from chatserver.bench.runner import BenchFailed, Options, run_bench
 

@@ -29,9 +29,11 @@ async def search(http: httpx.AsyncClient, q: str, **bounds: float) -> list[str]:
     return [r["conversation_id"] for r in response.json()["results"]]
 
 
-async def chat(server: Server, bob: Client, shopper_text: str, **extra: Any) -> str:
+async def chat(
+    server: Server, bob: Client, shopper_text: str, shopper: Client | None = None, **extra: Any
+) -> str:
     """A shopper's conversation with bob, tagged and noted, closed by bob and rated."""
-    shopper = await server.shopper()
+    shopper = shopper or await server.shopper()
     await shopper.send(p.SendMessage(text=shopper_text, client_id="s1"))
     conversation_id = (await shopper.expect("ack", client_id="s1"))["conversation_id"]
     await bob.expect("conversation_assigned", conversation_id=conversation_id)

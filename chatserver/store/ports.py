@@ -1,4 +1,4 @@
-"""The store's ports: what a chat needs from storage, as five small interfaces.
+"""The store's ports: what a chat needs from storage, as seven small interfaces.
 
 - :class:`Log`: each conversation's events, in ``seq`` order, appended idempotently.
 - :class:`Records`: each conversation's record, field by field.

@@ -78,3 +78,49 @@ def body(message: Message) -> str:
     payload = message.get_payload(decode=True)
     assert isinstance(payload, bytes)
     return payload.decode()
+
+
+@dataclass
+class TlsMailbox:
+    """An SMTP server that requires STARTTLS and a login (``shop`` / ``s3cret``)."""
+
+    box: Mailbox
+    ca_file: str
+
+
+@pytest.fixture
+async def tls_smtp(tmp_path: Any) -> AsyncIterator[TlsMailbox]:
+    import ssl
+
+    import trustme
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path / "smtp-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+
+    def login(
+        server: SMTP, session: Any, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"shop", b"s3cret")
+        return AuthResult(success=ok, handled=False)
+
+    box = Mailbox()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(
+            box,
+            tls_context=context,
+            require_starttls=True,
+            authenticator=login,
+            auth_required=True,
+        ),
+        "127.0.0.1",
+        0,
+    )
+    box.port = server.sockets[0].getsockname()[1]
+    yield TlsMailbox(box, str(ca_file))
+    server.close()
+    await server.wait_closed()

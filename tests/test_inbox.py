@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from chatserver.core.mail import Mail, Mailer, SmtpSender
+from chatserver.core.mail import Mail, Mailer, MailError, SmtpSender
 from chatserver.domain import protocol as p
 from chatserver.domain.settings import Settings
 from chatserver.store.sqlite import SQLiteStore
 from chatserver.web.app import create_app
-from tests._smtp import Mailbox, body, silent_smtp, smtp  # noqa: F401
+from tests._smtp import Mailbox, TlsMailbox, body, silent_smtp, smtp, tls_smtp  # noqa: F401
 from tests.conftest import Client, FakeClock, Server, ServerFactory
 
 SHOP = "shop@example.com"
@@ -262,3 +262,27 @@ async def test_an_unsent_reply_survives_a_restart_and_the_next_start_sends_it(
     assert [body(m).strip() for m in smtp.received] == ["Kept"]
     assert await mailer.outbox() == []
     await store.close()
+
+
+async def test_email_goes_over_starttls_with_a_login_and_a_wrong_password_is_a_clear_error(
+    tls_smtp: TlsMailbox, tmp_path: Path
+) -> None:
+    secure = {
+        "smtp_security": "starttls",
+        "smtp_ca_file": tls_smtp.ca_file,
+        "smtp_username": "shop",
+        "smtp_password": "s3cret",
+    }
+    settings = Settings(data_dir=tmp_path, **mail_settings(tls_smtp.box.port, **secure))
+    mail = Mail(kind="reply", to="jane@example.com", subject="Re", body="Over TLS", queued_at=0)
+    await SmtpSender(settings).send(mail)
+    [received] = await tls_smtp.box.next(1)
+    assert body(received).strip() == "Over TLS"
+
+    wrong = settings.model_copy(update={"smtp_password": "guess"})
+    with pytest.raises(MailError, match="535"):
+        await SmtpSender(wrong).send(mail)
+    plain = settings.model_copy(update={"smtp_security": "none"})
+    with pytest.raises(MailError):
+        await SmtpSender(plain).send(mail)  # the server insists on STARTTLS first
+    assert len(tls_smtp.box.received) == 1

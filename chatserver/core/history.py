@@ -81,8 +81,15 @@ class History:
         return await self.found(ids)
 
     async def found(self, ids: Sequence[str]) -> list[Found]:
+        """Summaries of these conversations, in this order (ids without a record are left out)."""
         logs = await self.journal.store.log.read_many(ids)
-        return [_found(await self.journal.get(c), logs[c]) for c in ids]
+        summaries = []
+        for conversation_id in ids:
+            fields = await self.journal.store.records.get(conversation_id)
+            if fields is not None:
+                conversation = Conversation.from_fields(fields)
+                summaries.append(_found(conversation, logs[conversation_id]))
+        return summaries
 
     async def view(self, conversation_id: str) -> ConversationView:
         """A conversation whole, for reading. Raises NotFound."""

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from chatserver.core.journal import Journal
 from chatserver.domain import protocol as p
 from chatserver.domain.conversation import Conversation
+from chatserver.domain.errors import NotFound
 from chatserver.store.ports import Search, search_words
 
 _INDEXED_ON: tuple[type[p.Event], ...] = (p.ConversationClosed, p.EmailLeft, p.TagsChanged)
@@ -85,10 +86,11 @@ class History:
         logs = await self.journal.store.log.read_many(ids)
         summaries = []
         for conversation_id in ids:
-            fields = await self.journal.store.records.get(conversation_id)
-            if fields is not None:
-                conversation = Conversation.from_fields(fields)
-                summaries.append(_found(conversation, logs[conversation_id]))
+            try:
+                conversation = await self.journal.get(conversation_id)
+            except NotFound:
+                continue
+            summaries.append(_found(conversation, logs[conversation_id]))
         return summaries
 
     async def view(self, conversation_id: str) -> ConversationView:

@@ -96,3 +96,32 @@ def test_ratios_are_hub_over_bare() -> None:
     assert "hub/bare: throughput 0.75" in table(summary)
     alone = summarize(options, _target(100, 900, 8.0), None)
     assert set(SUMMARY_KEYS) <= alone.keys() and not set(BASELINE_KEYS) & alone.keys()
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.slow
+def test_churn_times_page_views_on_the_hub_and_the_bare_relay(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["--shoppers", "4", "--agents", "1", "--rate", "10", "--duration", "1.5"]
+    code = main(["bench", *args, "--warmup", "0.5", "--drain", "2", "--churn", "--json"])
+    out = capsys.readouterr().out
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert code == 0
+    for server in ("hub", "bare"):
+        churn = summary["phases"][server]["churn"]
+        assert churn["visits"] > 0 and churn["failed"] == 0
+    assert summary["churn_per_s"] > 0 and summary["bare_churn_per_s"] > 0
+    assert summary["churn_ratio"] == round(summary["churn_per_s"] / summary["bare_churn_per_s"], 3)
+    assert "page views that open the chat" in out
+
+
+def test_churn_ratio_is_hub_over_bare_in_the_summary() -> None:
+    options = {"shoppers": 10, "agents": 2, "rate": 100.0}
+    hub, bare = _target(100, 900, 8.0), _target(100, 1200, 4.0)
+    churn = {"phase": "churn", "churn_per_s": 300.0, "rss_growth_per_visit_bytes": 12}
+    hub["phases"]["churn"] = churn
+    bare["phases"]["churn"] = {**churn, "churn_per_s": 600.0}
+    summary = summarize(options, hub, bare)
+    assert summary["churn_ratio"] == 0.5 and summary["bare_churn_per_s"] == 600.0
+    assert "ratio 0.5" in table(summary)

@@ -47,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also run the bare websockets relay under the same load, and a closed loop on both",
     )
     parser.add_argument(
+        "--churn",
+        action="store_true",
+        help="also time page views that open the chat (connect, hello with and without a stored "
+        "token, close) on the hub and on the bare relay",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print the summary as one JSON object on the last line"
     )
     parser.add_argument(
@@ -101,6 +107,7 @@ def main(args: argparse.Namespace) -> int:
         redis_url=args.redis_url,
         workers=args.workers,
         load_procs=args.load_procs,
+        churn=args.churn,
     )
     try:
         summary = asyncio.run(run_bench(options))

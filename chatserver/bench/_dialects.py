@@ -238,9 +238,57 @@ class BareAgent(AgentBase):
             self.client.send_text(raw)
 
 
-def dialect_classes(dialect: str) -> tuple[type[ShopperBase], type[AgentBase]]:
+class VisitorBase(_Client):
+    """A page view that opens the chat: connect, say hello, get the welcome, close."""
+
+    async def visit(self, token: str | None) -> str | None:
+        """One visit; returns the token a returning visitor sends next time."""
+        raise NotImplementedError
+
+    async def _round(self, path: str, origin: str | None, hello: str) -> dict[str, Any]:
+        await self._open(path, origin)
+        assert self.client is not None
+        try:
+            welcome = self._expect("welcome")
+            self.client.send_text(hello)
+            return await self._await(welcome)
+        finally:
+            self.client.close()
+            await asyncio.wait_for(self.client.closed, CONNECT_TIMEOUT)
+
+
+class HubVisitor(VisitorBase):
+    """The widget on a product page: hello (with the stored token of an earlier visit, if any)."""
+
+    async def visit(self, token: str | None) -> str | None:
+        hello = p.Hello(version=p.PROTOCOL_VERSION, token=token).model_dump_json()
+        origin = f"http://{self.host}:{self.port}"
+        welcome = await self._round("/ws/shopper", origin, hello)
+        return welcome.get("token") or token
+
+    def on_text(self, raw: str) -> None:
+        frame = loads(raw)
+        if frame["type"] == "error":
+            self.gen.error(raw)
+        self._arrived(frame["type"], frame)
+
+
+class BareVisitor(VisitorBase):
+    """The same visit on the bare relay: one text out, one text back."""
+
+    async def visit(self, token: str | None) -> str | None:
+        await self._round("/visit", None, token or "hello")
+        return token or f"visitor-{self.index}"
+
+    def on_text(self, raw: str) -> None:
+        self._arrived("welcome", {"text": raw})
+
+
+def dialect_classes(
+    dialect: str,
+) -> tuple[type[ShopperBase], type[AgentBase], type[VisitorBase]]:
     if dialect == "hub":
-        return HubShopper, HubAgent
+        return HubShopper, HubAgent, HubVisitor
     if dialect == "bare":
-        return BareShopper, BareAgent
+        return BareShopper, BareAgent, BareVisitor
     raise ValueError(f"unknown dialect {dialect!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 
 from websockets.asyncio.server import ServerConnection, serve
@@ -29,6 +30,11 @@ class BareRelay:
     async def handler(self, websocket: ServerConnection) -> None:
         path = websocket.request.path if websocket.request else ""
         role, _, number = path.strip("/").partition("/")
+        if role == "visit":
+            with contextlib.suppress(ConnectionClosed):
+                await websocket.send(str(await websocket.recv()))
+                await websocket.wait_closed()
+            return
         if not number.isdigit() or role not in ("shopper", "agent"):
             await websocket.close(1008, "connect to /shopper/N or /agent/N")
             return

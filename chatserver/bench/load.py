@@ -35,7 +35,7 @@ class LoadGen:
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
-        shopper_cls, agent_cls = dialect_classes(config["dialect"])
+        shopper_cls, agent_cls, self.visitor_cls = dialect_classes(config["dialect"])
         self.agents: list[AgentBase] = [agent_cls(self, k) for k in config["agents"]]
         self.shoppers: list[ShopperBase] = [shopper_cls(self, i) for i in config["shoppers"]]
         self.chatters = [s for s in self.shoppers if s.index < config["chatting"]]
@@ -158,6 +158,33 @@ class LoadGen:
                 count += 1
             await asyncio.sleep(0.002)
 
+    async def churn(self, warmup: float, duration: float, concurrency: int) -> dict[str, Any]:
+        """Page views that open the chat, back to back from ``concurrency`` loops: half are
+        returning visitors (hello with the token of their earlier visit), half new."""
+        start = time.perf_counter()
+        measure_from, until = start + warmup, start + warmup + duration
+        counts = {"visits": 0, "in_window": 0, "failed": 0}
+
+        async def loop(k: int) -> None:
+            visitor = self.visitor_cls(self, k)
+            token: str | None = None
+            returning = False
+            while time.perf_counter() < until:
+                returning = not returning
+                try:
+                    kept = await visitor.visit(token if returning else None)
+                except (OSError, TimeoutError, ws.HandshakeFailed) as exc:
+                    counts["failed"] += 1
+                    self.error(f"visit: {type(exc).__name__}: {exc}")
+                    continue
+                token = kept or token
+                counts["visits"] += 1
+                if measure_from <= time.perf_counter() < until:
+                    counts["in_window"] += 1
+
+        await asyncio.gather(*(loop(k) for k in range(concurrency)))
+        return {**counts, "churn_per_s": round(counts["in_window"] / duration, 1)}
+
     def _declare_lost(self) -> int:
         lost = 0
         for shopper in self.chatters:
@@ -218,6 +245,11 @@ async def serve_commands(gen: LoadGen, deadline: float) -> None:
                 command["drain"],
             )
             emit("phase_done", **result, totals=gen.totals())
+        elif command["cmd"] == "churn":
+            result = await gen.churn(
+                command["warmup"], command["duration"], command.get("concurrency", 32)
+            )
+            emit("churn_done", **result, totals=gen.totals())
         elif command["cmd"] == "quit":
             return
 

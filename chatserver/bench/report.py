@@ -101,6 +101,18 @@ def summarize(
             "p99_ratio": _ratio(main["p99_ms"], bare_main["p99_ms"]),
         }
         summary["phases"]["bare"] = bare["phases"]
+    if "churn" in hub["phases"]:
+        churn = hub["phases"]["churn"]
+        summary |= {
+            "churn_per_s": churn["churn_per_s"],
+            "rss_growth_per_visit_bytes": churn["rss_growth_per_visit_bytes"],
+        }
+        if bare is not None and "churn" in bare["phases"]:
+            bare_churn = bare["phases"]["churn"]["churn_per_s"]
+            summary |= {
+                "bare_churn_per_s": bare_churn,
+                "churn_ratio": _ratio(churn["churn_per_s"], bare_churn),
+            }
     return summary
 
 
@@ -122,6 +134,8 @@ def table(summary: dict[str, Any]) -> str:
     rows = [head]
     for server, phases in summary["phases"].items():
         for phase in phases.values():
+            if phase["phase"] == "churn":
+                continue
             offered = phase["offered_rate"]
             rows.append(
                 (
@@ -163,5 +177,15 @@ def table(summary: dict[str, Any]) -> str:
             f"hub/bare: throughput {summary['throughput_ratio']} (closed loop, target >= 0.67), "
             f"p99 {summary['p99_ratio']} (at {summary['offered_rate']:g}/s); bare RSS per socket "
             f"{summary['bare_rss_per_conn_kib']:.1f} KiB"
+        )
+    if "churn_per_s" in summary:
+        lines.append(
+            f"page views that open the chat: hub {summary['churn_per_s']:g}/s"
+            + (
+                f", bare {summary['bare_churn_per_s']:g}/s, ratio {summary['churn_ratio']}"
+                if "churn_ratio" in summary
+                else ""
+            )
+            + f"; server RSS growth {summary['rss_growth_per_visit_bytes']} bytes per visit"
         )
     return "\n".join(lines)

@@ -49,6 +49,8 @@ class Options:
     load_procs: int = 1
     host: str = "127.0.0.1"
     text_bytes: int = 64
+    churn: bool = False
+    churn_concurrency: int = 32
 
     def plan(self) -> list[tuple[str, float]]:
         """The phases each server runs: the offered rate, then (with a baseline) the closed loop."""
@@ -265,26 +267,7 @@ async def run_target(kind: str, options: Options, out: TextIO) -> dict[str, Any]
             sample = _ServerSample([s.process.pid for s in servers])
             rss_idle = sample.rss()
             progress = Progress(out, kind, sample)
-            for proc in range(options.load_procs):
-                config = {
-                    "dialect": kind,
-                    "host": options.host,
-                    "ports": ports,
-                    "chatting": chatting,
-                    "capacity": capacity,
-                    "text_bytes": options.text_bytes,
-                    "shoppers": list(range(proc, options.shoppers, options.load_procs)),
-                    "agents": list(range(proc, options.agents, options.load_procs)),
-                    "deadline_s": _time_limit(options, chatting),
-                }
-                loads.append(
-                    await _spawn(
-                        f"load generator {proc}",
-                        [sys.executable, "-m", "chatserver.bench.load", json.dumps(config)],
-                        tmp_path / f"load-{proc}.log",
-                        pipes=True,
-                    )
-                )
+            loads = await _start_load(kind, options, ports, chatting, capacity, tmp_path)
             await _gather_events(loads, "ready", 60 + options.shoppers / 50, progress)
             connections = options.shoppers + options.agents
             rss_connected = sample.rss()
@@ -294,34 +277,9 @@ async def run_target(kind: str, options: Options, out: TextIO) -> dict[str, Any]
             for child in loads:
                 child.command(cmd="prime", timeout=60 + chatting / 20)
             await _gather_events(loads, "primed", 90 + chatting / 20, progress)
-            phases: dict[str, Any] = {}
-            last: list[dict[str, Any]] = []
-            for name, rate in options.plan():
-                per_proc = rate / options.load_procs
-                for child in loads:
-                    child.command(
-                        cmd="phase",
-                        name=name,
-                        rate=per_proc,
-                        warmup=options.warmup,
-                        duration=options.duration,
-                        drain=options.drain,
-                    )
-                window = asyncio.create_task(_window_cpu(sample, options.warmup, options.duration))
-                last = await _gather_events(
-                    loads,
-                    "phase_done",
-                    options.warmup + options.duration + options.drain + 60,
-                    progress,
-                )
-                cpu_pct = await window
-                phases[name] = merge_phase(
-                    last,
-                    {
-                        "server_cpu_pct": round(cpu_pct, 1),
-                        "server_rss_mib": round(sample.rss() / 2**20, 1),
-                    },
-                )
+            phases, last = await _run_phases(options, loads, sample, progress)
+            if options.churn:
+                phases["churn"] = await _run_churn(options, loads, sample, progress)
             rss_end = sample.rss()
         finally:
             for child in loads:
@@ -346,6 +304,89 @@ async def run_target(kind: str, options: Options, out: TextIO) -> dict[str, Any]
             key: sum(event["totals"][key] for event in last)
             for key in ("lost", "duplicated", "seq_gaps", "late", "errors")
         },
+    }
+
+
+async def _start_load(
+    kind: str, options: Options, ports: list[int], chatting: int, capacity: int, tmp: Path
+) -> list[_Child]:
+    """Start the load-generator processes, each with its share of shoppers and agents."""
+    loads = []
+    for proc in range(options.load_procs):
+        config = {
+            "dialect": kind,
+            "host": options.host,
+            "ports": ports,
+            "chatting": chatting,
+            "capacity": capacity,
+            "text_bytes": options.text_bytes,
+            "shoppers": list(range(proc, options.shoppers, options.load_procs)),
+            "agents": list(range(proc, options.agents, options.load_procs)),
+            "deadline_s": _time_limit(options, chatting),
+        }
+        loads.append(
+            await _spawn(
+                f"load generator {proc}",
+                [sys.executable, "-m", "chatserver.bench.load", json.dumps(config)],
+                tmp / f"load-{proc}.log",
+                pipes=True,
+            )
+        )
+    return loads
+
+
+async def _run_phases(
+    options: Options, loads: list[_Child], sample: _ServerSample, progress: Progress
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run every phase of the plan; the merged figures per phase and the last phase's events."""
+    phases: dict[str, Any] = {}
+    last: list[dict[str, Any]] = []
+    for name, rate in options.plan():
+        per_proc = rate / options.load_procs
+        for child in loads:
+            child.command(
+                cmd="phase",
+                name=name,
+                rate=per_proc,
+                warmup=options.warmup,
+                duration=options.duration,
+                drain=options.drain,
+            )
+        window = asyncio.create_task(_window_cpu(sample, options.warmup, options.duration))
+        last = await _gather_events(
+            loads, "phase_done", options.warmup + options.duration + options.drain + 60, progress
+        )
+        cpu_pct = await window
+        server = {
+            "server_cpu_pct": round(cpu_pct, 1),
+            "server_rss_mib": round(sample.rss() / 2**20, 1),
+        }
+        phases[name] = merge_phase(last, server)
+    return phases, last
+
+
+async def _run_churn(
+    options: Options, loads: list[_Child], sample: _ServerSample, progress: Progress
+) -> dict[str, Any]:
+    """Page views that open the chat (connect, hello, close) as fast as the server takes them."""
+    rss_before = sample.rss()
+    window = asyncio.create_task(_window_cpu(sample, options.warmup, options.duration))
+    per_proc = max(1, options.churn_concurrency // options.load_procs)
+    for child in loads:
+        child.command(
+            cmd="churn", warmup=options.warmup, duration=options.duration, concurrency=per_proc
+        )
+    done = await _gather_events(
+        loads, "churn_done", options.warmup + options.duration + 60, progress
+    )
+    visits = sum(event["visits"] for event in done)
+    return {
+        "phase": "churn",
+        "churn_per_s": round(sum(event["churn_per_s"] for event in done), 1),
+        "visits": visits,
+        "failed": sum(event["failed"] for event in done),
+        "server_cpu_pct": round(await window, 1),
+        "rss_growth_per_visit_bytes": round((sample.rss() - rss_before) / max(1, visits)),
     }
 
 
@@ -406,8 +447,9 @@ def _server_argv(kind: str, options: Options, port: int, tmp: Path, prefix: str)
     return argv
 
 
-async def run_bench(options: Options, out: TextIO = sys.stderr) -> dict[str, Any]:
-    """Run the hub (and with ``baseline`` the bare relay) under the same load; the summary."""
+async def run_bench(options: Options, out: TextIO | None = None) -> dict[str, Any]:
+    """Run the hub (and with ``baseline`` or ``churn`` the bare relay) under the same load."""
+    out = out or sys.stderr  # looked up now: tests swap sys.stderr
     hub = await run_target("hub", options, out)
-    bare = await run_target("bare", options, out) if options.baseline else None
+    bare = await run_target("bare", options, out) if options.baseline or options.churn else None
     return summarize(asdict(options), hub, bare)

@@ -20,7 +20,7 @@ from chatserver.domain.settings import Settings
 from chatserver.store import store_for
 from chatserver.store.base import Store
 from chatserver.web import auth_api as api
-from chatserver.web import inbox_api, reports_api
+from chatserver.web import inbox_api, playbook_api, reports_api
 from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection
 
@@ -122,6 +122,7 @@ def create_app(
         *asset_routes(),
         Route("/api/login", api.login, methods=["POST"]),
         Route("/api/health", api.health),
+        Route("/api/playbook/tone", playbook_api.tone_rules),
         Route("/api/reports", reports_api.report),
         Route("/api/reports/live", reports_api.live_state),
         Route("/api/reports/{table}.csv", reports_api.table_csv),

@@ -367,3 +367,17 @@ async def test_search_finds_conversations_by_every_word_newest_first_in_a_date_r
     await two.search.index("c1", NOW, search_words("Jane Müller: resolved, tag refund"))
     assert await one.search.find(search_words("damaged"), 0, float("inf")) == []
     assert await one.search.find(search_words("refund"), 0, float("inf")) == ["c2", "c1"]
+
+
+async def test_search_pages_through_many_matches_created_at_the_same_time(backend: Store) -> None:
+    # "even" leads (the rarer word); one in ten of its ids matches, all at one creation time.
+    def words(i: int) -> list[str]:
+        even = ["even"] if i % 2 == 0 else []
+        return even + (["mixed"] if i % 2 == 1 or i % 20 == 0 else [])
+
+    await asyncio.gather(*(backend.search.index(f"c{i:04d}", NOW, words(i)) for i in range(3000)))
+    expected = {f"c{i:04d}" for i in range(0, 3000, 20)}
+    found = await backend.search.find(["even", "mixed"], 0, float("inf"), limit=50)
+    assert len(found) == len(set(found)) == 50 and set(found) <= expected
+    everything = await backend.search.find(["mixed", "even"], 0, float("inf"), limit=500)
+    assert sorted(everything) == sorted(expected)

@@ -4,13 +4,13 @@ Trays: ``tray:<name>`` a sorted set of item ids by score, ``trayitem:<name>`` th
 Search (RediSearch is not assumed): an inverted index written whenever a conversation is indexed,
 in one Lua call: ``sw:<word>`` a sorted set of the conversations holding that word, scored by
 creation time; ``sd:<c>`` a conversation's words (to drop old postings on re-indexing);
-``sdocs`` every indexed conversation. A search intersects the words' sets (``ZINTERSTORE`` into
-a scratch key, inside the script) and reads the newest ids in the date range.
+``sdocs`` every indexed conversation. A search reads the rarest word's set newest first, in
+growing pages within the date range, and keeps the ids every other word's set holds (``ZMSCORE``),
+until it has enough: common words never build their whole intersection.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import cast
 
@@ -94,7 +94,7 @@ class RedisSearch(Search):
     async def find(
         self, words: Sequence[str], since: float, until: float, limit: int = 50
     ) -> list[str]:
-        keys = [self._k("sdocs"), self._k("sfind", uuid.uuid4().hex)]
+        keys = [self._k("sdocs")]
         bounds = [_score(since), _score(until), str(limit)]
         with guard():
             found = await self._find(keys, [self._k(""), *bounds, *words])

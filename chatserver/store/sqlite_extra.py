@@ -25,10 +25,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search_text
     USING fts5(words, tokenize = 'unicode61 remove_diacritics 2');
 """
 
-# A document's rowid is its creation time in milliseconds times 1000 plus a slot (up to 1000
-# conversations per millisecond): FTS5 then walks its lists in rowid order, newest first, and
+# A document's rowid is its creation time in milliseconds times a million plus a slot (up to a
+# million conversations per millisecond; rowids last until the year 2116): FTS5 then walks its lists in rowid order, newest first, and
 # stops at the limit, instead of sorting every match of a common word by a date column.
-_SLOTS = 1000
+_SLOTS = 1_000_000
 _LAST_ROWID = 2**62
 
 

@@ -70,6 +70,7 @@ QUERIES: list[tuple[str, str, float, float]] = [
     ("name and tag", "mei vip", 0, float("inf")),
     ("e-mail", "chloe1236@example.com", 0, float("inf")),
     ("absent word", "zzzzqqq", 0, float("inf")),
+    ("two names, no match", "jane ola", 0, float("inf")),
     ("word in one week", "return", START + 40 * DAY, START + 47 * DAY),
     ("date only, one day", "", START + 10 * DAY, START + 11 * DAY),
     ("everything, newest", "", 0, float("inf")),

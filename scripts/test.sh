@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need (Python packages, Redis, Chromium), then run the whole suite.
+# The S3-compatible server for the attachments' tests (moto's standalone server) comes with the
+# test extra and is started by the tests themselves (tests/_s3.py), on a free port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

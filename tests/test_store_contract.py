@@ -14,6 +14,7 @@ from chatserver.store.memory import MemoryStore
 from chatserver.store.redis import RedisStore
 from chatserver.store.sqlite import SQLiteStore
 from tests._redis import REDIS_URL, drop_keys, unique_prefix
+from tests._s3 import s3_files, s3_url  # noqa: F401  (s3_url: a fixture, requested by name)
 
 NOW = 1_800_000_000.0
 Peer = Callable[[], Awaitable[Store]]
@@ -29,7 +30,12 @@ async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         started: list[Store] = [one]
         pair = [one, one]
     else:
-        started = [RedisStore(REDIS_URL, prefix=prefix), RedisStore(REDIS_URL, prefix=prefix)]
+        # Scale-out attachments live in S3-compatible storage: one bucket, two workers.
+        bucket = s3_files(request.getfixturevalue("s3_url"))
+        started = [
+            RedisStore(REDIS_URL, prefix=prefix, files=bucket),
+            RedisStore(REDIS_URL, prefix=prefix, files=s3_files(bucket.endpoint, bucket.bucket)),
+        ]
         pair = started
     for backend in started:
         await backend.start()
@@ -381,3 +387,31 @@ async def test_search_pages_through_many_matches_created_at_the_same_time(backen
     assert len(found) == len(set(found)) == 50 and set(found) <= expected
     everything = await backend.search.find(["mixed", "even"], 0, float("inf"), limit=500)
     assert sorted(everything) == sorted(expected)
+
+
+# --- attachments (files) ----------------------------------------------------------------------
+
+
+async def test_files_are_stored_by_key_and_read_back_from_another_worker(
+    stores: list[Store],
+) -> None:
+    one, other = stores
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
+    assert not await one.files.exists("c1/f1")
+    assert await one.files.get("c1/f1") is None
+    await one.files.put("c1/f1", photo, "image/jpeg")
+    await one.files.put("c2/f1", b"%PDF-1.7 other", "application/pdf")
+    assert await other.files.exists("c1/f1")
+    assert await other.files.get("c1/f1") == photo
+    assert await other.files.get("c2/f1") == b"%PDF-1.7 other"
+    assert await other.files.delete("c1/f1")
+    assert not await one.files.exists("c1/f1")
+    assert await one.files.get("c1/f1") is None
+    assert not await one.files.delete("c1/f1")
+    assert await one.files.get("c2/f1") == b"%PDF-1.7 other"
+
+
+async def test_file_keys_cannot_reach_outside_the_store(backend: Store) -> None:
+    for key in ("../secret.key", "c1/../../x", "/etc/passwd", "a/b/c", ""):
+        with pytest.raises(ValueError):
+            await backend.files.put(key, b"x", "image/png")

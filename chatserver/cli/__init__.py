@@ -21,8 +21,9 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
         default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
         flag = "--" + name.replace("_", "-")
         help_text = f"{field.description} (env CHAT_{name.upper()}; default: {default!s})"
-        if name == "allowed_origins":
-            parser.add_argument(flag, dest=name, action="append", metavar="ORIGIN", help=help_text)
+        if name in ("allowed_origins", "file_types"):
+            metavar = "ORIGIN" if name == "allowed_origins" else "TYPE"
+            parser.add_argument(flag, dest=name, action="append", metavar=metavar, help=help_text)
         else:
             parser.add_argument(flag, dest=name, metavar=name.upper(), help=help_text)
 

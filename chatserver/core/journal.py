@@ -72,6 +72,18 @@ class Journal:
         """Publish a live notice (not stored, never replayed) to a conversation's followers."""
         await self.store.bus.publish(conversation_channel(conversation_id), frame.model_dump_json())
 
+    async def put_file(self, key: str, data: bytes, content_type: str) -> None:
+        """Store an attachment's bytes (before the event that shows it)."""
+        await stored(self.store.files.put(key, data, content_type))
+
+    async def get_file(self, key: str) -> bytes | None:
+        """An attachment's bytes, or None."""
+        return await stored(self.store.files.get(key))
+
+    async def drop_file(self, key: str) -> None:
+        """Remove an attachment no event shows (a retried upload)."""
+        await stored(self.store.files.delete(key))
+
     async def create(self, conversation: Conversation) -> None:
         await stored(
             self.store.records.create(

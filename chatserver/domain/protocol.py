@@ -293,6 +293,24 @@ class EmailLeft(Event):
     name: str = ""
 
 
+class FileAttached(Event):
+    """A photo or PDF attached to the conversation; ``url`` serves it to its shopper and staff
+    (send the same token as ``Authorization: Bearer``). It counts as a message for the response
+    clock; ``deadline`` is the running clock's, if any."""
+
+    type: Literal["file_attached"] = "file_attached"
+    author: Role
+    author_id: str
+    author_name: str = ""
+    file_id: Id
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    content_type: str
+    size: Annotated[int, Field(ge=1)]
+    url: str
+    client_id: str | None = None
+    deadline: float | None = None
+
+
 # Agent-only events live in a separate log per conversation, the staff log (see ``staff_log``):
 # their ``seq`` counts in that log, and shoppers never follow it, so they can never receive them.
 
@@ -484,6 +502,7 @@ ServerFrame = Annotated[
         RatingGiven,
         BotFeedbackGiven,
         EmailLeft,
+        FileAttached,
         NoteAdded,
         TagsChanged,
         Welcome,

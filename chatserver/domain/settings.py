@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chatserver.domain.files import DEFAULT_TYPES
+
 EMAIL_PATTERN = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
 """A plain address, as the shopper's ``leave_email`` frame checks it."""
 
@@ -62,6 +64,20 @@ class Settings(BaseSettings):
         30, ge=1, description="Burst of client frames allowed per socket."
     )
     log_level: str = Field("info", description="uvicorn log level.")
+    max_file_bytes: int = Field(
+        10 * 1_048_576, ge=1024, le=100 * 1_048_576, description="Largest attachment, bytes."
+    )
+    file_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TYPES),
+        description="Attachment types accepted, told from the content (JSON list of content types).",
+    )
+    s3_bucket: str = Field(
+        "", description="S3 bucket for attachments; empty keeps them on disk under data_dir."
+    )
+    s3_endpoint_url: str = Field("", description="S3-compatible endpoint (MinIO...); empty: AWS.")
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    s3_access_key_id: str = Field("", description="S3 access key; empty: the usual AWS chain.")
+    s3_secret_access_key: str = Field("", description="S3 secret key.")
     smtp_host: str = Field("", description="SMTP server for e-mail; empty: e-mail is off.")
     smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
     smtp_security: Literal["starttls", "tls", "none"] = Field(
@@ -100,6 +116,11 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """Where the server says it can be reached."""
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def files_dir(self) -> Path:
+        """Where attachments live when no S3 bucket is set."""
+        return self.data_dir / "files"
 
     def origin_allowed(self, origin: str | None) -> bool:
         """True when ``origin`` may open a shopper socket (the server's own origin always may)."""

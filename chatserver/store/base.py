@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from chatserver.store.bus import Bus
-from chatserver.store.ports import AgentAccounts, Log, Records, Router, Search, Trays
+from chatserver.store.files import MemoryFiles
+from chatserver.store.ports import AgentAccounts, Files, Log, Records, Router, Search, Trays
 
 
 class Store:
@@ -19,6 +20,7 @@ class Store:
         router: Router,
         accounts: AgentAccounts,
         bus: Bus,
+        files: Files | None = None,
         *,
         trays: Trays,
         search: Search,
@@ -30,11 +32,14 @@ class Store:
         self.bus = bus
         self.trays = trays
         self.search = search
+        self.files: Files = files or MemoryFiles()
 
     async def start(self) -> None:
         """Open connections, recover state, start relaying."""
+        await self.files.start()
         await self.bus.start()
 
     async def close(self) -> None:
         """Flush what is pending and release connections."""
         await self.bus.close()
+        await self.files.close()

@@ -1,4 +1,4 @@
-"""The store's ports: what a chat needs from storage, as seven small interfaces.
+"""The store's ports: what a chat needs from storage, as small interfaces.
 
 - :class:`Log`: each conversation's events, in ``seq`` order, appended idempotently.
 - :class:`Records`: each conversation's record, field by field.
@@ -6,6 +6,7 @@
 - :class:`AgentAccounts`: agent accounts.
 - :class:`Trays`: small named sets of items ordered by a score (the offline inbox, the mail outbox).
 - :class:`Search`: full-text search of past conversations.
+- :class:`Files`: attachments' bytes, by key (disk, S3-compatible storage, or memory).
 - the bus (:class:`chatserver.store.bus.Bus`): events and control signals between workers; its
   local fan-out is written once, and an adapter only supplies a :class:`Relay` between workers.
 
@@ -245,6 +246,34 @@ def search_words(text: str) -> list[str]:
 
 
 _WORD = re.compile(r"[^\W_]+")
+
+
+class Files(ABC):
+    """Attachments' bytes by key (``<conversation>/<file id>``); written once, never changed."""
+
+    async def start(self) -> None:
+        """Open connections (if the adapter has any)."""
+        return None
+
+    async def close(self) -> None:
+        """Release connections."""
+        return None
+
+    @abstractmethod
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Store a file durably under ``key``."""
+
+    @abstractmethod
+    async def get(self, key: str) -> bytes | None:
+        """A file's bytes, or None."""
+
+    @abstractmethod
+    async def exists(self, key: str) -> bool:
+        """True when a file is stored under ``key``."""
+
+    @abstractmethod
+    async def delete(self, key: str) -> bool:
+        """Remove a file; False if there was none."""
 
 
 Deliver = Callable[[str, str], None]

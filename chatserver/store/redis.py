@@ -19,7 +19,7 @@ from chatserver.store._cache import LRU
 from chatserver.store._redis_base import Keys, connect, guard, lua
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
-from chatserver.store.ports import AgentAccounts, Appended, Log, Records, Render
+from chatserver.store.ports import AgentAccounts, Appended, Files, Log, Records, Render
 from chatserver.store.redis_extra import RedisSearch, RedisTrays
 from chatserver.store.redis_relay import RedisRelay
 from chatserver.store.redis_router import RedisRouter
@@ -173,9 +173,16 @@ class RedisStore(Store):
         url: ``redis://`` or ``rediss://`` URL, with the database index as its path.
         prefix: put before every key and channel, so shops (or tests) can share a server.
         presence_ttl: seconds an agent's status outlives its worker's last refresh.
+        files: where attachments go (``S3Files`` for several machines; default in memory).
     """
 
-    def __init__(self, url: str, prefix: str = "chat:", presence_ttl: float = 20.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "chat:",
+        presence_ttl: float = 20.0,
+        files: Files | None = None,
+    ) -> None:
         self.url = url
         self.prefix = prefix
         self._redis = connect(url)
@@ -187,6 +194,7 @@ class RedisStore(Store):
             self.redis_router,
             RedisAccounts(self._redis, keys),
             Bus(RedisRelay(self._redis, prefix)),
+            files,
             trays=RedisTrays(self._redis, keys),
             search=RedisSearch(self._redis, keys),
         )

@@ -13,11 +13,13 @@ from chatserver.store._cache import LRU
 from chatserver.store._sqlite_db import Database, Statement
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
+from chatserver.store.files import DiskFiles
 from chatserver.store.memory import MemoryRouter
 from chatserver.store.ports import (
     REPORT_FIELDS,
     AgentAccounts,
     Appended,
+    Files,
     Log,
     Records,
     Render,
@@ -282,7 +284,7 @@ class SQLiteAccounts(AgentAccounts):
 class SQLiteStore(Store):
     """One process: routing and the bus in memory, durable state in one SQLite file (WAL)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, files: Files | None = None) -> None:
         self.path = path
         self.db = Database(path, _SCHEMA)
         records = SQLiteRecords(self.db)
@@ -293,6 +295,7 @@ class SQLiteStore(Store):
             self.memory_router,
             SQLiteAccounts(self.db),
             Bus(),
+            files or DiskFiles(path.parent / "files"),
             trays=SQLiteTrays(self.db),
             search=SQLiteSearch(self.db),
         )

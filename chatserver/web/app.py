@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from chatserver.core.attachments import Attachments
 from chatserver.core.auth import Accounts, Tokens, load_secret, new_password
 from chatserver.core.hub import Hub
 from chatserver.domain.bot import Bot, NoBot
@@ -23,6 +24,7 @@ from chatserver.web import auth_api as api
 from chatserver.web import inbox_api, playbook_api, reports_api
 from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection
+from chatserver.web.files_api import file_routes
 
 log = logging.getLogger("chatserver")
 
@@ -131,10 +133,12 @@ def create_app(
         Route("/api/inbox/{conversation_id}/reply", inbox_api.reply, methods=["POST"]),
         Route("/api/history", inbox_api.history),
         Route("/api/conversations/{conversation_id}", inbox_api.conversation),
+        *file_routes(),
         WebSocketRoute("/ws/shopper", shopper_socket),
         WebSocketRoute("/ws/agent", agent_socket),
     ]
     app = Starlette(routes=routes, middleware=asset_middleware(), lifespan=lifespan)
     app.state.hub = hub
     app.state.settings = settings
+    app.state.attachments = Attachments(settings, hub.journal, tokens, hub.accounts, hub.metrics)
     return app

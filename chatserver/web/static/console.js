@@ -290,6 +290,14 @@
     C.enterSubmits(e, $("composer"));
   });
 
+  // --- attachments (chat-files.js) --------------------------------------------------------------
+  var files = ChatFiles.picker($("composer"), function (file) {
+    var id = S.selected;
+    ChatFiles.upload(location.origin, S.token, id, file).then(function (e) { event(e); render(); }, function (err) {
+      toast(t("c.attach_failed", { name: file.name, reason: err.message }));
+    });
+  });
+  $("attach").onclick = function () { if (S.selected) files.pick(); };
   $("close-chat").onclick = function () { if (S.selected) send({ type: "close_conversation", conversation_id: S.selected }); };
   $("transfer").onclick = function () {
     var to = $("transfer-to").value;
@@ -390,7 +398,7 @@
     $("chat-sub").textContent = bits.join(" \u00b7 ");
     countdown($("chat-countdown"), own ? c.deadline : null);
     $("close-chat").disabled = !own; $("transfer").disabled = !own; $("transfer-to").disabled = !own;
-    $("reply").disabled = !own; $("send").disabled = !own;
+    $("reply").disabled = !own; $("send").disabled = !own; $("attach").disabled = !own;
     $("send").textContent = S.mode === "note" ? t("c.add_note") : t("c.send");
     $("reply").placeholder = own ? (S.mode === "note" ? t("c.note_placeholder") : t("c.reply_placeholder")) : t("c.read_only");
     $("composer").classList.toggle("note-mode", S.mode === "note");
@@ -412,6 +420,13 @@
         li.appendChild(el("p", "text", e.text));
         if (e.author === "agent" && e.seq === lastAgentSeq) li.appendChild(el("span", "tick", c.readSeq >= e.seq ? t("c.seen") : t("c.delivered")));
         box.appendChild(li);
+      } else if (e.type === "file_attached") {
+        var f = el("li", "msg file " + e.author);
+        var fm = el("div", "meta");
+        fm.appendChild(el("span", "who", e.author === "shopper" ? shopperLabel(c) : e.author_name));
+        fm.appendChild(el("time", null, clock(e.ts)));
+        f.appendChild(fm); f.appendChild(ChatFiles.view(location.origin, S.token, e));
+        box.appendChild(f);
       } else if (e.type === "note_added") {
         var n = el("li", "msg note");
         var nm = el("div", "meta");

@@ -248,6 +248,7 @@
       else if (e.type === "rating_given") log.appendChild(el("li", "sys", t("w.rating_thanks")));
       else if (e.type === "email_left") log.appendChild(el("li", "sys", t("w.email_saved", { email: e.email })));
       else if (e.type === "bot_feedback_given" && e.helpful) log.appendChild(el("li", "sys", t("w.glad")));
+      else if (e.type === "file_attached") log.appendChild(fileLine(e));
     });
     if (lastBot && s.status === "bot" && !s.answers[lastBot.e.seq]) {
       var row = el("div", "actions");
@@ -266,6 +267,8 @@
       li.appendChild(el("span", "tick", online ? t("w.sending") : t("w.will_send")));
       log.appendChild(li);
     });
+    uploads.forEach(function (u) { log.appendChild(line("me pending", t("w.uploading", { name: u.name }), null, null)); });
+    ui.attach.hidden = !(st.cid && st.token && s.status && s.status !== "closed");
     ui.typing.hidden = !(agentTyping && s.status === "assigned");
     ui.typing.textContent = t("w.agent_typing", { name: s.agent || t("w.team") });
 
@@ -276,6 +279,25 @@
     ui.compose.hidden = !ui.rate.hidden;
     if (open) requestAnimationFrame(function () { log.scrollTop = log.scrollHeight; });
   }
+  // --- attachments (chat-files.js) ----------------------------------------------------------------
+  var uploads = [];
+  function fileLine(e) {
+    var mine = e.author === "shopper";
+    var li = el("li", "msg file " + (mine ? "me" : "them"));
+    if (!mine) li.appendChild(el("span", "who", e.author_name || t("w.team")));
+    li.appendChild(ChatFiles.view(base, st.token, e));
+    li.appendChild(el("time", "at", clock(e.ts)));
+    return li;
+  }
+  function attachFile(file) {
+    if (!st.cid || !st.token) return;
+    var u = { name: file.name };
+    uploads.push(u); render();
+    ChatFiles.upload(base, st.token, st.cid, file).then(stored, function (err) {
+      notice(t("w.attach_failed", { name: file.name, reason: err.message }));
+    }).then(function () { uploads.splice(uploads.indexOf(u), 1); render(); });
+  }
+
   function line(cls, text, name, ts) {
     var li = el("li", "msg " + cls);
     if (name) li.appendChild(el("span", "who", name));
@@ -296,7 +318,9 @@
     var q = function (s) { return wrap.querySelector(s); };
     ui = { root: root, bubble: q(".bubble"), badge: q(".badge"), panel: q(".panel"), sub: q(".sub"),
            dot: q(".dot"), banner: q(".banner"), log: q(".log"), typing: q(".typing"), notice: q(".notice"),
-           email: q(".email"), rate: q(".rate"), compose: q(".compose"), input: q(".compose textarea"), end: q(".end") };
+           email: q(".email"), rate: q(".rate"), compose: q(".compose"), input: q(".compose textarea"), end: q(".end"),
+           attach: q(".attach") };
+    ui.attach.onclick = ChatFiles.picker(ui.compose, attachFile).pick;
     C.translate(wrap, t);
     q(".name").textContent = shopName || t("w.team");
     ui.panel.setAttribute("aria-label", t("w.panel_label"));
@@ -355,7 +379,7 @@
     '<form class="rate card" hidden><p data-t="w.rate_question"></p><div class="stars" role="radiogroup"></div>' +
     '<textarea rows="2" maxlength="1000" data-ph="w.rate_comment" data-label="w.rate_comment"></textarea>' +
     '<button type="submit" class="primary" data-t="w.rate_send"></button></form>' +
-    '<form class="compose"><textarea rows="1" maxlength="2000" data-ph="w.placeholder" data-label="w.placeholder"></textarea>' +
+    '<form class="compose"><button type="button" class="attach" data-label="w.attach" hidden><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/></svg></button><textarea rows="1" maxlength="2000" data-ph="w.placeholder" data-label="w.placeholder"></textarea>' +
     '<button type="submit" class="send" data-label="w.send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20l18-8L3 4v6l12 2-12 2z"/></svg></button></form>' +
     '<footer data-t="w.footer"></footer></section>';
 
@@ -389,6 +413,9 @@
     ".compose{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid #e5e7eb}" +
     ".compose textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:20px;padding:9px 14px;max-height:120px;min-height:40px}" +
     ".send{width:40px;height:40px;border-radius:50%;border:0;background:var(--accent);cursor:pointer;display:grid;place-items:center;flex:none}.send svg{width:18px;fill:#fff}" +
+    ".attach{width:40px;height:40px;border-radius:50%;border:1px solid #d1d5db;background:#fff;cursor:pointer;display:grid;place-items:center;flex:none}.attach svg{width:19px;fill:none;stroke:#4b5563;stroke-width:2;stroke-linecap:round}" +
+    ".file-thumb{display:block;border-radius:12px;overflow:hidden;border:1px solid #e5e7eb;background:#fff;line-height:0}.file-thumb img{display:block;max-width:200px;max-height:160px;min-width:48px;min-height:36px;object-fit:cover}" +
+    ".file-chip{display:flex;align-items:center;gap:8px;padding:8px 12px;border-radius:12px;background:#fff;border:1px solid #e5e7eb;color:#1f2933;text-decoration:none;cursor:pointer}.file-icon{background:#dc2626;color:#fff;font-size:10px;font-weight:700;border-radius:4px;padding:3px 5px}.file-name{font-weight:600;overflow-wrap:anywhere}.file-size{color:#6b7280;font-size:12px;white-space:nowrap}" +
     "footer{font-size:11px;color:#9ca3af;text-align:center;padding:0 0 8px}" +
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100%;height:100%;border-radius:0}.bubble{right:14px;bottom:14px}}";
 

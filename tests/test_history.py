@@ -44,6 +44,12 @@ async def chat(
         p.SendMessage(conversation_id=conversation_id, text="Happy to help", client_id="b1")
     )
     await bob.send(p.AddNote(conversation_id=conversation_id, text="VIP, be quick", client_id="n1"))
+    if "attach" in extra:
+        from tests.test_files import upload
+
+        token = server.hub.tokens.new_session("bob")
+        uploaded = await upload(server, conversation_id, token, extra["attach"], "parcel.png")
+        assert uploaded.status_code == 201, uploaded.text
     await bob.send(p.SetTags(conversation_id=conversation_id, tags=extra.get("tags", [])))
     await bob.expect("tags_changed", conversation_id=conversation_id)
     await bob.send(p.CloseConversation(conversation_id=conversation_id))

@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import expect
 
 from chatserver.domain import protocol as p
+from tests._files import png
 from tests._smtp import Mailbox, body, smtp  # noqa: F401 (fixture)
 from tests.browser_support import NewPage, browser, new_page  # noqa: F401 (fixtures)
 from tests.conftest import ServerFactory
@@ -76,7 +77,7 @@ async def test_an_agent_finds_a_closed_chat_reads_it_and_opens_earlier_conversat
     jane = await server.shopper()
     await chat(
         server, bob, "The vase arrived broken", jane, email="jane@example.com", name="Jane",
-        tags=["damaged"],
+        tags=["damaged"], attach=png(),
     )  # fmt: skip
     await chat(server, bob, "Do you gift wrap?", tags=["gift"])
     await bob.send(p.SetStatus(status="offline"))
@@ -95,6 +96,7 @@ async def test_an_agent_finds_a_closed_chat_reads_it_and_opens_earlier_conversat
     await expect(view).to_contain_text("VIP, be quick")  # the staff note
     await expect(view).to_contain_text("damaged")
     await expect(view).to_contain_text("★★★★")
+    await expect(view.locator("img")).to_have_count(1)  # the attached photo, as a thumbnail
     await page.screenshot(path=str(tmp_path / "history.png"))
 
     # The same shopper comes back: the console's "Earlier conversations" item opens read-only.

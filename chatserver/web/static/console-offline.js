@@ -1,5 +1,5 @@
 /* The console's offline inbox and history: answer offline messages by e-mail, find past chats and
-   read them. Plain JS over the HTTP API (/api/inbox, /api/history, /api/conversations/<id>); loads
+   read them (with their attachments, through ChatFiles when loaded). Plain JS over the HTTP API (/api/inbox, /api/history, /api/conversations/<id>); loads
    after console.js and shares only the session token it keeps in localStorage. Shopper text is
    only set with textContent. */
 (function () {
@@ -205,6 +205,11 @@
         li = el("li", "msg " + e.author);
         li.appendChild(el("span", "who", e.author === "shopper" ? t("c.shopper") : (e.author_name || e.author)));
         li.appendChild(el("span", "text", e.text));
+      } else if (e.type === "file_attached") {
+        li = el("li", "msg file " + e.author);
+        li.appendChild(el("span", "who", e.author === "shopper" ? t("c.shopper") : e.author_name));
+        li.appendChild(window.ChatFiles ? ChatFiles.view(location.origin, localStorage.getItem("console:token"), e)
+          : el("span", "text", e.name));
       } else if (e.type === "note_added") {
         li = el("li", "msg note"); li.appendChild(el("span", "who", t("c.private_note"))); li.appendChild(el("span", "text", e.text));
       } else if (e.type === "email_left") {

@@ -23,6 +23,20 @@ def test_agents_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "no agents" in capsys.readouterr().out
 
 
+def test_agents_add_refuses_an_existing_name_and_passwd_keeps_the_role(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    assert main(["agents", "add", "admin", "--role", "admin", *data]) == 0
+    assert main(["agents", "add", "admin", "--password", "new-secret", *data]) == 1
+    assert "agents passwd admin" in capsys.readouterr().err
+    assert main(["agents", "passwd", "admin", "--password", "new-secret", *data]) == 0
+    assert "password of 'admin' (admin) set" in capsys.readouterr().out
+    assert main(["agents", "list", *data]) == 0
+    assert "admin\tadmin\tadmin" in capsys.readouterr().out
+    assert main(["agents", "passwd", "nobody", *data]) == 1
+
+
 def test_generated_passwords_differ(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("a1", "a2"):
         main(["agents", "add", name, "--data-dir", str(tmp_path)])

@@ -42,8 +42,12 @@ def summary(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str | None, 
     return found
 
 
-# Held-out figures missed so far (checked once at the end, not tuned on): de wrong=0.050 (2/40).
-MISSED = {"de"}
+# Held-out figures missed so far (checked once at the end, not tuned on), one line per language.
+# (pl missed twice, 0.775 and 0.525 correct; each of those sets then became dev lines and a fresh
+# set was written before tuning: the third scored 0.875 correct, 0.000 wrong.)
+MISSED = {
+    "de",  # wrong=0.050 (2/40)
+}
 
 
 @pytest.mark.parametrize(
@@ -159,6 +163,19 @@ def test_kanji_only_lines_follow_the_locale(detector: LanguageDetector) -> None:
         ("Hallo", "de", Intent.GREETING),
         ("Danke schön!", "de", Intent.THANKS),
         ("Wann ist der Kundenservice erreichbar?", "de", None),
+        ("Ik wil een medewerker spreken", "nl", Intent.HANDOFF),
+        ("Wanneer is de klantenservice bereikbaar?", "nl", None),
+        ("Dank je wel!", "nl", Intent.THANKS),
+        ("Chcę porozmawiać z konsultantem", "pl", Intent.HANDOFF),
+        ("Dzień dobry", "pl", Intent.GREETING),
+        ("Dziękuję bardzo", "pl", Intent.THANKS),
+        ("オペレーターと話したい", "ja", Intent.HANDOFF),
+        ("スタッフと連絡が取れるのはいつですか？", "ja", None),
+        ("こんにちは！", "ja", Intent.GREETING),
+        ("ありがとうございました", "ja", Intent.THANKS),
+        ("转人工", "zh-CN", Intent.HANDOFF),
+        ("人工客服几点上班？", "zh-CN", None),
+        ("谢谢，再见", "zh-CN", Intent.THANKS),
     ],
 )
 def test_intents_per_language(text: str, lang: str, intent: Intent | None) -> None:
@@ -174,6 +191,46 @@ def test_german_question_gets_the_german_answer() -> None:
     reply = bot.reply("Liefert ihr nach Österreich?")
     assert (reply.kind, reply.entry_id, reply.lang) == ("answer", "shipping-countries", "de")
     assert reply.answer and "Wir versenden" in reply.answer and not reply.in_english
+
+
+@pytest.mark.parametrize(
+    ("text", "entry_id", "lang", "words"),
+    [
+        ("Leveren jullie ook in Oostenrijk?", "shipping-countries", "nl", "We versturen"),
+        ("Czy wysyłacie do Austrii?", "shipping-countries", "pl", "Wysyłamy z magazynu"),
+        ("オーストリアに発送できますか", "shipping-countries", "ja", "深圳の倉庫"),
+        ("能寄到奥地利吗", "shipping-countries", "zh-CN", "深圳的仓库"),
+        ("返品したいのですが", "return-policy", "ja", "30日以内"),
+        ("退货怎么操作", "return-policy", "zh-CN", "30 天内"),
+    ],
+)
+def test_a_question_gets_the_answer_in_its_own_language(
+    shop_languages_bot: FaqBot, text: str, entry_id: str, lang: str, words: str
+) -> None:
+    reply = shop_languages_bot.reply(text)
+    assert (reply.kind, reply.entry_id, reply.lang) == ("answer", entry_id, lang)
+    assert reply.answer and words in reply.answer and not reply.in_english
+
+
+@pytest.fixture(scope="module")
+def shop_languages_bot() -> FaqBot:
+    return FaqBot(load_faq(FAQ), languages=load_shop(SHOP).languages)
+
+
+def test_a_hand_off_request_too_short_to_tell_the_language_is_honoured(
+    shop_languages_bot: FaqBot,
+) -> None:
+    # "mens aub" reads as German as much as Dutch: a hand-off in any likely language counts.
+    assert shop_languages_bot.reply("mens aub").kind == "handoff"
+    assert shop_languages_bot.reply("mens aub", "nl-NL").kind == "handoff"
+
+
+@pytest.mark.parametrize("text", ["break", "Order my product"])
+def test_an_english_line_is_not_answered_by_a_long_shot_language(
+    shop_languages_bot: FaqBot, text: str
+) -> None:
+    # lingua ranks Polish or Dutch second; "break" is one letter from Polish "brak" (missing).
+    assert shop_languages_bot.reply(text).kind == "abstain"
 
 
 TWO_ENTRIES = """

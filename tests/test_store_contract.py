@@ -415,3 +415,18 @@ async def test_file_keys_cannot_reach_outside_the_store(backend: Store) -> None:
     for key in ("../secret.key", "c1/../../x", "/etc/passwd", "a/b/c", ""):
         with pytest.raises(ValueError):
             await backend.files.put(key, b"x", "image/png")
+
+
+# --- the shop's configuration ---------------------------------------------------------------
+
+
+async def test_shop_documents_change_together_with_their_audit_entry_on_every_worker(
+    stores: list[Store],
+) -> None:
+    one, other = stores
+    assert await one.config.documents() == {}
+    await one.config.change({"shop.toml": "a = 1", "faq.toml": "b = 2"}, '{"n": 1}')
+    await one.config.change({"faq.toml": None, "canned.toml": "c = 3"}, '{"n": 2}')
+    assert await other.config.documents() == {"shop.toml": "a = 1", "canned.toml": "c = 3"}
+    assert await other.config.audit() == ['{"n": 2}', '{"n": 1}']
+    assert await other.config.audit(limit=1) == ['{"n": 2}']

@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "reports: a report over many conversations; search: history search over many",
     )
     parser.add_argument(
+        "--lang", default="en", help="faq: the language whose matcher is timed (default en)"
+    )
+    parser.add_argument(
         "--conversations",
         type=int,
         default=100_000,
@@ -74,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
     if args.what == "faq":
         from chatserver.faq.bench import run_match_bench
 
-        run_match_bench()
+        run_match_bench(lang=args.lang)
         return 0
     if args.what == "reports":
         from chatserver.reports.bench import main as reports_bench

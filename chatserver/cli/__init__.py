@@ -47,14 +47,31 @@ def build_parser() -> argparse.ArgumentParser:
     agents = commands.add_parser("agents", help="manage agent accounts")
     agent_commands = agents.add_subparsers(dest="agents_command", required=True)
     add = agent_commands.add_parser(
-        "add", help="create an agent, or reset their password", parents=[settings]
+        "add", help="create an agent (an existing name is refused)", parents=[settings]
     )
     add.add_argument("agent_id")
     add.add_argument("--name", help="display name shown to shoppers (default: the id)")
     add.add_argument("--password", help="password (default: a random one, printed)")
     add.add_argument("--role", choices=["agent", "manager", "admin"], default="agent")
     add.add_argument("--capacity", type=int, default=3, help="concurrent chats")
+    passwd = agent_commands.add_parser(
+        "passwd", help="set an agent's password (nothing else changes)", parents=[settings]
+    )
+    passwd.add_argument("agent_id")
+    passwd.add_argument("--password", help="the new password (default: a random one, printed)")
     agent_commands.add_parser("list", help="list agents", parents=[settings])
+
+    shop = commands.add_parser(
+        "shop",
+        help="export or import the shop's configuration (settings, FAQ, canned) as TOML files",
+    )
+    shop_commands = shop.add_subparsers(dest="shop_command", required=True)
+    for name, text in (
+        ("export", "write the stored configuration to DIR (shop.toml, faq*.toml, canned.toml)"),
+        ("import", "replace the stored configuration with DIR's files, if they all load"),
+    ):
+        shop_command = shop_commands.add_parser(name, help=text, parents=[settings])
+        shop_command.add_argument("dir", type=Path)
     remove = agent_commands.add_parser("remove", help="delete an agent", parents=[settings])
     remove.add_argument("agent_id")
 
@@ -121,11 +138,17 @@ def main(argv: list[str] | None = None) -> int:
         from chatserver.cli.report import report
 
         return asyncio.run(report(settings, args.first, args.last, args.table, args.csv))
+    if args.command == "shop":
+        from chatserver.cli import shop
+
+        run = shop.export if args.shop_command == "export" else shop.import_
+        return asyncio.run(run(settings, args))
     if args.command == "agents":
         from chatserver.cli import agents
 
         commands: dict[str, Callable[[Settings, Any], Coroutine[Any, Any, int]]] = {
             "add": agents.add,
+            "passwd": agents.passwd,
             "list": agents.list_agents,
             "remove": agents.remove,
         }

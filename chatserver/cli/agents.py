@@ -1,12 +1,17 @@
-"""``chatserver agents add|list|remove``: manage agent accounts in the configured store."""
+"""``chatserver agents add|passwd|list|remove``: manage agent accounts in the configured store.
+
+Nothing here changes an agent's role unless asked: ``add`` refuses an existing name and
+``passwd`` only sets a password.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 
-from chatserver.core.auth import Accounts, new_password
+from chatserver.core.auth import Accounts, hash_password, new_password
 from chatserver.domain.settings import Settings
 from chatserver.store import store_for
 
@@ -25,6 +30,13 @@ async def _accounts(settings: Settings) -> AsyncIterator[Accounts]:
 async def add(settings: Settings, args: argparse.Namespace) -> int:
     password = args.password or new_password()
     async with _accounts(settings) as accounts:
+        if await accounts.get(args.agent_id) is not None:
+            print(
+                f"chatserver: agent {args.agent_id!r} exists; to set their password use "
+                f"'chatserver agents passwd {args.agent_id}' (their role stays as it is)",
+                file=sys.stderr,
+            )
+            return 1
         account = await accounts.add(
             args.agent_id, args.name or args.agent_id, password, args.role, args.capacity
         )
@@ -48,3 +60,17 @@ async def remove(settings: Settings, args: argparse.Namespace) -> int:
         removed = await accounts.remove(args.agent_id)
     print(f"agent {args.agent_id!r} removed" if removed else f"no agent {args.agent_id!r}")
     return 0 if removed else 1
+
+
+async def passwd(settings: Settings, args: argparse.Namespace) -> int:
+    """Set an agent's password (given, or a random one printed); nothing else changes."""
+    password = args.password or new_password()
+    async with _accounts(settings) as accounts:
+        account = await accounts.get(args.agent_id)
+        if account is None:
+            print(f"chatserver: no agent {args.agent_id!r}", file=sys.stderr)
+            return 1
+        await accounts.save(account.model_copy(update={"password_hash": hash_password(password)}))
+    shown = "" if args.password else f": {password!r}"
+    print(f"password of {account.id!r} ({account.role}) set{shown}")
+    return 0

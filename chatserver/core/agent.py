@@ -95,7 +95,9 @@ async def set_tags(chats: Chats, session: Session, frame: p.SetTags) -> None:
 
 
 async def list_canned(chats: Chats, session: Session, frame: p.ListCanned) -> None:
-    replies = load_canned(chats.settings.faq_dir / "canned.toml")
+    replies = chats.canned
+    if replies is None:
+        replies = load_canned(chats.settings.faq_dir / "canned.toml")
     session.send(p.CannedReplies(replies=replies).model_dump_json())
 
 

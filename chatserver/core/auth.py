@@ -112,6 +112,10 @@ class Accounts:
         await self._store.put(agent_id, account.model_dump_json())
         return account
 
+    async def save(self, account: Account) -> None:
+        """Store an account as it is (a changed role, capacity, languages or password hash)."""
+        await self._store.put(account.id, account.model_dump_json())
+
     async def get(self, agent_id: str) -> Account | None:
         record = await self._store.get(agent_id)
         return None if record is None else Account.model_validate_json(record)

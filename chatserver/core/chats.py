@@ -39,6 +39,8 @@ class Chats:
     shopper_locks: dict[str, asyncio.Lock] = field(
         default_factory=lambda: defaultdict(asyncio.Lock)
     )
+    #: The shop's canned replies from its stored configuration (None: read faq_dir's file).
+    canned: list[p.CannedReply] | None = None
 
     @property
     def target_s(self) -> float:

@@ -40,19 +40,27 @@ class Settings(BaseSettings):
         "", description="Key that signs shopper and agent tokens; generated into data_dir if empty."
     )
     shop_id: str = Field(
-        "demo", min_length=1, max_length=64, description="The shop this server runs."
+        "demo",
+        min_length=1,
+        max_length=64,
+        description="The shop's id until its stored settings (/admin, shop.toml) set one, which wins.",
     )
     faq_dir: Path = Field(
-        Path("faq_data"), description="Folder with the shop's faq.toml and shop.toml."
+        Path("faq_data"),
+        description="Folder of shop.toml, faq*.toml, canned.toml: imported into the store on the first start only; then /admin and `chatserver shop import` change it.",
     )
     allowed_origins: list[str] = Field(
         default_factory=list,
-        description="Origins allowed on the shopper socket (JSON list); the server's own is always in.",
+        description="Origins allowed on the shopper socket (JSON list); the server's own is always in, and those set on /admin are added.",
     )
     max_frame_bytes: int = Field(
         4096, ge=256, le=1_048_576, description="Largest client frame, bytes."
     )
-    response_target_s: float = Field(60.0, gt=0, description="The shop's first-response target, s.")
+    response_target_s: float = Field(
+        60.0,
+        gt=0,
+        description="First-response target, s, until the shop's stored settings (/admin, shop.toml) set one, which wins.",
+    )
     agent_grace_s: float = Field(
         30.0, ge=0, description="How long a disconnected agent keeps its chats before they requeue."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chatserver.domain.hours import WEEKDAYS, StaffedHours, parse_range
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/?$")
 
 
 class BotTexts(BaseModel):
@@ -48,6 +51,26 @@ class WeeklyHours(BaseModel):
             parse_range(text)
         return value
 
+    @model_validator(mode="after")
+    def _no_overlap(self) -> WeeklyHours:
+        """Shifts, including those running past midnight, may not overlap anywhere in the week."""
+        week = 7 * 1440
+        spans = []
+        for index, day in enumerate(WEEKDAYS):
+            for text in getattr(self, day):
+                begins, ends = parse_range(text)
+                first = index * 1440 + begins.hour * 60 + begins.minute
+                length = (ends.hour * 60 + ends.minute - first % 1440) % 1440
+                spans.append((first, first + length, day, text))
+        spans.sort()
+        following = [*spans[1:], *((s[0] + week, *s[1:]) for s in spans[:1])]
+        for (_, end, day, text), (start, _, next_day, next_text) in zip(
+            spans, following, strict=False
+        ):
+            if len(spans) > 1 and start < end:
+                raise ValueError(f"{day} {text} overlaps {next_day} {next_text}")
+        return self
+
 
 class ShopSettings(BaseModel):
     """Everything the hub needs to know about one shop."""
@@ -67,6 +90,23 @@ class ShopSettings(BaseModel):
     #: An entry missing in the shopper's language: answer in English with `english_note`
     #: ("english"), or pass the shopper to a person ("handoff").
     missing_language: Literal["english", "handoff"] = "english"
+    #: Set from the admin page: the console's title, the widget's colour and logo, whether the
+    #: demo product page is served at `/`, and the shop sites allowed to embed the widget.
+    console_title: str = Field(default="", max_length=100)
+    color: str = Field(default="", pattern=r"^(#[0-9a-fA-F]{6})?$")
+    logo_url: str = Field(default="", max_length=500, pattern=r"^(https?://\S+)?$")
+    demo_page: bool = True
+    allowed_origins: tuple[str, ...] = ()
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if not _ORIGIN.match(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme and host only, e.g. https://shop.example"
+                )
+        return tuple(origin.rstrip("/") for origin in value)
 
     @field_validator("time_zone")
     @classmethod

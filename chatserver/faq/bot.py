@@ -21,6 +21,9 @@ ReplyKind = Literal["answer", "handoff", "greeting", "thanks", "abstain"]
 #: `missing_language`): answer in English with a short note, or hand off to a person.
 MissingLanguage = Literal["english", "handoff"]
 
+#: The confidence a runner-up language's answer needs when lingua's first guess is English.
+RUNNER_UP_CONFIDENCE = 0.75
+
 _INTENT_KIND: dict[Intent, ReplyKind] = {
     Intent.HANDOFF: "handoff",
     Intent.GREETING: "greeting",
@@ -111,6 +114,12 @@ class FaqBot:
         ranked = self.detector.ranked(text, locale)
         lang = ranked[0]
         intent = detect(text, lang)
+        if intent is None and any(
+            load_language(other).intent(text) is Intent.HANDOFF for other in ranked[1:]
+        ):
+            # "mens aub" is too short to tell Dutch from German: a hand-off request in any
+            # language with a chance is honoured.
+            intent = Intent.HANDOFF
         if intent is not None:
             return BotReply(kind=_INTENT_KIND[intent], lang=lang)
         found = self.matchers[lang].match(text)
@@ -119,7 +128,10 @@ class FaqBot:
                 if other == lang or other not in self.matchers:
                     continue
                 retry = self.matchers[other].match(text)
-                if retry.entry_id and retry.accepted:
+                # A language lingua ranks below English is a long shot ("break" reads as a typo
+                # of Polish "brak"): its answer must be surer than its own threshold.
+                sure = other == "en" or lang != "en" or retry.confidence >= RUNNER_UP_CONFIDENCE
+                if retry.entry_id and retry.accepted and sure:
                     found, lang = retry, other
                     break
         if not (found.entry_id and found.accepted):

@@ -168,7 +168,12 @@ class Language:
                 word = word[:-1]
             return word
         if self.stemmer.startswith("snowball:") and word.isalpha():
-            return str(self._snowball.stemWord(word))
+            stemmed = str(self._snowball.stemWord(word))
+            # Endings Snowball keeps once accents are folded (Polish "usunac", "odrzucil").
+            for suffix in self.suffixes:
+                if stemmed.endswith(suffix) and len(stemmed) - len(suffix) >= 4:
+                    return stemmed[: -len(suffix)]
+            return stemmed
         return word
 
     def concept(self, word: str) -> str:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from chatserver.store.bus import Bus
 from chatserver.store.files import MemoryFiles
-from chatserver.store.ports import AgentAccounts, Files, Log, Records, Router, Search, Trays
+from chatserver.store.ports import (
+    AgentAccounts,
+    Files,
+    Log,
+    Records,
+    Router,
+    Search,
+    ShopConfig,
+    Trays,
+)
+from chatserver.store.shop_config import MemoryShopConfig
 
 
 class Store:
@@ -21,6 +31,7 @@ class Store:
         accounts: AgentAccounts,
         bus: Bus,
         files: Files | None = None,
+        config: ShopConfig | None = None,
         *,
         trays: Trays,
         search: Search,
@@ -33,6 +44,7 @@ class Store:
         self.trays = trays
         self.search = search
         self.files: Files = files or MemoryFiles()
+        self.config: ShopConfig = config or MemoryShopConfig()
 
     async def start(self) -> None:
         """Open connections, recover state, start relaying."""

@@ -41,10 +41,15 @@ class Bus:
         self._followed: set[str] = set()
         self._on_event: EventListener | None = None
         self._on_signal: SignalListener | None = None
+        self._topic_listeners: dict[str, SignalListener] = {}
 
     def set_listeners(self, on_event: EventListener, on_signal: SignalListener) -> None:
         """Where events and signals for this worker go."""
         self._on_event, self._on_signal = on_event, on_signal
+
+    def on_topic(self, topic: str, listener: SignalListener) -> None:
+        """Signals on ``topic`` go to ``listener`` instead of the general signal listener."""
+        self._topic_listeners[topic] = listener
 
     async def start(self) -> None:
         if self._relay is not None:
@@ -117,7 +122,10 @@ class Bus:
             if key.startswith(_EVENT):
                 if self._on_event is not None:
                     self._on_event(key.removeprefix(_EVENT), seq, text)
-            elif self._on_signal is not None:
-                self._on_signal(key.removeprefix(_SIGNAL), text)
+            else:
+                topic = key.removeprefix(_SIGNAL)
+                listener = self._topic_listeners.get(topic, self._on_signal)
+                if listener is not None:
+                    listener(topic, text)
         except Exception:
             log.exception("listener failed on %s", key)

@@ -26,6 +26,7 @@ from chatserver.store.ports import (
     Render,
     Router,
 )
+from chatserver.store.shop_config import MemoryShopConfig
 
 
 @dataclass
@@ -213,6 +214,7 @@ class MemoryStore(Store):
             MemoryRouter(),
             MemoryAccounts(),
             Bus(),
+            config=MemoryShopConfig(),
             trays=MemoryTrays(),
             search=MemorySearch(),
         )

@@ -6,6 +6,7 @@
 - :class:`AgentAccounts`: agent accounts.
 - :class:`Trays`: small named sets of items ordered by a score (the offline inbox, the mail outbox).
 - :class:`Search`: full-text search of past conversations.
+- :class:`ShopConfig`: the shop's configuration documents (TOML text) and its audit log.
 - :class:`Files`: attachments' bytes, by key (disk, S3-compatible storage, or memory).
 - the bus (:class:`chatserver.store.bus.Bus`): events and control signals between workers; its
   local fan-out is written once, and an adapter only supplies a :class:`Relay` between workers.
@@ -274,6 +275,23 @@ class Files(ABC):
     @abstractmethod
     async def delete(self, key: str) -> bool:
         """Remove a file; False if there was none."""
+
+
+class ShopConfig(ABC):
+    """The shop's configuration as named documents (``shop.toml``, ``faq.toml``, ...), each TOML
+    text, changed together with an audit entry in one atomic write."""
+
+    @abstractmethod
+    async def documents(self) -> dict[str, str]:
+        """Every stored document, by name."""
+
+    @abstractmethod
+    async def change(self, documents: Mapping[str, str | None], audit: str) -> None:
+        """Set (or delete, for None) documents and append ``audit`` (JSON text), all or nothing."""
+
+    @abstractmethod
+    async def audit(self, limit: int = 100) -> list[str]:
+        """The latest audit entries, newest first."""
 
 
 Deliver = Callable[[str, str], None]

@@ -23,6 +23,7 @@ from chatserver.store.ports import AgentAccounts, Appended, Files, Log, Records,
 from chatserver.store.redis_extra import RedisSearch, RedisTrays
 from chatserver.store.redis_relay import RedisRelay
 from chatserver.store.redis_router import RedisRouter
+from chatserver.store.shop_config import RedisShopConfig
 
 _LOGS_IN_MEMORY = 20_000
 
@@ -195,6 +196,7 @@ class RedisStore(Store):
             RedisAccounts(self._redis, keys),
             Bus(RedisRelay(self._redis, prefix)),
             files,
+            config=RedisShopConfig(self._redis, keys),
             trays=RedisTrays(self._redis, keys),
             search=RedisSearch(self._redis, keys),
         )

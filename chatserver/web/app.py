@@ -15,28 +15,20 @@ from starlette.websockets import WebSocket
 from chatserver.core.attachments import Attachments
 from chatserver.core.auth import Accounts, Tokens, load_secret, new_password
 from chatserver.core.hub import Hub
-from chatserver.domain.bot import Bot, NoBot
+from chatserver.core.shop_config import LiveBot, LiveShop
+from chatserver.domain.bot import Bot
 from chatserver.domain.clock import Clock, SystemClock
 from chatserver.domain.settings import Settings
+from chatserver.faq import shop_docs
 from chatserver.store import store_for
 from chatserver.store.base import Store
+from chatserver.web import admin_routes, inbox_api, playbook_api, reports_api
 from chatserver.web import auth_api as api
-from chatserver.web import inbox_api, playbook_api, reports_api
 from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection
 from chatserver.web.files_api import file_routes
 
 log = logging.getLogger("chatserver")
-
-
-def bot_for(settings: Settings) -> Bot:
-    """The shop's FAQ bot from ``faq_dir``; without a FAQ there, every chat goes to the queue."""
-    if not (settings.faq_dir / "faq.toml").exists():
-        log.warning("no %s: the FAQ bot is off", settings.faq_dir / "faq.toml")
-        return NoBot()
-    from chatserver.faq.shop_bot import ShopBot
-
-    return ShopBot.from_dir(settings.faq_dir, settings.response_target_s)
 
 
 SETTINGS_ENV = "CHATSERVER_SETTINGS"
@@ -80,9 +72,15 @@ async def first_start(accounts: Accounts, settings: Settings) -> None:
     await accounts.add("admin", "Admin", password, role="admin", capacity=settings.default_capacity)
     print(
         "\nFirst start: created agent 'admin' with password "
-        f"{password!r}\n(change it with: chatserver agents add admin --password ...)\n",
+        f"{password!r}\n(change it on /admin, or with: chatserver agents passwd admin)\n",
         flush=True,
     )
+
+
+def follow_shop(hub: Hub, live: LiveShop) -> None:
+    """Apply a changed configuration to the parts that keep their own copy."""
+    hub.assigner.target_s = hub.settings.response_target_s
+    hub.chats.canned = live.canned
 
 
 def create_app(
@@ -94,13 +92,17 @@ def create_app(
 ) -> Starlette:
     """Build the app; tests may pass a built store, a controllable clock or a bot."""
     store = store or store_for(settings)
+    clock = clock or SystemClock()
     tokens = Tokens(load_secret(settings.secret_key, settings.data_dir), settings.session_max_age_s)
-    hub = Hub(settings, store, tokens, clock or SystemClock(), bot or bot_for(settings))
+    live = LiveShop(settings, store, shop_docs.build, shop_docs.read_dir(settings.faq_dir), clock)
+    hub = Hub(settings, store, tokens, clock, bot or LiveBot(live))
+    live.on_change.append(lambda shop: follow_shop(hub, shop))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.start()
         await first_start(hub.accounts, settings)
+        await live.start()
         await hub.start()
         base = settings.base_url
         email = (
@@ -118,9 +120,11 @@ def create_app(
             yield
         finally:
             await hub.close()
+            await live.close()
             await store.close()
 
     routes = [
+        *admin_routes.routes(),
         *asset_routes(),
         Route("/api/login", api.login, methods=["POST"]),
         Route("/api/health", api.health),
@@ -139,6 +143,7 @@ def create_app(
     ]
     app = Starlette(routes=routes, middleware=asset_middleware(), lifespan=lifespan)
     app.state.hub = hub
+    app.state.live = live
     app.state.settings = settings
     app.state.attachments = Attachments(settings, hub.journal, tokens, hub.accounts, hub.metrics)
     return app

@@ -172,8 +172,16 @@
     if (document.hidden || S.selected !== c.id) S.newChats++;
     titleBar();
   }
+  // The shop's own title (set on /admin) replaces the generic product name.
+  var shopTitle = "";
+  fetch("/api/shop").then(function (r) { return r.json(); }).then(function (shop) {
+    shopTitle = shop.console_title || (shop.name ? shop.name + " " + t("c.product_name") : "");
+    if (!shopTitle) return;
+    document.querySelectorAll('[data-t="c.product_name"]').forEach(function (n) { n.textContent = shopTitle; });
+    titleBar();
+  }).catch(function () {});
   function titleBar() {
-    var base = t("c.title");
+    var base = shopTitle || t("c.title");
     document.title = S.newChats ? t("c.title_new", { n: S.newChats }) + " \u00b7 " + base : base;
   }
   window.addEventListener("focus", function () { S.newChats = 0; titleBar(); markRead(); });

@@ -1,0 +1,45 @@
+"""The routes of the admin page (``/admin``) and its API, and ``/`` while the demo page is on."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from chatserver.web import admin_agents as agents
+from chatserver.web import admin_api as api
+from chatserver.web import admin_faq as faq
+from chatserver.web.admin_common import live_of
+from chatserver.web.assets import REVALIDATE, STATIC, CachedFiles, page
+
+_files = CachedFiles(STATIC, REVALIDATE)
+_demo = page(_files, "demo.html")
+
+
+async def home(request: Request) -> Response:
+    """``/``: the demo product page, unless the shop turned it off (then the console)."""
+    shop = live_of(request).shop
+    if shop is not None and not shop.demo_page:
+        return RedirectResponse("/console", 307)
+    return await _demo(request)
+
+
+def routes() -> list[BaseRoute]:
+    """Before the asset routes, so ``/`` is decided here."""
+    return [
+        Route("/", home),
+        Route("/admin", page(_files, "admin.html")),
+        Route("/api/shop", api.public_shop),
+        Route("/api/admin/state", api.state),
+        Route("/api/admin/shop", api.put_shop, methods=["PUT"]),
+        Route("/api/admin/faq/{lang}", faq.put_faq_entry, methods=["PUT"]),
+        Route("/api/admin/faq/{lang}/{entry_id}", faq.delete_faq_entry, methods=["DELETE"]),
+        Route("/api/admin/canned", api.put_canned, methods=["PUT"]),
+        Route("/api/admin/canned/{shortcut}", api.delete_canned, methods=["DELETE"]),
+        Route("/api/admin/try", faq.try_question, methods=["POST"]),
+        Route("/api/admin/origin", api.check_origin),
+        Route("/api/admin/agents", agents.add_agent, methods=["POST"]),
+        Route("/api/admin/agents/{agent_id}", agents.change_agent, methods=["PATCH"]),
+        Route("/api/admin/agents/{agent_id}", agents.remove_agent, methods=["DELETE"]),
+        Route("/api/admin/agents/{agent_id}/password", agents.reset_password, methods=["POST"]),
+    ]

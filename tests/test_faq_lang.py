@@ -45,8 +45,10 @@ def summary(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str | None, 
 # Held-out figures missed so far (checked once at the end, not tuned on), one line per language.
 # (pl missed twice, 0.775 and 0.525 correct; each of those sets then became dev lines and a fresh
 # set was written before tuning: the third scored 0.875 correct, 0.000 wrong.)
+# (pt: first set correct=0.824 wrong=0.088, since folded into dev; fresh set 0.643/0.071.)
 MISSED = {
     "de",  # wrong=0.050 (2/40)
+    "pt",  # correct=0.643 wrong=0.071 (fresh set)
 }
 
 
@@ -176,6 +178,19 @@ def test_kanji_only_lines_follow_the_locale(detector: LanguageDetector) -> None:
         ("转人工", "zh-CN", Intent.HANDOFF),
         ("人工客服几点上班？", "zh-CN", None),
         ("谢谢，再见", "zh-CN", Intent.THANKS),
+        ("je voudrais parler à un conseiller", "fr", Intent.HANDOFF),
+        ("bonjour", "fr", Intent.GREETING),
+        ("merci beaucoup !", "fr", Intent.THANKS),
+        ("horaires du service client ?", "fr", None),
+        ("quiero hablar con una persona", "es", Intent.HANDOFF),
+        ("¡muchas gracias!", "es", Intent.THANKS),
+        ("horario de atención al cliente", "es", None),
+        ("vorrei parlare con un operatore", "it", Intent.HANDOFF),
+        ("grazie mille", "it", Intent.THANKS),
+        ("orari del servizio clienti?", "it", None),
+        ("quero falar com uma pessoa", "pt", Intent.HANDOFF),
+        ("muito obrigado", "pt", Intent.THANKS),
+        ("horário do apoio ao cliente?", "pt", None),
     ],
 )
 def test_intents_per_language(text: str, lang: str, intent: Intent | None) -> None:
@@ -184,6 +199,28 @@ def test_intents_per_language(text: str, lang: str, intent: Intent | None) -> No
 
 def test_handoff_in_any_language_without_a_language() -> None:
     assert detect("Ich will einen Menschen sprechen") is Intent.HANDOFF
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "entry_id"),
+    [
+        ("Où est ma commande ?", "fr", "order-status"),
+        ("¿Hacéis envíos a Portugal?", "es", "shipping-countries"),
+        ("Quanto costa la spedizione in Svizzera?", "it", "shipping-cost"),
+        ("Quero devolver uma camisola", "pt", "return-policy"),
+    ],
+)
+def test_question_gets_the_answer_in_its_language(text: str, lang: str, entry_id: str) -> None:
+    bot = FaqBot(load_faq(FAQ), languages=["en", "de", "fr", "es", "it", "pt"])
+    reply = bot.reply(text)
+    assert (reply.kind, reply.entry_id, reply.lang) == ("answer", entry_id, lang)
+    assert reply.answer == load_faq(FAQ).get(entry_id, lang).answer  # the text in that language
+
+
+def test_a_hand_off_in_a_close_language_is_not_missed() -> None:
+    # lingua reads "un agente por favor" as Italian by a hair; the Spanish request still counts.
+    bot = FaqBot(load_faq(FAQ), languages=["en", "es", "it", "pt"])
+    assert bot.reply("un agente por favor").kind == "handoff"
 
 
 def test_german_question_gets_the_german_answer() -> None:

@@ -13,7 +13,7 @@ from chatserver.faq.detect import LanguageDetector
 from chatserver.faq.intents import Intent, detect
 from chatserver.faq.language import load_language
 from chatserver.faq.loader import load_faq
-from chatserver.faq.matcher import Matcher
+from chatserver.faq.matcher import Match, Matcher
 from chatserver.faq.models import Faq
 
 ReplyKind = Literal["answer", "handoff", "greeting", "thanks", "abstain"]
@@ -111,29 +111,19 @@ class FaqBot:
         mix in English: "refund status?"). The answer is in the language that matched, or in
         the widget's language when that is the one detected.
         """
-        ranked = self.detector.ranked(text, locale)
+        scored = self.detector.scored(text, locale)
+        ranked = [code for code, _ in scored]
         lang = ranked[0]
         intent = detect(text, lang)
         if intent is None and any(
             load_language(other).intent(text) is Intent.HANDOFF for other in ranked[1:]
         ):
-            # "mens aub" is too short to tell Dutch from German: a hand-off request in any
-            # language with a chance is honoured.
+            # "mens aub" is too short to tell Dutch from German, "un agente por favor" reads as
+            # Italian as much as Spanish: a hand-off request in any language with a chance counts.
             intent = Intent.HANDOFF
         if intent is not None:
             return BotReply(kind=_INTENT_KIND[intent], lang=lang)
-        found = self.matchers[lang].match(text)
-        if not (found.entry_id and found.accepted):
-            for other in dict.fromkeys([*ranked[1:2], "en"]):
-                if other == lang or other not in self.matchers:
-                    continue
-                retry = self.matchers[other].match(text)
-                # A language lingua ranks below English is a long shot ("break" reads as a typo
-                # of Polish "brak"): its answer must be surer than its own threshold.
-                sure = other == "en" or lang != "en" or retry.confidence >= RUNNER_UP_CONFIDENCE
-                if retry.entry_id and retry.accepted and sure:
-                    found, lang = retry, other
-                    break
+        found, lang = self._match(text, ranked, self.detector.is_tie(scored))
         if not (found.entry_id and found.accepted):
             return BotReply(kind="abstain", confidence=found.confidence, lang=lang)
         entry = self.faq.get(found.entry_id, lang)
@@ -154,6 +144,35 @@ class FaqBot:
             lang=lang,
             in_english=in_english,
         )
+
+    def _match(self, text: str, ranked: list[str], tie: bool) -> tuple[Match, str]:
+        """The match in the likeliest language; on a near tie, the more confident of the first
+        two; when neither accepts, the runner-up and English get a turn."""
+        lang = ranked[0]
+        found = self.matchers[lang].match(text)
+        if tie and ranked[1] in self.matchers:
+            rival = self.matchers[ranked[1]].match(text)
+            better = not _accepted(found) or rival.confidence > found.confidence
+            if _accepted(rival) and better and _sure(lang, ranked[1], rival):
+                return rival, ranked[1]
+        if _accepted(found):
+            return found, lang
+        for other in dict.fromkeys([*ranked[1:2], "en"]):
+            if other != lang and other in self.matchers:
+                retry = self.matchers[other].match(text)
+                if _accepted(retry) and _sure(lang, other, retry):
+                    return retry, other
+        return found, lang
+
+
+def _sure(first: str, other: str, found: Match) -> bool:
+    """A language lingua ranks below English is a long shot ("break" reads as a typo of Polish
+    "brak"): its answer must be surer than its own threshold."""
+    return other == "en" or first != "en" or found.confidence >= RUNNER_UP_CONFIDENCE
+
+
+def _accepted(found: Match) -> bool:
+    return found.entry_id is not None and found.accepted
 
 
 def _has_data(code: str) -> bool:

@@ -37,6 +37,9 @@ UNSURE = 0.5
 RUNNER_UP = 0.2
 #: The locale's language must have at least this confidence to overrule lingua's best guess.
 LOCALE_FLOOR = 0.05
+#: A runner-up with at least this share of the best confidence is a near tie: close languages
+#: (es, pt, it) share most words, and on a short line lingua cannot tell them apart.
+TIE = 0.9
 
 
 def language_of_locale(locale: str | None, languages: Sequence[str]) -> str | None:
@@ -86,23 +89,32 @@ class LanguageDetector:
 
     def ranked(self, text: str, locale: str | None = None) -> list[str]:
         """The shop's languages likeliest first for `text` (only those with some chance)."""
+        return [code for code, _ in self.scored(text, locale)]
+
+    @staticmethod
+    def is_tie(scored: list[tuple[str, float]]) -> bool:
+        """Whether lingua's first two languages are a near tie (see `TIE`), not locale-ordered."""
+        return len(scored) > 1 and scored[0][1] >= scored[1][1] >= TIE * scored[0][1]
+
+    def scored(self, text: str, locale: str | None = None) -> list[tuple[str, float]]:
+        """`ranked` with lingua's confidence for each (1.0 when the script or locale decides)."""
         local = language_of_locale(locale, self.languages)
         if _KANA.search(text) and "ja" in self.languages:
-            return ["ja"]
+            return [("ja", 1.0)]
         if _HAN.search(text):
             chinese: list[str] = [code for code in ("zh-CN", "ja") if code in self.languages]
             if local in chinese:
                 chinese.remove(local)
                 chinese.insert(0, local)
             if chinese:
-                return chinese
+                return [(code, 1.0) for code in chinese]
         fallback = local if local in self._latin else (self._latin or self.languages)[0]
         if self._detector is None:
-            return [fallback]
+            return [(fallback, 1.0)]
         values = self._detector.compute_language_confidence_values(text)
         ranked = [(self._by_lingua[value.language], value.value) for value in values]
         if not ranked or ranked[0][1] <= 0:
-            return [fallback]
+            return [(fallback, 1.0)]
         letters = len(_LETTER.findall(text))
         top_code, top = ranked[0]
         if local is not None and local != top_code:
@@ -114,4 +126,6 @@ class LanguageDetector:
                 top = max(top, share)
         # Only languages with a real chance: the bot tries the runner-up when the first does not
         # match, and a line lingua calls English at 0.9 is not worth reading as German.
-        return [code for code, value in ranked if value >= RUNNER_UP * top or code == local]
+        return [
+            (code, value) for code, value in ranked if value >= RUNNER_UP * top or code == local
+        ]

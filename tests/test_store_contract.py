@@ -378,6 +378,69 @@ async def test_redis_unreachable_raises_store_unavailable() -> None:
     await backend.close()
 
 
+# --- trays (offline inbox, mail outbox) ------------------------------------------------------
+
+
+async def test_trays_keep_items_by_score_and_one_worker_wins_a_move(stores: list[Store]) -> None:
+    one, two = stores
+    await one.trays.put("outbox", "m2", NOW + 5, '{"to":"b"}')
+    await one.trays.put("outbox", "m1", NOW, '{"to":"a"}')
+    await one.trays.put("inbox", "x", NOW, "{}")
+    due = await two.trays.items("outbox", until=NOW + 1)
+    assert [(i.item_id, i.score, i.text) for i in due] == [("m1", NOW, '{"to":"a"}')]
+    assert [i.item_id for i in await two.trays.items("outbox")] == ["m1", "m2"]
+    # Two workers claim the same item: exactly one moves it.
+    moves = await asyncio.gather(
+        one.trays.move("outbox", "m1", NOW, NOW + 60), two.trays.move("outbox", "m1", NOW, NOW + 61)
+    )
+    assert sorted(moves) == [False, True]
+    assert (await one.trays.get("outbox", "m1")).score in (NOW + 60, NOW + 61)  # type: ignore[union-attr]
+    assert await two.trays.remove("outbox", "m1") is True
+    assert await one.trays.remove("outbox", "m1") is False
+    assert await one.trays.get("outbox", "m1") is None
+    assert [i.item_id for i in await one.trays.items("inbox")] == ["x"]
+
+
+# --- search -----------------------------------------------------------------------------------
+
+
+async def test_search_finds_conversations_by_every_word_newest_first_in_a_date_range(
+    stores: list[Store],
+) -> None:
+    from chatserver.store.ports import search_words
+
+    one, two = stores
+    await one.search.index("c1", NOW, search_words("Jane Müller: my parcel arrived damaged"))
+    await one.search.index("c2", NOW + 10, search_words("jane@example.com parcel missing refund"))
+    await one.search.index("c3", NOW + 20, search_words("Parcel tracking? tag:vip"))
+    assert await two.search.find(search_words("parcel"), 0, float("inf")) == ["c3", "c2", "c1"]
+    assert await two.search.find(search_words("MULLER parcel"), 0, float("inf")) == ["c1"]
+    assert await two.search.find(search_words("jane@example.com"), 0, float("inf")) == ["c2"]
+    assert await two.search.find(search_words("parcel"), NOW + 5, NOW + 20) == ["c2"]
+    assert await two.search.find(search_words("parcel"), 0, float("inf"), limit=1) == ["c3"]
+    assert await two.search.find(search_words("nowhere"), 0, float("inf")) == []
+    assert await two.search.find(search_words("parcel nowhere"), 0, float("inf")) == []
+    assert await two.search.find([], NOW + 1, float("inf")) == ["c3", "c2"]
+    # Re-indexing replaces a conversation's words.
+    await two.search.index("c1", NOW, search_words("Jane Müller: resolved, tag refund"))
+    assert await one.search.find(search_words("damaged"), 0, float("inf")) == []
+    assert await one.search.find(search_words("refund"), 0, float("inf")) == ["c2", "c1"]
+
+
+async def test_search_pages_through_many_matches_created_at_the_same_time(backend: Store) -> None:
+    # "even" leads (the rarer word); one in ten of its ids matches, all at one creation time.
+    def words(i: int) -> list[str]:
+        even = ["even"] if i % 2 == 0 else []
+        return even + (["mixed"] if i % 2 == 1 or i % 20 == 0 else [])
+
+    await asyncio.gather(*(backend.search.index(f"c{i:04d}", NOW, words(i)) for i in range(3000)))
+    expected = {f"c{i:04d}" for i in range(0, 3000, 20)}
+    found = await backend.search.find(["even", "mixed"], 0, float("inf"), limit=50)
+    assert len(found) == len(set(found)) == 50 and set(found) <= expected
+    everything = await backend.search.find(["mixed", "even"], 0, float("inf"), limit=500)
+    assert sorted(everything) == sorted(expected)
+
+
 # --- attachments (files) ----------------------------------------------------------------------
 
 

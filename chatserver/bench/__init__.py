@@ -20,10 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "what",
         nargs="?",
-        choices=["chat", "faq", "reports"],
+        choices=["chat", "faq", "reports", "search"],
         default="chat",
         help="chat: the server under load (default); faq: the FAQ matcher alone; "
-        "reports: a report over many conversations",
+        "reports: a report over many conversations; search: history search over many",
     )
     parser.add_argument(
         "--lang", default="en", help="faq: the language whose matcher is timed (default en)"
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--conversations",
         type=int,
         default=100_000,
-        help="reports: conversations to seed (default 100000)",
+        help="reports, search: conversations to seed (default 100000)",
     )
     load_options = [
         ("--shoppers", int, d.shoppers, "open shopper sockets"),
@@ -83,6 +83,10 @@ def main(args: argparse.Namespace) -> int:
         from chatserver.reports.bench import main as reports_bench
 
         return reports_bench(args.conversations)
+    if args.what == "search":
+        from chatserver.bench.search import main as search_bench
+
+        return search_bench(args.conversations, args.redis_url)
     from chatserver.bench.report import table
     from chatserver.bench.runner import BenchFailed, Options, run_bench
 

@@ -4,7 +4,9 @@ The hub imports no web framework: a connection hands it a :class:`Session` and v
 and it answers through the session's outbox. The handlers are in :mod:`chatserver.core.shopper`
 and :mod:`chatserver.core.agent`; storing and publishing in :mod:`chatserver.core.journal`; the
 queue and agents in :mod:`chatserver.core.assignment`; delivery to sockets in
-:mod:`chatserver.core.fanout`. Only the journal and the assigner touch the store.
+:mod:`chatserver.core.fanout`; the offline inbox and e-mail in :mod:`chatserver.core.inbox` and
+:mod:`chatserver.core.mail`, search in :mod:`chatserver.core.history`. Only the journal and the
+assigner touch the store, besides the trays (inbox, mail) and the search index.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from chatserver.core.assignment import Assigner
 from chatserver.core.auth import Accounts, Tokens
 from chatserver.core.chats import Chats
 from chatserver.core.fanout import Fanout
+from chatserver.core.history import History
+from chatserver.core.inbox import Inbox
 from chatserver.core.journal import Journal
+from chatserver.core.mail import Mailer, SmtpSender
 from chatserver.core.metrics import Metrics
 from chatserver.core.sessions import Session
 from chatserver.domain import protocol as p
@@ -62,13 +67,20 @@ class Hub:
             bot,
             self.metrics,
         )
+        self.history = History(self.journal, store.search)
+        sender = SmtpSender(settings) if settings.smtp_host else None
+        self.mailer = Mailer(store.trays, sender, clock, settings)
+        self.inbox = Inbox(self.journal, store.trays, self.mailer, self.history, settings)
 
     async def start(self) -> None:
         """Listen for published events; pick up chats whose agents are gone."""
         await self.fanout.start()
         await self.assigner.start()
+        self.history.watch()
+        self.inbox.start()
 
     async def close(self) -> None:
+        await self.inbox.close()
         await self.assigner.close()
         await self.fanout.close()
 

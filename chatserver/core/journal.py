@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from chatserver.core.fanout import conversation_channel
@@ -15,6 +16,12 @@ from chatserver.store.ports import Appended, StoreUnavailable
 
 T = TypeVar("T")
 
+Watcher = Callable[[str, float], Awaitable[None]]
+"""Called with a conversation's id and the event's time after an event of a watched kind is
+stored and published."""
+
+log = logging.getLogger("chatserver.journal")
+
 
 class Journal:
     """Reads and writes conversations in the store, with the server's clock."""
@@ -22,6 +29,11 @@ class Journal:
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        self._watchers: dict[type[p.Event], list[Watcher]] = {}
+
+    def watch(self, kind: type[p.Event], watcher: Watcher) -> None:
+        """Call ``watcher`` after every new event of this kind (the inbox and the search index)."""
+        self._watchers.setdefault(kind, []).append(watcher)
 
     async def post(
         self,
@@ -48,6 +60,12 @@ class Journal:
         appended = await stored(self.store.log.append(log_id, render, client_id, record))
         if not appended.duplicate:
             await self.store.bus.publish(conversation_channel(log_id), appended.text, appended.seq)
+            for watcher in self._watchers.get(kind, ()):
+                try:
+                    await watcher(conversation_id, ts)
+                except Exception:
+                    # The event is stored and sent; what watches it can be rebuilt from the log.
+                    log.exception("after %s in %s", kind.__name__, conversation_id)
         return appended
 
     async def find(self, conversation_id: str, client_id: str) -> Appended | None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chatserver.domain.files import DEFAULT_TYPES
+
+EMAIL_PATTERN = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
+"""A plain address, as the shopper's ``leave_email`` frame checks it."""
 
 
 class Settings(BaseSettings):
@@ -116,6 +120,34 @@ class Settings(BaseSettings):
     s3_region: str = Field("us-east-1", description="S3 region.")
     s3_access_key_id: str = Field("", description="S3 access key; empty: the usual AWS chain.")
     s3_secret_access_key: str = Field("", description="S3 secret key.")
+    smtp_host: str = Field("", description="SMTP server for e-mail; empty: e-mail is off.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls (upgrade after connecting), tls (from the start) or none."
+    )
+    smtp_username: str = Field("", description="SMTP login; empty: no login.")
+    smtp_password: str = Field("", description="SMTP password.")
+    smtp_ca_file: Path | None = Field(
+        None, description="CA bundle that signs the SMTP server's certificate (default: system)."
+    )
+    smtp_timeout_s: float = Field(10.0, gt=0, description="Give up on one SMTP attempt after, s.")
+    mail_from: str = Field(
+        "chat@localhost.localdomain",
+        pattern=EMAIL_PATTERN,
+        description="Sender address of every e-mail.",
+    )
+    shop_email: str = Field(
+        "",
+        pattern=f"^$|{EMAIL_PATTERN}",
+        description="Where new offline messages are announced; empty: no announcements.",
+    )
+    mail_retry_s: float = Field(
+        30.0, gt=0, description="First wait before retrying an e-mail; it doubles each time."
+    )
+    mail_retry_max_s: float = Field(3600.0, gt=0, description="Longest wait between retries, s.")
+    notify_batch_s: float = Field(
+        10.0, ge=0, description="New offline messages wait this long to share one announcement, s."
+    )
 
     @property
     def database_path(self) -> Path:

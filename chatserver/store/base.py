@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from chatserver.store.bus import Bus
 from chatserver.store.files import MemoryFiles
-from chatserver.store.ports import AgentAccounts, Files, Log, Records, Router, ShopConfig
+from chatserver.store.ports import (
+    AgentAccounts,
+    Files,
+    Log,
+    Records,
+    Router,
+    Search,
+    ShopConfig,
+    Trays,
+)
 from chatserver.store.shop_config import MemoryShopConfig
 
 
@@ -23,12 +32,17 @@ class Store:
         bus: Bus,
         files: Files | None = None,
         config: ShopConfig | None = None,
+        *,
+        trays: Trays,
+        search: Search,
     ) -> None:
         self.log = log
         self.records = records
         self.router = router
         self.accounts = accounts
         self.bus = bus
+        self.trays = trays
+        self.search = search
         self.files: Files = files or MemoryFiles()
         self.config: ShopConfig = config or MemoryShopConfig()
 

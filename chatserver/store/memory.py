@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
+from chatserver.store.memory_extra import MemorySearch, MemoryTrays
 from chatserver.store.ports import (
     AgentAccounts,
     Appended,
@@ -249,4 +250,6 @@ class MemoryStore(Store):
             MemoryAccounts(),
             Bus(),
             config=MemoryShopConfig(),
+            trays=MemoryTrays(),
+            search=MemorySearch(),
         )

@@ -1,9 +1,11 @@
-"""The store's ports: what a chat needs from storage, as five small interfaces.
+"""The store's ports: what a chat needs from storage, as small interfaces.
 
 - :class:`Log`: each conversation's events, in ``seq`` order, appended idempotently.
 - :class:`Records`: each conversation's record, field by field.
 - :class:`Router`: the queue, agents' presence and who holds which chat; claims are atomic.
 - :class:`AgentAccounts`: agent accounts.
+- :class:`Trays`: small named sets of items ordered by a score (the offline inbox, the mail outbox).
+- :class:`Search`: full-text search of past conversations.
 - :class:`ShopConfig`: the shop's configuration documents (TOML text) and its audit log.
 - :class:`Files`: attachments' bytes, by key (disk, S3-compatible storage, or memory).
 - the bus (:class:`chatserver.store.bus.Bus`): events and control signals between workers; its
@@ -14,6 +16,8 @@ Payloads cross the ports as JSON text; adapters never import the protocol models
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -208,6 +212,67 @@ class AgentAccounts(ABC):
     @abstractmethod
     async def remove(self, agent_id: str) -> bool:
         """Delete an account; False if there was none."""
+
+
+@dataclass(frozen=True)
+class TrayItem:
+    """An item in a tray: its id, its score (a time) and its payload as JSON text."""
+
+    item_id: str
+    score: float
+    text: str
+
+
+class Trays(ABC):
+    """Named trays of items, each ordered by its score, lowest first; ``move`` is atomic, so
+    workers can claim an item by moving its score without taking it twice."""
+
+    @abstractmethod
+    async def put(self, tray: str, item_id: str, score: float, text: str) -> None:
+        """Add an item, or replace the one with this id."""
+
+    @abstractmethod
+    async def items(
+        self, tray: str, until: float = float("inf"), limit: int = 500
+    ) -> list[TrayItem]:
+        """The items scored at most ``until``, lowest score first."""
+
+    @abstractmethod
+    async def get(self, tray: str, item_id: str) -> TrayItem | None:
+        """One item, or None."""
+
+    @abstractmethod
+    async def move(self, tray: str, item_id: str, expected: float, score: float) -> bool:
+        """Give the item a new score if its score is still ``expected``; False otherwise."""
+
+    @abstractmethod
+    async def remove(self, tray: str, item_id: str) -> bool:
+        """Delete an item; False if there was none."""
+
+
+class Search(ABC):
+    """Full-text search of conversations: one document of words per conversation."""
+
+    @abstractmethod
+    async def index(self, conversation_id: str, created_at: float, words: Sequence[str]) -> None:
+        """Store (or replace) a conversation's words, as :func:`search_words` makes them."""
+
+    @abstractmethod
+    async def find(
+        self, words: Sequence[str], since: float, until: float, limit: int = 50
+    ) -> list[str]:
+        """Ids of conversations created in ``[since, until)`` holding every word, newest first."""
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a text as every search adapter indexes and queries them: lower case, accents
+    dropped, split at anything but letters and digits, each word once."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return list(dict.fromkeys(w[:64] for w in _WORD.findall(plain)))
+
+
+_WORD = re.compile(r"[^\W_]+")
 
 
 class Files(ABC):

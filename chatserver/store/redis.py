@@ -3,7 +3,8 @@
 Keys, all under the prefix: ``log:<c>`` a stream, one entry per event with id ``<seq>-0``;
 ``seq:<c>`` its counter; ``cids:<c>`` client_id -> seq, for idempotent sends; ``conv:<c>`` a
 conversation's record (field -> JSON text); ``shopper:<s>`` and ``conversations`` sorted sets
-by creation time; ``accounts`` agent id -> account JSON. Routing keys: see ``redis_router``.
+by creation time; ``accounts`` agent id -> account JSON. Routing keys: see ``redis_router``;
+trays and search: see ``redis_extra``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from chatserver.store._redis_base import Keys, connect, guard, lua
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
 from chatserver.store.ports import AgentAccounts, Appended, Files, Log, Records, Render
+from chatserver.store.redis_extra import RedisSearch, RedisTrays
 from chatserver.store.redis_relay import RedisRelay
 from chatserver.store.redis_router import RedisRouter
 from chatserver.store.shop_config import RedisShopConfig
@@ -208,6 +210,8 @@ class RedisStore(Store):
             Bus(RedisRelay(self._redis, prefix)),
             files,
             config=RedisShopConfig(self._redis, keys),
+            trays=RedisTrays(self._redis, keys),
+            search=RedisSearch(self._redis, keys),
         )
 
     async def start(self) -> None:

@@ -24,7 +24,7 @@ from chatserver.domain.settings import Settings
 from chatserver.faq import shop_docs
 from chatserver.store import store_for
 from chatserver.store.base import Store
-from chatserver.web import admin_routes, playbook_api, reports_api
+from chatserver.web import admin_routes, inbox_api, playbook_api, reports_api
 from chatserver.web import auth_api as api
 from chatserver.web.admin_common import MAX_BODY as ADMIN_MAX_BODY
 from chatserver.web.assets import asset_middleware, asset_routes
@@ -118,9 +118,15 @@ def create_app(
         await live.start()
         await hub.start()
         base = settings.base_url
+        email = (
+            f"via {settings.smtp_host}:{settings.smtp_port}"
+            if settings.smtp_host
+            else "off (no smtp_host): offline messages wait in the console's inbox"
+        )
         print(
             f"chatserver for shop {settings.shop_id!r} at {base}\n"
-            f"  demo product page: {base}/\n  agent console:     {base}/console\n",
+            f"  demo product page: {base}/\n  agent console:     {base}/console\n"
+            f"  e-mail:            {email}\n",
             flush=True,
         )
         if not settings.metrics_token:
@@ -145,6 +151,10 @@ def create_app(
         Route("/api/reports/live", reports_api.live_state),
         Route("/api/reports/{table}.csv", reports_api.table_csv),
         Route("/metrics", reports_api.metrics),
+        Route("/api/inbox", inbox_api.inbox),
+        Route("/api/inbox/{conversation_id}/reply", inbox_api.reply, methods=["POST"]),
+        Route("/api/history", inbox_api.history),
+        Route("/api/conversations/{conversation_id}", inbox_api.conversation),
         *file_routes(),
         WebSocketRoute("/ws/shopper", shopper_socket),
         WebSocketRoute("/ws/agent", agent_socket),

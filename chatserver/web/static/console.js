@@ -536,7 +536,7 @@
     if (!c.history) h.appendChild(el("li", "muted", c.agent === S.me ? t("c.loading") : "\u2014"));
     else if (!c.history.length) h.appendChild(el("li", "muted", t("c.first_chat")));
     else c.history.forEach(function (x) {
-      var li = el("li");
+      var li = el("li", "past-item"); li.setAttribute("data-conversation-id", x.conversation_id); li.tabIndex = 0;
       li.appendChild(el("b", null, day(x.created_at)));
       var what = (x.context && (x.context.product_name || x.context.title)) || "";
       li.appendChild(el("span", null, [what, x.agent_name, t("c.n_messages", { n: x.messages })].filter(Boolean).join(" \u00b7 ")));

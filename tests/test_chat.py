@@ -111,7 +111,7 @@ async def test_shopper_cannot_touch_another_shoppers_conversation(server: Server
 
 async def test_forged_shopper_token_is_refused_and_socket_closed(server: Server) -> None:
     client = await server.raw("/ws/shopper", origin=server.settings.base_url)
-    await client.send(p.Hello(version=1, token="forged.token.value"))
+    await client.send(p.Hello(version=p.PROTOCOL_VERSION, token="forged.token.value"))
     error = await client.expect("error", code="unauthorized")
     assert "token" in error["message"]
     await client.ws.wait_closed()
@@ -121,7 +121,7 @@ async def test_forged_shopper_token_is_refused_and_socket_closed(server: Server)
 async def test_agent_socket_refuses_missing_and_wrong_token(server: Server) -> None:
     for token in (None, "not-a-session"):
         client = await server.raw("/ws/agent")
-        await client.send(p.Hello(version=1, token=token))
+        await client.send(p.Hello(version=p.PROTOCOL_VERSION, token=token))
         await client.expect("error", code="unauthorized")
         await client.ws.wait_closed()
         assert client.ws.close_code == 1008
@@ -139,7 +139,7 @@ async def test_agent_login_over_http_gives_a_token_the_socket_accepts(server: Se
         ok = await http.post("/api/login", json={"username": "bob", "password": "correct horse"})
     assert ok.status_code == 200
     client = await server.raw("/ws/agent")
-    await client.send(p.Hello(version=1, token=ok.json()["token"]))
+    await client.send(p.Hello(version=p.PROTOCOL_VERSION, token=ok.json()["token"]))
     welcome = await client.expect("welcome")
     assert welcome["user_id"] == "bob" and welcome["name"] == "Bob"
 
@@ -156,7 +156,7 @@ async def test_shopper_socket_refuses_cross_site_origin(server: Server) -> None:
 async def test_allow_listed_shop_origin_is_accepted(start_server) -> None:
     server = await start_server(allowed_origins=["https://shop.example"])
     client = await server.raw("/ws/shopper", origin="https://shop.example")
-    await client.send(p.Hello(version=1))
+    await client.send(p.Hello(version=p.PROTOCOL_VERSION))
     await client.expect("welcome")
 
 
@@ -165,7 +165,7 @@ async def test_first_frame_must_be_hello(server: Server) -> None:
     await client.send(p.SendMessage(client_id="m", text="hi"))
     error = await client.expect("error", code="invalid_frame")
     assert "hello" in error["message"]
-    await client.send(p.Hello(version=1))
+    await client.send(p.Hello(version=p.PROTOCOL_VERSION))
     await client.expect("welcome")
 
 

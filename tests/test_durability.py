@@ -83,10 +83,10 @@ async def test_sigkill_loses_no_acknowledged_message_and_clients_resume(run_serv
         token = (
             await http.post("/api/login", json={"username": "alice", "password": "pw"})
         ).json()["token"]
-    agent = await open_client(url, "/ws/agent", p.Hello(version=1, token=token))
+    agent = await open_client(url, "/ws/agent", p.Hello(version=p.PROTOCOL_VERSION, token=token))
     await agent.send(p.SetStatus(status="online", capacity=2))
     await agent.expect("status_changed", status="online")
-    shopper = await open_client(url, "/ws/shopper", p.Hello(version=1))
+    shopper = await open_client(url, "/ws/shopper", p.Hello(version=p.PROTOCOL_VERSION))
     shopper_token = shopper.all("welcome")[0]["token"]
 
     await shopper.send(p.SendMessage(client_id="m0", text="message 0"))
@@ -103,7 +103,9 @@ async def test_sigkill_loses_no_acknowledged_message_and_clients_resume(run_serv
     assert agent_pid and len(acked) >= 21
 
     url = await run_server()
-    again = await open_client(url, "/ws/shopper", p.Hello(version=1, token=shopper_token))
+    again = await open_client(
+        url, "/ws/shopper", p.Hello(version=p.PROTOCOL_VERSION, token=shopper_token)
+    )
     welcome = again.all("welcome")[0]
     assert [c["conversation_id"] for c in welcome["conversations"]] == [conversation_id]
     for client_id in sorted(acked):
@@ -112,7 +114,7 @@ async def test_sigkill_loses_no_acknowledged_message_and_clients_resume(run_serv
     assert seqs == list(range(1, len(seqs) + 1))
 
     # The agent resumes with its session token and still holds the chat.
-    resumed = await open_client(url, "/ws/agent", p.Hello(version=1, token=token))
+    resumed = await open_client(url, "/ws/agent", p.Hello(version=p.PROTOCOL_VERSION, token=token))
     assert [c["conversation_id"] for c in resumed.all("welcome")[0]["conversations"]] == [
         conversation_id
     ]

@@ -81,6 +81,11 @@ async def test_agents_get_the_deadline_of_the_target(start_server) -> None:
     await shopper.send(p.SendMessage(client_id="q2", text="one more"))
     posted = await alice.expect("message_posted", text="one more")
     assert posted["deadline"] == server.clock.now() + 30
+    # A second message while the clock runs keeps its deadline (the console's countdown stays).
+    await server.clock.advance(5)
+    await shopper.send(p.SendMessage(client_id="q3", text="hello?"))
+    again = await alice.expect("message_posted", text="hello?")
+    assert again["deadline"] == posted["deadline"]
 
 
 async def test_bot_messages_never_stop_the_clock(start_server) -> None:

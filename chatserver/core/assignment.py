@@ -1,12 +1,15 @@
-"""Putting conversations in the queue and giving them to agents: presence, grace periods, positions."""
+"""Putting conversations in the queue and giving them to agents: presence, positions, transfers.
+
+What happens when an agent goes away (the grace period) is in :mod:`chatserver.core.grace`.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from chatserver.core.auth import Accounts
 from chatserver.core.fanout import AGENTS_CHANNEL, Fanout, follow_topic, status_topic
+from chatserver.core.grace import GracePeriods
 from chatserver.core.journal import Journal
 from chatserver.core.sessions import Session
 from chatserver.core.waits import Outlook, WaitEstimator, availability, snapshot
@@ -39,25 +42,18 @@ class Assigner:
         self.target_s = target_s
         self.grace_s = grace_s
         self.waits = WaitEstimator()
-        self._sweeper: asyncio.Task[None] | None = None
+        self.graces = GracePeriods(self)
         self._dispatch_wanted = False
         self._dispatching = False
         fanout.send_status = self.send_status
 
     async def start(self) -> None:
         """Agents who hold chats but are connected nowhere get a grace period, then the queue moves."""
-        graces = await self.router.graces()
-        for agent_id in await self.router.held():
-            # With several workers, an agent connected elsewhere is online there: leave them be.
-            if agent_id not in graces and not await self._present(agent_id):
-                await self.router.grace(agent_id, "online", self.clock.now() + self.grace_s)
+        await self.graces.start()
         await self.dispatch()
-        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
+        await self.graces.close()
 
     # --- the queue -------------------------------------------------------------------------
 
@@ -241,67 +237,7 @@ class Assigner:
         frame = p.StatusChanged(status=status, capacity=capacity, open_chats=held)  # type: ignore[arg-type]
         session.send(frame.model_dump_json())
 
-    async def agent_left(self, agent_id: str) -> None:
-        """An agent's last socket closed: no new chats now, and theirs requeue after the grace
-        period unless they come back (to any worker: the grace period is in the store)."""
-        presence = {a.agent_id: a for a in await self.router.presence()}
-        known = presence.get(agent_id)
-        status = known.status if known else "offline"
-        await self.router.grace(agent_id, status, self.clock.now() + self.grace_s)
-        self.fanout.soon(self._sweep_after(self.grace_s))  # on time here; the sweep is a backup
-        await self.announce_queue()
-
-    async def _sweep_after(self, seconds: float) -> None:
-        await self.clock.sleep(seconds)
-        await self.sweep()
-
-    async def agent_back(self, session: Session) -> None:
-        """An agent connected: within the grace period they keep their chats and status; else
-        the status they last chose. Setting it here also makes this worker keep it fresh."""
-        status = await self.router.end_grace(session.user_id)
-        if status is None:
-            mine = [a for a in await self.router.presence() if a.agent_id == session.user_id]
-            status = mine[0].chosen if mine else "offline"
-        await self.set_status(session.user_id, status, None)  # type: ignore[arg-type]
-
-    async def _sweep_forever(self) -> None:
-        """Every live worker sweeps, so no chat waits on a worker that died."""
-        while True:
-            await self.clock.sleep(min(1.0, self.grace_s / 2))
-            try:
-                await self.sweep()
-            except Exception:  # the store is down: try again next round
-                log.warning("grace sweep failed", exc_info=True)
-
-    async def sweep(self) -> None:
-        """Agents whose worker died get a grace period; chats of agents past it requeue."""
-        now = self.clock.now()
-        graces = await self.router.graces()
-        presence = {a.agent_id: a for a in await self.router.presence()}
-        for agent_id in await self.router.held():
-            seen = presence.get(agent_id)
-            orphaned = seen is None or (seen.status == "offline" and seen.chosen != "offline")
-            if agent_id not in graces and orphaned and not self.fanout.agent_sessions(agent_id):
-                chosen = seen.chosen if seen else "online"
-                await self.router.grace(agent_id, chosen, now + self.grace_s)
-        for agent_id, (_, until) in graces.items():
-            if self.fanout.agent_sessions(agent_id):
-                # Their old socket's worker noticed the close after they came back here.
-                if (status := await self.router.end_grace(agent_id)) is not None:
-                    await self.set_status(agent_id, status, None)  # type: ignore[arg-type]
-            elif until <= now and await self.router.end_grace(agent_id) is not None:
-                await self._requeue(agent_id)
-
-    async def _requeue(self, agent_id: str) -> None:
-        """An agent stayed away past the grace period: their chats go back to the queue's head."""
-        held = (await self.router.held()).get(agent_id, [])
-        for conversation_id in reversed(held):
-            conversation = await self.journal.get(conversation_id)
-            await self.router.release(agent_id, conversation_id, self.clock.now())
-            await self.enqueue(conversation, "requeued", from_agent=agent_id)
-        await self.dispatch()
-
-    async def _present(self, agent_id: str) -> bool:
+    async def present(self, agent_id: str) -> bool:
         """True if the agent is online or away on any worker."""
         return any(
             a.agent_id == agent_id and a.status != "offline" for a in await self.router.presence()

@@ -135,7 +135,7 @@ class Hub:
             }
             await self.fanout.follow_as_agent(session, conversation_id, positions)
         self._welcome(session, None, infos)
-        await self.assigner.agent_back(session)
+        await self.assigner.graces.agent_back(session)
         session.send(await self.assigner.queue_snapshot())
 
     async def _resume_point(self, session: Session, log_id: str, claimed: int) -> int:
@@ -169,7 +169,7 @@ class Hub:
         """Forget a closed socket; an agent's last socket going starts their grace period."""
         self.chats.hellos.pop(session, None)
         if await self.fanout.remove(session):
-            await self.assigner.agent_left(session.user_id)
+            await self.assigner.graces.agent_left(session.user_id)
         locks = self.chats.shopper_locks
         lock = locks.get(session.user_id)
         if (

@@ -40,7 +40,9 @@ async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> 
         author_id=session.user_id,
         text=frame.text,
         client_id=frame.client_id,
-        deadline=updated.deadline(chats.target_s) if "clock_started" in changes else None,
+        # While a person owes a reply, every message carries the clock's deadline (the console
+        # shows the countdown from the latest event).
+        deadline=updated.deadline(chats.target_s) if updated.clock_started is not None else None,
     )
     chats.ack(session, conversation.id, frame.client_id, stored)
     if not stored.duplicate and conversation.status in ("bot", "queued"):

@@ -98,7 +98,7 @@
   // --- the socket: hello, resume, backoff ------------------------------------------------------
   var link = C.link(base.replace(/^http/, "ws") + "/ws/shopper", {
     open: function () {
-      send({ type: "hello", version: 1, token: st.token || null, last_seq: st.cid ? lastSeq() : 0,
+      send({ type: "hello", version: 2, token: st.token || null, last_seq: st.cid ? lastSeq() : 0,
              locale: cut(locale, 35), timezone: cut(zone, 64), context: context() });
     },
     frame: function (f) { onFrame(f); },

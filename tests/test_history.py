@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from chatserver.domain import protocol as p
-from tests.conftest import Client, Server
+from tests.conftest import Client, Server, ServerFactory
 
 DAY = 86_400.0
 
@@ -57,6 +57,12 @@ async def chat(
     await shopper.send(p.Rate(score=4, comment="quick"))
     await shopper.expect("rating_given")
     return conversation_id
+
+
+@pytest.fixture
+async def server(start_server: ServerFactory) -> Server:
+    """Days pass in these tests: the agent stays signed in and connected throughout."""
+    return await start_server(idle_timeout_s=0, session_max_age_s=30 * 86400)
 
 
 async def test_past_chats_are_found_by_words_name_email_tag_and_date_and_read_whole(

@@ -65,6 +65,24 @@ async def test_only_admins_write_managers_read_agents_see_nothing(shop: Server) 
     assert (await call(shop, "PUT", "/api/admin/shop", admin, body)).status_code == 200
 
 
+async def test_the_demo_page_is_shown_only_while_the_shop_is_still_the_demo(shop: Server) -> None:
+    admin = await login(shop, "boss")
+    body = (await state(shop, admin))["shop"]
+
+    async def home() -> httpx.Response:
+        async with httpx.AsyncClient(base_url=shop.url) as client:
+            return await client.get("/")
+
+    assert (await home()).status_code == 200 and "Aurora" in (await home()).text
+    off = {**body, "demo_page": False}
+    assert (await call(shop, "PUT", "/api/admin/shop", admin, off)).status_code == 200
+    assert (await home()).status_code == 307
+    named = {**body, "name": "Wavebay"}
+    assert (await call(shop, "PUT", "/api/admin/shop", admin, named)).status_code == 200
+    moved = await home()
+    assert moved.status_code == 307 and moved.headers["location"] == "/console"
+
+
 async def test_a_write_from_another_sites_page_is_refused(shop: Server) -> None:
     admin = await login(shop, "boss")
     body = (await state(shop, admin))["shop"]

@@ -16,6 +16,10 @@ from chatserver.domain.hours import WEEKDAYS, StaffedHours, parse_range
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/?$")
 
 
+DEMO_SHOP_NAME = "Kitebay"
+"""The demo shop's name (``faq_data/shop.toml``): the demo page is shown while a shop keeps it."""
+
+
 class BotTexts(BaseModel):
     """The bot's own sentences in one locale."""
 

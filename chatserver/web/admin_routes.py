@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from chatserver.domain.shop import DEMO_SHOP_NAME
 from chatserver.web import admin_agents as agents
 from chatserver.web import admin_api as api
 from chatserver.web import admin_faq as faq
@@ -17,9 +18,11 @@ _demo = page(_files, "demo.html")
 
 
 async def home(request: Request) -> Response:
-    """``/``: the demo product page, unless the shop turned it off (then the console)."""
+    """``/``: the demo product page while the shop is still the demo (has not set a name of its
+    own) and has not turned the page off; else the console."""
     shop = live_of(request).shop
-    if shop is not None and not shop.demo_page:
+    demo = shop is None or (shop.demo_page and shop.name in ("", DEMO_SHOP_NAME))
+    if not demo:
         return RedirectResponse("/console", 307)
     return await _demo(request)
 

@@ -135,3 +135,21 @@ async def test_on_redis_a_change_through_one_worker_is_live_on_the_other(
     await other.until(applied)
     shopper = await shopper_page(new_page, other)
     await expect(shopper.locator(".panel")).to_contain_text("Greetings from worker one.")
+
+
+async def test_the_widget_takes_the_shops_colour_and_logo_from_admin(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+) -> None:
+    from tests.test_admin_api import call, login, state
+
+    server = await start_server(faq_dir=shop_dir)
+    admin = await login(server, "owner")
+    body = (await state(server, admin))["shop"]
+    logo = server.url + "/static/vendor/logo.png"  # any http(s) URL; the image need not load
+    branded = {**body, "color": "#7c3aed", "logo_url": logo}
+    assert (await call(server, "PUT", "/api/admin/shop", admin, branded)).status_code == 200
+    shopper = await shopper_page(new_page, server)
+    header = shopper.locator(".panel header")
+    await expect(header).to_have_css("background-color", "rgb(124, 58, 237)")
+    await expect(shopper.locator(".avatar img.logo")).to_have_attribute("src", logo)
+    await expect(shopper.locator(".name")).to_have_text("Kitebay")  # the tag's own name wins

@@ -190,6 +190,8 @@ async def public_shop(request: Request) -> Any:
     from chatserver.web.admin_common import answer
 
     shop = live_of(request).shop
-    if shop is None:
-        return answer({"name": "", "console_title": "", "color": "", "logo_url": ""})
-    return answer(shop.model_dump(include={"name", "console_title", "color", "logo_url"}))
+    public = {"name", "console_title", "color", "logo_url"}
+    shown = {k: "" for k in public} if shop is None else shop.model_dump(include=public)
+    response = answer(shown)
+    response.headers["Access-Control-Allow-Origin"] = "*"  # the widget runs on the shop's pages
+    return response

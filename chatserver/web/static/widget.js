@@ -328,6 +328,23 @@
     return li;
   }
 
+  // The shop's name, colour and logo as set on /admin; the tag's own attributes win.
+  function brand(wrap, q) {
+    fetch(base + "/api/shop").then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
+      if (!s) return;
+      if (!script.getAttribute("data-color") && /^#[0-9a-fA-F]{6}$/.test(s.color || "")) {
+        wrap.style.setProperty("--accent", s.color);
+      }
+      if (!shopName && s.name) { shopName = s.name; q(".name").textContent = s.name; }
+      if (/^https?:\/\//.test(s.logo_url || "")) {
+        var img = el("img");
+        img.src = s.logo_url; img.alt = ""; img.className = "logo";
+        var avatar = q(".avatar");
+        avatar.textContent = ""; avatar.appendChild(img);
+      }
+    }).catch(function () { /* the tag's own look stays */ });
+  }
+
   function build() {
     var host = document.createElement("div");
     host.setAttribute("data-chat-widget", shop);
@@ -345,6 +362,7 @@
     ui.attach.onclick = ChatFiles.picker(ui.compose, attachFile).pick;
     C.translate(wrap, t);
     q(".name").textContent = shopName || t("w.team");
+    brand(wrap, q);
     ui.panel.setAttribute("aria-label", t("w.panel_label"));
     ui.bubble.onclick = function () { setOpen(!open); };
     q(".min").onclick = function () { setOpen(false); };
@@ -416,7 +434,7 @@
     ".panel{position:fixed;right:20px;bottom:92px;z-index:2147483000;width:370px;height:min(600px,calc(100vh - 120px));background:#fff;border-radius:16px;box-shadow:0 12px 40px rgba(0,0,0,.22);display:flex;flex-direction:column;overflow:hidden}" +
     ".panel[hidden],[hidden]{display:none!important}" +
     "header{display:flex;align-items:center;gap:10px;padding:14px 14px;background:var(--accent);color:#fff}" +
-    ".avatar{width:38px;height:38px;border-radius:50%;background:rgba(255,255,255,.2);display:grid;place-items:center;flex:none}.avatar svg{width:20px;fill:#fff}" +
+    ".avatar{width:38px;height:38px;border-radius:50%;background:rgba(255,255,255,.2);display:grid;place-items:center;flex:none}.avatar svg{width:20px;fill:#fff}.avatar .logo{width:38px;height:38px;border-radius:50%;object-fit:cover;background:#fff}" +
     ".head{flex:1;min-width:0}.name{font-weight:700;font-size:15px}.subline{display:flex;align-items:center;gap:6px;font-size:12.5px;opacity:.95}" +
     ".dot{width:8px;height:8px;border-radius:50%;background:#fbbf24;flex:none}.dot.on{background:#4ade80}.dot.off{background:#9ca3af}" +
     "header button{background:rgba(255,255,255,.16);border:0;color:#fff;border-radius:8px;padding:6px 10px;cursor:pointer;font-size:12.5px}.min{font-size:18px!important;line-height:1}" +

@@ -254,3 +254,35 @@ async def test_shop_export_and_import_round_trip_the_toml_files(
     (exported / "shop.toml").write_text('name = "x"\n')
     assert await asyncio.to_thread(main, ["shop", "import", str(exported), *args]) == 1
     assert "nothing imported" in capsys.readouterr().err
+
+
+async def test_an_invite_link_lets_a_new_agent_choose_a_password_once(shop: Server) -> None:
+    admin = await login(shop, "boss")
+    added = await call(shop, "POST", "/api/admin/agents", admin, {"id": "nina", "role": "agent"})
+    assert added.status_code == 200
+    token = added.json()["invite"].removeprefix("/console#invite=")
+    async with httpx.AsyncClient(base_url=shop.url) as http:
+        short = await http.post("/api/invite", json={"token": token, "password": "short"})
+        forged = await http.post(
+            "/api/invite", json={"token": token + "x", "password": "long enough"}
+        )
+        chosen = await http.post("/api/invite", json={"token": token, "password": "nina's own pw"})
+        again = await http.post("/api/invite", json={"token": token, "password": "someone else"})
+        signed_in = await http.post(
+            "/api/login", json={"username": "nina", "password": "nina's own pw"}
+        )
+    assert short.status_code == 400 and "password" in short.json()["error"]
+    assert forged.status_code == 401
+    assert chosen.status_code == 200 and chosen.json()["agent_id"] == "nina"
+    assert again.status_code == 401 and "used already" in again.json()["error"]
+    assert signed_in.status_code == 200
+
+
+async def test_an_invite_link_expires_after_a_week(shop: Server) -> None:
+    admin = await login(shop, "boss")
+    added = await call(shop, "POST", "/api/admin/agents", admin, {"id": "otto", "role": "agent"})
+    token = added.json()["invite"].removeprefix("/console#invite=")
+    await shop.clock.advance(7 * 86400 + 1)  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(base_url=shop.url) as http:
+        late = await http.post("/api/invite", json={"token": token, "password": "long enough"})
+    assert late.status_code == 401 and "expired" in late.json()["error"]

@@ -153,3 +153,21 @@ async def test_the_widget_takes_the_shops_colour_and_logo_from_admin(
     await expect(header).to_have_css("background-color", "rgb(124, 58, 237)")
     await expect(shopper.locator(".avatar img.logo")).to_have_attribute("src", logo)
     await expect(shopper.locator(".name")).to_have_text("Kitebay")  # the tag's own name wins
+
+
+async def test_an_invited_agent_chooses_a_password_in_the_console(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+) -> None:
+    server = await start_server(faq_dir=shop_dir)
+    admin = await admin_page(new_page, server)
+    await admin.locator("#a-id").fill("nina")
+    await admin.locator("#agent-form button[type=submit]").click()
+    link = await admin.locator("#agent-invite").get_attribute("href")
+    assert link and "/console#invite=" in link
+    agent = await new_page()
+    await agent.goto(link)
+    await expect(agent.locator("input[name=username]")).to_be_hidden()
+    await agent.locator("input[name=password]").fill("ninas-own-password")
+    await agent.locator("#login-form button[type=submit]").click()
+    await expect(agent.locator("[data-status=online]")).to_be_visible()
+    assert "#invite=" not in agent.url

@@ -65,6 +65,9 @@ def load_secret(configured: str, data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+INVITE_MAX_AGE_S = 7 * 86400
+
+
 class AgentSession(BaseModel):
     """What an agent's session token says."""
 
@@ -92,6 +95,7 @@ class Tokens:
         self._session = URLSafeTimedSerializer(
             secret, salt="chatserver.agent-session", signer=signer
         )
+        self._invite = URLSafeTimedSerializer(secret, salt="chatserver.invite", signer=signer)
         self._max_age = session_max_age_s
 
     def new_shopper(self) -> tuple[str, str]:
@@ -126,6 +130,20 @@ class Tokens:
             raise Unauthorized("session expired: log in again") from exc
         except (BadSignature, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise Unauthorized("session token is not valid: log in again") from exc
+
+    def new_invite(self, agent_id: str, generation: int) -> str:
+        """A link's token that lets an agent choose their password once, within a week."""
+        return self._invite.dumps({"aid": agent_id, "gen": generation})
+
+    def invite(self, token: str) -> tuple[str, int]:
+        """``(agent_id, generation)`` an invite names. Raises Unauthorized if wrong or old."""
+        try:
+            body = self._invite.loads(token, max_age=INVITE_MAX_AGE_S)
+            return str(body["aid"]), int(body["gen"])
+        except (BadSignature, KeyError, TypeError, ValueError) as exc:
+            raise Unauthorized(
+                "this invite link is not valid or has expired: ask for a new one"
+            ) from exc
 
     def session_agent(self, token: str) -> str:
         """The agent a session token belongs to. Raises Unauthorized if wrong or expired."""
@@ -168,6 +186,15 @@ class Accounts:
         await self._store.put(account.id, changed.model_dump_json())
         await self._sessions_changed(account.id)
         return changed
+
+    async def accept_invite(self, tokens: Tokens, token: str, password: str) -> Account:
+        """An invited agent chooses their password; the link then works no more (the password
+        raises the session generation it names). Raises Unauthorized."""
+        agent_id, generation = tokens.invite(token)
+        account = await self.get(agent_id)
+        if account is None or account.session_generation != generation:
+            raise Unauthorized("this invite link was used already or is no longer valid")
+        return await self.set_password(account, password)
 
     async def save(self, account: Account) -> None:
         """Store an account as it is (a changed role, capacity, languages or password hash)."""

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.requests import Request
 
 from chatserver.core.auth import Account, AgentRole, hash_password, new_password
+from chatserver.core.hub import Hub
 from chatserver.web.admin_common import Refused, endpoint, hub_of, invalid, live_of, parse
 
 
@@ -66,6 +67,11 @@ def _checked(data: dict[str, Any]) -> Account:
     return account
 
 
+def _invite_path(hub: Hub, agent_id: str, generation: int) -> str:
+    """Where an invited agent chooses their own password (instead of the one-time one)."""
+    return "/console#invite=" + hub.tokens.new_invite(agent_id, generation)
+
+
 @endpoint(write=True)
 async def add_agent(request: Request, account: Account) -> dict[str, Any]:
     """``POST /api/admin/agents``: a new agent and their one-time password (shown once)."""
@@ -83,7 +89,7 @@ async def add_agent(request: Request, account: Account) -> dict[str, Any]:
     }
     await hub.accounts.save(_checked(data))
     await live_of(request).record(account.id, f"added agent {body.id} ({body.role})")
-    return {"agent": body.id, "password": password}
+    return {"agent": body.id, "password": password, "invite": _invite_path(hub, body.id, 0)}
 
 
 @endpoint(write=True)
@@ -105,9 +111,10 @@ async def reset_password(request: Request, account: Account) -> dict[str, Any]:
     """``POST /api/admin/agents/{agent_id}/password``: a new one-time password, shown once."""
     target = await _account(request)
     password = new_password()
-    await hub_of(request).accounts.set_password(target, password)
+    changed = await hub_of(request).accounts.set_password(target, password)
     await live_of(request).record(account.id, f"reset the password of {target.id}")
-    return {"agent": target.id, "password": password}
+    invite = _invite_path(hub_of(request), target.id, changed.session_generation)
+    return {"agent": target.id, "password": password, "invite": invite}
 
 
 @endpoint(write=True)

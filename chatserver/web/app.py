@@ -145,6 +145,7 @@ def create_app(
         *admin_routes.routes(),
         *asset_routes(),
         Route("/api/login", api.login, methods=["POST"]),
+        Route("/api/invite", api.accept_invite, methods=["POST"]),
         Route("/api/health", api.health),
         Route("/api/playbook/tone", playbook_api.tone_rules),
         Route("/api/reports", reports_api.report),

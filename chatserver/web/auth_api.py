@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from chatserver.core.auth import Account
 from chatserver.core.hub import Hub
 from chatserver.domain.errors import Unauthorized
 from chatserver.web.limits import LoginThrottle
@@ -17,6 +18,13 @@ class LoginRequest(BaseModel):
 
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
+
+
+class InviteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token: str = Field(min_length=1, max_length=500)
+    password: str = Field(min_length=8, max_length=200)
 
 
 class LoginResponse(BaseModel):
@@ -56,6 +64,34 @@ async def login(request: Request) -> Response:
         throttle.failed(account_key, address)
         return error_response(401, exc.message)
     throttle.succeeded(account_key)
+    return _signed_in(hub, account)
+
+
+async def accept_invite(request: Request) -> Response:
+    """``POST /api/invite`` with ``{"token", "password"}``: an invited agent chooses their
+    password (at least 8 characters) and is signed in. The link works once."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = "address:" + (request.client.host if request.client else "")
+    if (wait := throttle.retry_after(address)) is not None:
+        return _throttled(wait)
+    try:
+        body = InviteRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(x) for x in error["loc"]) or "body"
+        return error_response(
+            400, f"invite needs JSON {{token, password}}: {field}: {error['msg']}"
+        )
+    hub = _hub(request)
+    try:
+        account = await hub.accounts.accept_invite(hub.tokens, body.token, body.password)
+    except Unauthorized as exc:
+        throttle.failed(address)
+        return error_response(401, exc.message)
+    return _signed_in(hub, account)
+
+
+def _signed_in(hub: Hub, account: Account) -> Response:
     reply = LoginResponse(
         token=hub.tokens.new_session(account.id, account.session_generation),
         agent_id=account.id,

@@ -263,7 +263,7 @@
       });
       reset.onclick = function () {
         api("POST", "/api/admin/agents/" + encodeURIComponent(a.id) + "/password").then(function (r) {
-          if (r.ok) secret(a.id, r.body.password); else err.textContent = r.body.error;
+          if (r.ok) secret(a.id, r.body.password, r.body.invite); else err.textContent = r.body.error;
         });
       };
       remove.onclick = function () {
@@ -273,16 +273,19 @@
       box.appendChild(row);
     });
   }
-  function secret(id, password) {
+  function secret(id, password, invite) {
     var s = $("agent-secret"); s.hidden = false;
-    s.textContent = "One-time password for " + id + ": " + password + " (shown once; give it to them, they log in at " + location.origin + "/console)";
+    s.textContent = "One-time password for " + id + ": " + password + " (shown once; give it to them, they log in at " + location.origin + "/console). Or send them this invite link, valid for a week and once, to choose their own password: ";
+    var link = document.createElement("a");
+    link.href = location.origin + invite; link.textContent = link.href; link.id = "agent-invite";
+    s.appendChild(link);
   }
   $("agent-form").addEventListener("submit", function (e) {
     e.preventDefault();
     var body = { id: $("a-id").value.trim(), name: $("a-name").value.trim(), role: $("a-role").value, capacity: Number($("a-capacity").value), languages: lines($("a-languages").value, ",") };
     api("POST", "/api/admin/agents", body).then(function (r) {
       showErrors([$("agent-form")], r); if (!r.ok) return;
-      e.target.reset(); load(); secret(r.body.agent, r.body.password);
+      e.target.reset(); load(); secret(r.body.agent, r.body.password, r.body.invite);
     });
   });
 

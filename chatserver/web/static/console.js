@@ -29,16 +29,28 @@
     $("app").hidden = true; $("login").hidden = false;
     $("login-error").hidden = !message; $("login-error").textContent = message || "";
     document.title = t("c.login_title");
-    $("login-form").username.focus();
+    (invite ? $("login-form").password : $("login-form").username).focus();
+  }
+  // An invite link (/console#invite=...) lets a new agent choose their own password.
+  var invite = /^#invite=(.+)$/.exec(location.hash);
+  if (invite) {
+    var form = $("login-form");
+    form.username.closest("label").style.display = "none"; form.username.required = false;
+    form.password.autocomplete = "new-password"; form.password.minLength = 8;
+    form.querySelector("h1").setAttribute("data-t", "c.invite_title");
+    form.querySelector("button[type=submit]").setAttribute("data-t", "c.invite_save");
   }
   $("login-form").addEventListener("submit", function (e) {
     e.preventDefault();
     var f = e.target;
-    fetch("/api/login", { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ username: f.username.value.trim(), password: f.password.value }) })
+    var body = invite ? { token: decodeURIComponent(invite[1]), password: f.password.value }
+                      : { username: f.username.value.trim(), password: f.password.value };
+    fetch(invite ? "/api/invite" : "/api/login", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body) })
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
       .then(function (r) {
-        if (!r.ok) return showLogin(t("c.login_failed"));
+        if (!r.ok) return showLogin(invite ? r.body.error : t("c.login_failed"));
+        if (invite) { invite = null; history.replaceState(null, "", location.pathname); }
         S.token = r.body.token; localStorage.setItem("console:token", S.token);
         f.password.value = "";
         unlockAudio(); askNotify();

@@ -11,14 +11,14 @@ V = TypeVar("V")
 
 
 class LRU(Generic[K, V]):
-    """At most ``size`` entries; the least recently used go first, unless ``keep(value)`` says no.
+    """At most ``size`` entries; the least recently used go first, unless ``keep`` says no.
 
     Args:
         size: the most entries kept (more only while every older one must be kept).
-        keep: True for a value that must not be forgotten yet (work in flight on it).
+        keep: True for an entry (key, value) that must not be forgotten yet (work in flight).
     """
 
-    def __init__(self, size: int, keep: Callable[[V], bool] = lambda _: False) -> None:
+    def __init__(self, size: int, keep: Callable[[K, V], bool] = lambda _k, _v: False) -> None:
         self.size = size
         self._keep = keep
         self._entries: OrderedDict[K, V] = OrderedDict()
@@ -41,10 +41,15 @@ class LRU(Generic[K, V]):
             for old in list(self._entries)[: excess * 2]:
                 if excess <= 0:
                     break
-                if old != key and not self._keep(self._entries[old]):
+                if old != key and not self._keep(old, self._entries[old]):
                     del self._entries[old]
                     excess -= 1
         return value
+
+    def setdefault(self, key: K, value: V) -> V:
+        """The entry's value if there is one, else ``value`` (stored)."""
+        known = self.get(key)
+        return known if known is not None else self.put(key, value)
 
     def pop(self, key: K) -> None:
         self._entries.pop(key, None)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import json
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +62,7 @@ _REPORT_INDEX = (
 )
 
 _LOGS_IN_MEMORY = 20_000
+_RECORDS_IN_MEMORY = 20_000
 
 
 @dataclass
@@ -76,25 +79,47 @@ class SQLiteRecords(Records):
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self.docs: dict[str, dict[str, str]] = {}
+        # What memory keeps is bounded (least recently used first), but never a record or a
+        # shopper's list with a write in flight: a read from disk would miss that write.
+        self._writing: Counter[str] = Counter()
+        self.docs: LRU[str, dict[str, str]] = LRU(
+            _RECORDS_IN_MEMORY, keep=lambda key, _: key in self._writing
+        )
         # Each shopper's conversations as (created_at, id), sorted like the table's index; loaded
         # once, then kept in step by create: no read per shopper message.
-        self._by_shopper: dict[str, list[tuple[float, str]]] = {}
+        self._by_shopper: LRU[str, list[tuple[float, str]]] = LRU(
+            _RECORDS_IN_MEMORY, keep=lambda key, _: key in self._writing
+        )
         self.has_report_row = False
 
     async def create(
         self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
     ) -> None:
         created_at = json.loads(fields.get("created_at", "0"))
-        bisect.insort(await self._shopper_index(shopper_id), (created_at, conversation_id))
-        self.docs[conversation_id] = dict(fields)
+        index = await self._shopper_index(shopper_id)
         insert = "INSERT INTO conversations (id, shopper_id, created_at, doc) VALUES (?, ?, ?, ?)"
-        await self._db.write([(insert, (conversation_id, shopper_id, created_at, _doc(fields)))])
+        statement = (insert, (conversation_id, shopper_id, created_at, _doc(fields)))
+        with self.writing(conversation_id, shopper_id):
+            bisect.insort(index, (created_at, conversation_id))
+            self.docs.put(conversation_id, dict(fields))
+            await self._db.write([statement])
 
     async def update(self, conversation_id: str, fields: Mapping[str, str]) -> None:
-        await self._db.write(
-            [self.patch(conversation_id, await self.loaded(conversation_id), fields)]
-        )
+        doc = await self.loaded(conversation_id)
+        with self.writing(conversation_id):
+            await self._db.write([self.patch(conversation_id, doc, fields)])
+
+    @contextlib.contextmanager
+    def writing(self, *keys: str) -> Iterator[None]:
+        """Keep these records and shoppers' lists in memory until the write is done."""
+        self._writing.update(keys)
+        try:
+            yield
+        finally:
+            self._writing.subtract(keys)
+            for key in keys:
+                if self._writing[key] <= 0:
+                    del self._writing[key]
 
     async def loaded(self, conversation_id: str) -> dict[str, str]:
         """A record's fields as memory keeps them. Raises KeyError."""
@@ -174,7 +199,7 @@ class SQLiteLog(Log):
     def __init__(self, db: Database, records: SQLiteRecords) -> None:
         self._db = db
         self._records = records
-        self._tails: LRU[str, _Tail] = LRU(_LOGS_IN_MEMORY, keep=lambda tail: bool(tail.pending))
+        self._tails: LRU[str, _Tail] = LRU(_LOGS_IN_MEMORY, keep=lambda _, tail: bool(tail.pending))
 
     async def _tail(self, conversation_id: str) -> _Tail:
         tail = self._tails.get(conversation_id)
@@ -217,7 +242,8 @@ class SQLiteLog(Log):
         if client_id is not None:
             tail.pending[client_id] = stored
         try:
-            await self._db.write(statements)
+            with self._records.writing(conversation_id):
+                await self._db.write(statements)
         except BaseException as exc:
             # Forget what memory knew so the next append re-reads the log from disk.
             self._tails.pop(conversation_id)
@@ -333,7 +359,7 @@ class SQLiteStore(Store):
         )
         for conversation_id, doc in rows:
             fields = _fields_of(doc)
-            self._records.docs[conversation_id] = fields
+            self._records.docs.put(conversation_id, fields)
             agent_id = json.loads(fields.get("agent_id", "null"))
             if json.loads(fields["status"]) == "queued":
                 await self.memory_router.enqueue(conversation_id)

@@ -26,15 +26,23 @@ def _entry_label(index: int, raw: Any) -> str:
     )
 
 
+def _read_toml(path: Path) -> tuple[dict[str, Any] | None, list[FaqProblem]]:
+    """A TOML file's contents, or None and the problem that kept it from being read."""
+    file = str(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8")), []
+    except OSError as exc:
+        return None, [FaqProblem(file=file, entry="-", message=f"cannot read file: {exc.strerror}")]
+    except tomllib.TOMLDecodeError as exc:
+        return None, [FaqProblem(file=file, entry="-", message=f"not valid TOML: {exc}")]
+
+
 def _parse(path: Path) -> tuple[list[FaqEntry], list[FaqProblem]]:
     """Parse and validate every entry; collect all problems instead of stopping at the first."""
     file = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return [], [FaqProblem(file=file, entry="-", message=f"cannot read file: {exc.strerror}")]
-    except tomllib.TOMLDecodeError as exc:
-        return [], [FaqProblem(file=file, entry="-", message=f"not valid TOML: {exc}")]
+    data, unread = _read_toml(path)
+    if data is None:
+        return [], unread
     problems = [
         FaqProblem(
             file=file, entry="-", message=f"unknown top-level key {key!r} (expected [[entry]])"
@@ -106,12 +114,9 @@ def _parse_translation(
     from chatserver.faq.language import load_language
 
     file = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return [], [FaqProblem(file=file, entry="-", message=f"cannot read file: {exc.strerror}")]
-    except tomllib.TOMLDecodeError as exc:
-        return [], [FaqProblem(file=file, entry="-", message=f"not valid TOML: {exc}")]
+    data, unread = _read_toml(path)
+    if data is None:
+        return [], unread
     problems = []
     try:
         load_language(lang)

@@ -138,6 +138,26 @@ async def test_conversation_records_are_created_updated_and_listed(stores: list[
     assert [json.loads(r["created_at"]) for r in listed] == [NOW, NOW + 5]
 
 
+async def test_two_workers_opening_a_shoppers_conversation_at_once_create_one(
+    stores: list[Store],
+) -> None:
+    backend, peer = stores
+    first, second = await asyncio.gather(
+        backend.records.open_or_create("c1", "s1", doc(status="bot", created_at=NOW)),
+        peer.records.open_or_create("c2", "s1", doc(status="queued", created_at=NOW + 0.001)),
+    )
+    assert first == second and await peer.records.of_shopper("s1") == [first]
+    assert await backend.records.open_or_create("c3", "s1", doc(created_at=NOW + 1)) == first
+    await backend.records.update(first, doc(status="closed"))
+    # Once it is closed, the next message starts a new one.
+    assert (
+        await peer.records.open_or_create("c4", "s1", doc(status="bot", created_at=NOW + 2)) == "c4"
+    )
+    assert await backend.records.of_shopper("s1") == [first, "c4"]
+    record = await backend.records.get("c4")
+    assert record is not None and json.loads(record["status"]) == "bot"
+
+
 # --- queue and routing -------------------------------------------------------------------
 
 

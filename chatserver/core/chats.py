@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from chatserver.core.assignment import Assigner
 from chatserver.core.auth import Accounts, Tokens
 from chatserver.core.fanout import Fanout
-from chatserver.core.journal import Journal
+from chatserver.core.journal import Journal, stored
 from chatserver.core.metrics import Metrics
 from chatserver.core.sessions import Session
 from chatserver.domain import protocol as p
@@ -20,6 +20,8 @@ from chatserver.domain.conversation import Conversation, bot_answered
 from chatserver.domain.errors import InvalidFrame, NotAllowed, NotFound, NotYourConversation
 from chatserver.domain.settings import Settings
 from chatserver.store.ports import Appended
+
+_STARTED_POLLS, _STARTED_POLL_S = 100, 0.005  # real time: another process is storing it
 
 
 @dataclass
@@ -98,11 +100,11 @@ class Chats:
             timezone=hello.timezone,
             context=hello.context,
         )
-        await self.journal.create(conversation)
-        for shopper_session in self.fanout.shopper_sessions(session.user_id):
-            for old in list(shopper_session.feeds):
-                await self.fanout.unfollow(shopper_session, old)
-            await self.fanout.follow(shopper_session, conversation.id, 0)
+        opened = await self.journal.open_or_create(conversation)
+        if opened.id != conversation.id:
+            # Another worker started one for this shopper a moment ago (another tab): use it.
+            await self._until_started(opened.id)
+            return opened
         await self.journal.post(
             conversation.id,
             p.ConversationStarted,
@@ -112,9 +114,19 @@ class Chats:
             timezone=conversation.timezone,
             context=conversation.context,
         )
+        # Every tab of this shopper, on every worker, follows it from its start.
+        await self.fanout.shopper_started(session.user_id, conversation.id)
         if not with_bot:
             await self.assigner.enqueue(conversation, "new")
         return conversation
+
+    async def _until_started(self, conversation_id: str) -> None:
+        """Wait (briefly) for the worker that created a conversation to store its first event,
+        so that a message never comes before ``conversation_started`` in its log."""
+        for _ in range(_STARTED_POLLS):
+            if await stored(self.journal.store.log.read(conversation_id, 0, 1)):
+                return
+            await asyncio.sleep(_STARTED_POLL_S)
 
     async def bot_reply(self, conversation: Conversation, text: str, seq: int) -> None:
         """The assistant answers the shopper message ``text`` (stored at ``seq``).

@@ -4,7 +4,9 @@ Event channels: ``c:<log>`` carries a conversation log's events and live notices
 reaches every agent. Signal topic ``follow:<agent>`` tells an agent's sockets to follow a
 conversation they were just given, ``status:<agent>`` to show their status and load afresh
 (control messages: never on an event channel); topic ``sessions`` (message: an agent id) makes
-that agent's sockets check their session again.
+that agent's sockets check their session again. Topic ``shopper:<shopper>`` (message: a
+conversation id) makes that shopper's sockets, in every tab on every worker, follow the
+conversation one of their tabs just started.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ def status_topic(agent_id: str) -> str:
     return f"status:{agent_id}"
 
 
+def shopper_topic(shopper_id: str) -> str:
+    return f"shopper:{shopper_id}"
+
+
 StatusSender = Callable[[Session], Coroutine[Any, Any, None]]
 
 
@@ -65,8 +71,11 @@ class Fanout:
 
     # --- who is here ---------------------------------------------------------------------
 
-    def add_shopper(self, session: Session) -> None:
-        self._shoppers[session.user_id].add(session)
+    async def add_shopper(self, session: Session) -> None:
+        sessions = self._shoppers[session.user_id]
+        sessions.add(session)
+        if len(sessions) == 1:
+            await self.bus.watch(shopper_topic(session.user_id))
 
     def shopper_ids(self) -> list[str]:
         """The shoppers connected to this worker."""
@@ -104,6 +113,7 @@ class Fanout:
             return False
         del registry[session.user_id]
         if session.role == "shopper":
+            await self.bus.unwatch(shopper_topic(session.user_id))
             return False
         await self.bus.unwatch(follow_topic(session.user_id))
         await self.bus.unwatch(status_topic(session.user_id))
@@ -137,6 +147,20 @@ class Fanout:
         await self.follow(session, conversation_id, last_seqs.get(conversation_id, 0))
         await self.follow(session, staff, last_seqs.get(staff, 0))
 
+    async def shopper_started(self, shopper_id: str, conversation_id: str) -> None:
+        """A shopper started a conversation: all their tabs, here and on other workers, follow
+        it from its start instead of the one before."""
+        for session in self.shopper_sessions(shopper_id):
+            await self._switch(session, conversation_id)
+        await self.bus.signal(shopper_topic(shopper_id), conversation_id)
+
+    async def _switch(self, session: Session, conversation_id: str) -> None:
+        if session.follows(conversation_id):
+            return
+        for old in list(session.feeds):
+            await self.unfollow(session, old)
+        await self.follow(session, conversation_id, 0)
+
     def on_event(self, channel: str, seq: int | None, text: str) -> None:
         """The bus's event listener: one event, to every local session it concerns."""
         kind, _, key = channel.partition(":")
@@ -158,11 +182,15 @@ class Fanout:
 
     def on_signal(self, topic: str, message: str) -> None:
         """The bus's signal listener: an agent's sockets follow a conversation just given them,
-        or show their load afresh."""
+        or show their load afresh; a shopper's follow the conversation they started."""
         kind, _, agent_id = topic.partition(":")
         if topic == SESSIONS_TOPIC:
             for session in tuple(self._agents.get(message, ())):
                 self._rechecks.get(session, lambda: None)()
+            return
+        if kind == "shopper":
+            for session in self.shopper_sessions(agent_id):
+                self.soon(self._switch(session, message))
             return
         for session in tuple(self._agents.get(agent_id, ())):
             if kind == "follow" and not session.follows(message):

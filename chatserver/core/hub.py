@@ -102,13 +102,16 @@ class Hub:
             session.user_id = self.tokens.shopper_id(token)
         else:
             session.user_id, token = self.tokens.new_shopper()
+        # Watch for a conversation another tab starts before reading the latest: no gap.
+        await self.fanout.add_shopper(session)
         conversation = await self.journal.latest(session.user_id)
-        self.fanout.add_shopper(session)
         self.chats.hellos[session] = hello
         infos = []
         if conversation is not None:
             infos.append(conversation.info(self.settings.response_target_s))
-            position = await self._resume_point(session, conversation.id, hello.last_seq)
+            # Positions per conversation: one begun meanwhile (in another tab) from its start.
+            claimed = hello.last_seqs.get(conversation.id, 0) if hello.last_seqs else hello.last_seq
+            position = await self._resume_point(session, conversation.id, claimed)
             await self.fanout.follow(session, conversation.id, position)
         self._welcome(session, token, infos)
         availability = await self.assigner.availability(hello.locale, hello.timezone)

@@ -105,6 +105,16 @@ class Journal:
             )
         )
 
+    async def open_or_create(self, conversation: Conversation) -> Conversation:
+        """The shopper's open conversation, or this new one, created: of two workers starting
+        one for the same shopper at once, one creates it and the other gets it."""
+        found = await stored(
+            self.store.records.open_or_create(
+                conversation.id, conversation.shopper_id, conversation.fields()
+            )
+        )
+        return conversation if found == conversation.id else await self.get(found)
+
     async def update(self, conversation: Conversation, **changes: Any) -> Conversation:
         """Store some fields of a record; returns the record with them."""
         updated = conversation.model_copy(update=changes)

@@ -22,8 +22,10 @@ Every frame is one JSON text message with a `type`. Sockets: `/ws/shopper` (need
 `Origin`) and `/ws/agent` (needs the session token from `POST /api/login` in `hello`). The first
 frame on either is `hello` with `"version": {version}`. Events stored in a conversation's log carry
 `conversation_id`, `seq` (1, 2, 3, ... per conversation) and `ts` (server time, seconds since the
-epoch); a client that reconnects sends the last `seq` it has (`last_seq` for a shopper, `last_seqs`
-per conversation for an agent) and receives every later event once, in order. A message carries a
+epoch); a client that reconnects sends the last `seq` it has per conversation (`last_seqs`,
+`{{conversation_id: seq}}`; a shopper without them may send `last_seq`, for their latest
+conversation) and receives every later event once, in order; a conversation it does not name is
+sent from its start (a shopper's newer conversation, begun in another tab). A message carries a
 `client_id`; sending it again returns the original `seq` in `ack` with `duplicate: true`.
 A bad frame gets an `error` frame naming what was wrong; the socket stays open unless the error is
 `unauthorized` (closed with 1008).

@@ -202,6 +202,15 @@ class MemoryRecords(Records):
         self._created[conversation_id] = created_at
         bisect.insort(self._by_shopper.setdefault(shopper_id, []), (created_at, conversation_id))
 
+    async def open_or_create(
+        self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
+    ) -> str:
+        mine = self._by_shopper.get(shopper_id)
+        if mine and self._docs[mine[-1][1]].get("status") != '"closed"':
+            return mine[-1][1]
+        await self.create(conversation_id, shopper_id, fields)  # nothing awaits in it
+        return conversation_id
+
     async def update(self, conversation_id: str, fields: Mapping[str, str]) -> None:
         if conversation_id not in self._docs:
             raise KeyError(conversation_id)

@@ -121,6 +121,14 @@ class Records(ABC):
         """A shopper's conversation ids, oldest first."""
 
     @abstractmethod
+    async def open_or_create(
+        self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
+    ) -> str:
+        """The shopper's open conversation (their newest, unless its status is ``closed``), or
+        this new record, created; returns its id. Atomic: of two callers at once, from any
+        workers, one creates and the other gets that one."""
+
+    @abstractmethod
     async def created_between(self, since: float, until: float) -> list[dict[str, str]]:
         """Records of conversations created in ``[since, until)``, oldest first."""
 

@@ -112,6 +112,7 @@ class RedisRecords(Records):
         self._redis = client
         self._k = keys
         self._update = client.register_script(lua("update_if_exists"))
+        self._open_or_create = client.register_script(lua("open_or_create"))
 
     async def create(
         self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
@@ -123,6 +124,17 @@ class RedisRecords(Records):
             tx.zadd(self._k("conversations"), {conversation_id: created_at})
             with guard():
                 await tx.execute()
+
+    async def open_or_create(
+        self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
+    ) -> str:
+        k = self._k
+        keys = [k("shopper", shopper_id), k("conv", conversation_id), k("conversations")]
+        created_at = repr(float(fields.get("created_at", "0")))
+        flat = [item for pair in fields.items() for item in pair]
+        with guard():
+            found = await self._open_or_create(keys, [k.prefix, conversation_id, created_at, *flat])
+        return str(found)
 
     async def update(self, conversation_id: str, fields: Mapping[str, str]) -> None:
         if not fields:

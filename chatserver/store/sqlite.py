@@ -91,6 +91,7 @@ class SQLiteRecords(Records):
             _RECORDS_IN_MEMORY, keep=lambda key, _: key in self._writing
         )
         self.has_report_row = False
+        self._opening: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def create(
         self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
@@ -103,6 +104,27 @@ class SQLiteRecords(Records):
             bisect.insort(index, (created_at, conversation_id))
             self.docs.put(conversation_id, dict(fields))
             await self._db.write([statement])
+
+    async def open_or_create(
+        self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
+    ) -> str:
+        # One process owns the file: a lock per shopper makes the check and the insert one step.
+        lock, users = self._opening.get(shopper_id, (asyncio.Lock(), 0))
+        self._opening[shopper_id] = (lock, users + 1)
+        try:
+            async with lock:
+                index = await self._shopper_index(shopper_id)
+                newest = await self._fields(index[-1][1]) if index else None
+                if newest is not None and newest.get("status") != '"closed"':
+                    return index[-1][1]
+                await self.create(conversation_id, shopper_id, fields)
+                return conversation_id
+        finally:
+            lock, users = self._opening[shopper_id]
+            if users == 1:
+                del self._opening[shopper_id]
+            else:
+                self._opening[shopper_id] = (lock, users - 1)
 
     async def update(self, conversation_id: str, fields: Mapping[str, str]) -> None:
         doc = await self.loaded(conversation_id)

@@ -98,7 +98,10 @@
   // --- the socket: hello, resume, backoff ------------------------------------------------------
   var link = C.link(base.replace(/^http/, "ws") + "/ws/shopper", {
     open: function () {
-      send({ type: "hello", version: 2, token: st.token || null, last_seq: st.cid ? lastSeq() : 0,
+      // Positions per conversation: a newer one (begun in another tab) comes from its start.
+      var seqs = {};
+      if (st.cid) seqs[st.cid] = lastSeq();
+      send({ type: "hello", version: 2, token: st.token || null, last_seqs: seqs,
              locale: cut(locale, 35), timezone: cut(zone, 64), context: context() });
     },
     frame: function (f) { onFrame(f); },
@@ -114,9 +117,7 @@
         st.token = f.token || st.token;
         var conv = (f.conversations || [])[0];
         if (!conv || conv.conversation_id !== st.cid) {
-          var had = st.cid && lastSeq() > 0;
-          st.cid = conv ? conv.conversation_id : null; retire();
-          if (had && conv) { save(); link.drop(); return; } // resume asked for another log: start over
+          st.cid = conv ? conv.conversation_id : null; retire(); // it comes from its start
         }
         save(); setOnline(true);
         st.pending.forEach(function (m) { send({ type: "send_message", client_id: m.client_id, text: m.text }); });

@@ -30,10 +30,14 @@ class GracePeriods:
         """Agents who hold chats but are connected nowhere get a grace period; sweeping starts."""
         a = self.assigner
         graces = await a.router.graces()
+        chosen = {seen.agent_id: seen.chosen for seen in await a.router.presence()}
         for agent_id in await a.router.held():
             # With several workers, an agent connected elsewhere is online there: leave them be.
             if agent_id not in graces and not await a.present(agent_id):
-                await a.router.grace(agent_id, "online", a.clock.now() + a.grace_s)
+                # They come back as they last chose (online if that is not known, or offline).
+                status = chosen.get(agent_id, "offline")
+                status = "online" if status == "offline" else status
+                await a.router.grace(agent_id, status, a.clock.now() + a.grace_s)
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     async def close(self) -> None:

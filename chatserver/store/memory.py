@@ -111,6 +111,11 @@ class MemoryRouter(Router):
         """Record a chat an agent held before a restart, without touching its presence."""
         self._agents.setdefault(agent_id, _Agent()).chats.add(conversation_id)
 
+    def restore(self, agent_id: str, chosen: str, capacity: int) -> None:
+        """Record what an agent chose before a restart; offline until they connect."""
+        agent = self._agents.setdefault(agent_id, _Agent())
+        agent.chosen, agent.capacity = chosen, capacity
+
     async def release(self, agent_id: str, conversation_id: str, now: float) -> None:
         agent = self._agents.get(agent_id)
         if agent is not None and conversation_id in agent.chats:

@@ -16,7 +16,6 @@ from chatserver.store._sqlite_db import Database, Statement
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
 from chatserver.store.files import DiskFiles
-from chatserver.store.memory import MemoryRouter
 from chatserver.store.ports import (
     REPORT_FIELDS,
     AgentAccounts,
@@ -30,6 +29,7 @@ from chatserver.store.ports import (
 from chatserver.store.shop_config import SQLITE_SCHEMA, SQLiteShopConfig
 from chatserver.store.sqlite_extra import SCHEMA as _EXTRA_SCHEMA
 from chatserver.store.sqlite_extra import SQLiteSearch, SQLiteTrays
+from chatserver.store.sqlite_presence import PRESENCE_SCHEMA, SQLiteRouter
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -56,7 +56,9 @@ CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 # Reports read REPORT_FIELDS of up to 100k records at once: SQLite keeps them as a JSON array in a
 # column it computes on every write, so a report never parses whole documents.
 _REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
-_SCHEMA = _SCHEMA.replace("{report_row}", _REPORT_ROW) + SQLITE_SCHEMA + _EXTRA_SCHEMA
+_SCHEMA = (
+    _SCHEMA.replace("{report_row}", _REPORT_ROW) + SQLITE_SCHEMA + _EXTRA_SCHEMA + PRESENCE_SCHEMA
+)
 _REPORT_INDEX = (
     "CREATE INDEX IF NOT EXISTS conversations_report ON conversations (created_at, report_row)"
 )
@@ -347,7 +349,7 @@ class SQLiteStore(Store):
         self.path = path
         self.db = Database(path, _SCHEMA)
         records = SQLiteRecords(self.db)
-        self.memory_router = MemoryRouter()
+        self.memory_router = SQLiteRouter(self.db)
         super().__init__(
             SQLiteLog(self.db, records),
             records,
@@ -374,6 +376,7 @@ class SQLiteStore(Store):
         if self._records.has_report_row:
             # Covering: a report reads its rows in created_at order without touching the table.
             await self.db.write([(_REPORT_INDEX, ())])
+        await self.memory_router.load()
         rows = await self.db.read(
             "SELECT id, doc FROM conversations"
             " WHERE json_extract(doc, '$.status') IN ('queued', 'assigned')"

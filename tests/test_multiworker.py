@@ -199,8 +199,10 @@ async def test_worker_that_loses_redis_says_unavailable_and_recovers_by_itself(
     assert "temporarily unavailable" in error["message"]
 
     await private_redis.start()
-    # The client retries the same message until it is acknowledged, as the widget does.
-    for _ in range(50):
+    # The client retries the same message until it is acknowledged, as the widget does (after
+    # a pause: an outage is refused at once).
+    for _ in range(100):
+        await asyncio.sleep(0.05)
         await shopper.send(p.SendMessage(client_id="m2", text="during"))
         reply = await shopper.expect("ack" if await _stored(shopper) else "error")
         if reply["type"] == "ack":

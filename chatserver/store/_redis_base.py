@@ -19,6 +19,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from chatserver.store._redis_pool import WaitingPool
 from chatserver.store.ports import StoreUnavailable
 
 DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -36,19 +37,18 @@ def lua(name: str) -> str:
     return text
 
 
-def connect(url: str) -> aioredis.Redis:
+def connect(url: str, max_connections: int = 64) -> aioredis.Redis:
     """A client for ``url`` that waits for a free connection and retries a stale one."""
-    # Quick, few retries: an outage must reach clients as an error frame within a second or
-    # two, not hang their sends. Retried writes are safe: appends carry a nonce (append.lua).
-    # A blocking pool: a burst of requests waits for a free connection instead of failing.
-    pool = aioredis.BlockingConnectionPool.from_url(
+    # Quick, few retries: an outage must reach clients as an error frame at once, not hang their
+    # sends. Retried writes are safe: appends carry a nonce (append.lua). The pool waits for a
+    # free connection as long as it takes (backpressure) and fails fast once Redis is gone.
+    pool = WaitingPool.from_url(
         url,
-        max_connections=64,
-        timeout=5,
+        max_connections=max_connections,
         decode_responses=True,
-        socket_connect_timeout=2,
+        socket_connect_timeout=0.25,
         socket_timeout=5,
-        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 3),
+        retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.05), 3),  # < 0.1 s in all
         # Without this list redis-py ignores ``retry`` (a stale pooled connection would fail).
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )

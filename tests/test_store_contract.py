@@ -11,6 +11,7 @@ import pytest
 
 from chatserver.store.base import Store
 from chatserver.store.memory import MemoryStore
+from chatserver.store.notice_ports import LedgerEntry
 from chatserver.store.redis import RedisStore
 from chatserver.store.sqlite import SQLiteStore
 from tests._redis import REDIS_URL, drop_keys, unique_prefix
@@ -522,3 +523,7 @@ async def test_a_ledger_records_an_entry_once_and_numbers_entries_in_order(
     assert await one.ledger.after("notices", 2) == []
     assert len(await one.ledger.after("notices", 0, limit=1)) == 1
     assert await one.ledger.after("nothing") == []
+    assert await two.ledger.get("notices", "n-2") == LedgerEntry(
+        2, "n-2", NOW + 2, '{"b":1}', duplicate=True
+    )
+    assert await two.ledger.get("notices", "n-3") is None

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatserver.core.chats import Chats
+from chatserver.core.notices import choose_option
 from chatserver.core.sessions import Session
 from chatserver.domain import protocol as p
 from chatserver.domain.conversation import feedback_given, start_clock
@@ -112,4 +113,5 @@ HANDLERS: dict[type[p.Frame], Handler] = {
     p.Rate: rate,
     p.BotFeedback: bot_feedback,
     p.LeaveEmail: leave_email,
+    p.ChooseOption: choose_option,
 }

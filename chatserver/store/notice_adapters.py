@@ -60,6 +60,14 @@ class MemoryLedger(Ledger):
         order.append(entry)
         return entry
 
+    async def get(self, ledger: str, entry_id: str) -> LedgerEntry | None:
+        found = self._entries.get(ledger, {}).get(entry_id)
+        return (
+            None
+            if found is None
+            else LedgerEntry(found.number, entry_id, found.at, found.text, duplicate=True)
+        )
+
     async def after(self, ledger: str, number: int = 0, limit: int = 500) -> list[LedgerEntry]:
         return self._order.get(ledger, [])[max(number, 0) :][:limit]
 
@@ -92,7 +100,7 @@ class SQLiteLedger(Ledger):
 
     async def record(self, ledger: str, entry_id: str, at: float, text: str) -> LedgerEntry:
         async with self._lock:
-            found = await self._get(ledger, entry_id)
+            found = await self.get(ledger, entry_id)
             if found is not None:
                 return found
             insert = (
@@ -100,11 +108,11 @@ class SQLiteLedger(Ledger):
                 " COALESCE(MAX(number), 0) + 1, ?3, ?4 FROM ledger WHERE ledger = ?1"
             )
             await self._db.write([(insert, (ledger, entry_id, at, text))])
-            stored = await self._get(ledger, entry_id)
+            stored = await self.get(ledger, entry_id)
             assert stored is not None  # written just above, under the lock
             return LedgerEntry(stored.number, entry_id, at, text)
 
-    async def _get(self, ledger: str, entry_id: str) -> LedgerEntry | None:
+    async def get(self, ledger: str, entry_id: str) -> LedgerEntry | None:
         rows = await self._db.read(
             "SELECT number, at, body FROM ledger WHERE ledger = ? AND entry_id = ?",
             (ledger, entry_id),
@@ -155,12 +163,24 @@ class RedisLedger(Ledger):
         self._record = client.register_script(lua("ledger_record"))
 
     async def record(self, ledger: str, entry_id: str, at: float, text: str) -> LedgerEntry:
-        keys = [self._k("ledger", ledger), self._k("ledgerorder", ledger), self._k("ledgern", ledger)]
+        keys = [
+            self._k("ledger", ledger),
+            self._k("ledgerorder", ledger),
+            self._k("ledgern", ledger),
+        ]
         with guard():
             number, stored_at, body, duplicate = await self._record(
                 keys, [entry_id, repr(at), text]
             )
         return LedgerEntry(int(number), entry_id, float(stored_at), str(body), bool(duplicate))
+
+    async def get(self, ledger: str, entry_id: str) -> LedgerEntry | None:
+        with guard():
+            body = await self._redis.hget(self._k("ledger", ledger), entry_id)
+        if body is None:
+            return None
+        number, at, text = json.loads(body)
+        return LedgerEntry(int(number), entry_id, float(at), str(text), duplicate=True)
 
     async def after(self, ledger: str, number: int = 0, limit: int = 500) -> list[LedgerEntry]:
         with guard():

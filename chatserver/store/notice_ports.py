@@ -50,5 +50,9 @@ class Ledger(ABC):
         """Record an entry unless its id is there already; either way return the stored one."""
 
     @abstractmethod
+    async def get(self, ledger: str, entry_id: str) -> LedgerEntry | None:
+        """The recorded entry with this id (as a duplicate), or None."""
+
+    @abstractmethod
     async def after(self, ledger: str, number: int = 0, limit: int = 500) -> list[LedgerEntry]:
         """The entries numbered above ``number``, in order, at most ``limit``."""

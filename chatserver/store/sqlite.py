@@ -17,6 +17,8 @@ from chatserver.store.base import Store
 from chatserver.store.bus import Bus
 from chatserver.store.files import DiskFiles
 from chatserver.store.memory import MemoryRouter
+from chatserver.store.notice_adapters import SQLITE_SCHEMA as _NOTICE_SCHEMA
+from chatserver.store.notice_adapters import SQLiteApiKeys, SQLiteLedger
 from chatserver.store.ports import (
     REPORT_FIELDS,
     AgentAccounts,
@@ -27,8 +29,6 @@ from chatserver.store.ports import (
     Render,
     StoreUnavailable,
 )
-from chatserver.store.notice_adapters import SQLITE_SCHEMA as _NOTICE_SCHEMA
-from chatserver.store.notice_adapters import SQLiteApiKeys, SQLiteLedger
 from chatserver.store.shop_config import SQLITE_SCHEMA, SQLiteShopConfig
 from chatserver.store.sqlite_extra import SCHEMA as _EXTRA_SCHEMA
 from chatserver.store.sqlite_extra import SQLiteSearch, SQLiteTrays

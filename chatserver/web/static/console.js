@@ -513,6 +513,8 @@
       case "conversation_closed": return e.by === "shopper" ? t("c.closed_by_shopper") : t("c.closed_by_agent");
       case "rating_given": return t("c.rated", { score: "\u2605".repeat(e.score) + "\u2606".repeat(5 - e.score), comment: e.comment ? "\u201c" + e.comment + "\u201d" : "" });
       case "email_left": return t("c.email_left", { email: e.email });
+      case "notice_posted": return t("c.notice_sent", { title: e.title, text: e.text });
+      case "choice_made": return t("c.choice_made", { choice: t("w.choice_" + e.choice) });
       case "bot_feedback_given": return e.helpful ? t("c.bot_helped") : t("c.bot_not_helped");
       case "tags_changed": return t("c.tags_set", { tags: e.tags.join(", ") || "\u2014" });
     }

@@ -151,8 +151,8 @@
     }
     if (st.events.some(function (x) { return x.seq === e.seq; })) return;
     st.events.push(e);
-    if (e.type === "message_posted" && e.author !== "shopper") {
-      agentTyping = false;
+    if (e.type === "message_posted" && e.author !== "shopper") agentTyping = false;
+    if ((e.type === "message_posted" && e.author !== "shopper") || e.type === "notice_posted") {
       if (!open || document.hidden) st.unread = (st.unread || 0) + 1;
     }
     if (e.type === "message_posted" && e.client_id) {
@@ -246,7 +246,7 @@
       });
       log.appendChild(el("li", "sys divider", t("w.earlier_above")));
     }
-    var lastBot = null, lastMine = 0;
+    var lastBot = null, lastMine = 0, chosen = ChatNotices.answers(st.events);
     st.events.forEach(function (e) { if (e.type === "message_posted" && e.author === "shopper") lastMine = e.seq; });
     st.events.forEach(function (e) {
       if (e.type === "message_posted") {
@@ -263,6 +263,7 @@
       else if (e.type === "email_left") log.appendChild(el("li", "sys", t("w.email_saved", { email: e.email })));
       else if (e.type === "bot_feedback_given" && e.helpful) log.appendChild(el("li", "sys", t("w.glad")));
       else if (e.type === "file_attached") log.appendChild(fileLine(e));
+      else if (e.type === "notice_posted") log.appendChild(ChatNotices.card(e, chosen[e.notice_id], t, choose));
     });
     if (lastBot && lastBot.e.faq_id && (s.status === "bot" || s.status === "queued") && !s.answers[lastBot.e.seq]) {
       var row = el("div", "actions");
@@ -299,6 +300,7 @@
     ui.compose.hidden = false;
     if (open) requestAnimationFrame(function () { log.scrollTop = log.scrollHeight; });
   }
+  function choose(noticeId, choice) { send({ type: "choose_option", notice_id: noticeId, choice: choice }); }
   function who(e) { return e.author === "shopper" ? "me" : e.author === "bot" ? "them bot" : e.author === "system" ? "sys" : "them"; }
   function name(e) { return e.author === "bot" ? t("w.assistant") : e.author_name; }
   // --- attachments (chat-files.js) ----------------------------------------------------------------
@@ -349,7 +351,7 @@
     var host = document.createElement("div");
     host.setAttribute("data-chat-widget", shop);
     var root = host.attachShadow({ mode: "open" });
-    var style = el("style", null, CSS.replace(/--accent:[^;]*;/, "--accent:" + color.replace(/[^#\w(),.% ]/g, "") + ";"));
+    var style = el("style", null, (CSS + ChatNotices.css).replace(/--accent:[^;]*;/, "--accent:" + color.replace(/[^#\w(),.% ]/g, "") + ";"));
     root.appendChild(style);
     var wrap = el("div", "wrap");
     wrap.innerHTML = HTML; // our own fixed markup; every dynamic string below uses textContent

@@ -1,0 +1,64 @@
+"""A delay notice in the widget, in headless Chromium against a real server: the unread badge
+on the bubble at the customer's next visit, the card with three choices, and the choice made."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import expect
+
+from tests.browser_support import NewPage, browser, new_page  # noqa: F401 (fixtures)
+from tests.conftest import Server
+from tests.test_notices import customer_token, delay, key
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+@pytest.fixture
+def backend_kind() -> str:
+    """The page does not depend on the store; tests/test_notices.py covers both backends."""
+    return "sqlite"
+
+
+async def test_the_widget_shows_a_delay_card_with_three_choices_and_the_one_clicked(
+    server: Server, new_page: NewPage
+) -> None:
+    writer = await key(server, "notices:write")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        sent = await http.post("/api/notices", headers=writer, json=delay(coupon="SORRY10"))
+    assert sent.status_code == 201, sent.text
+
+    # The customer comes back to the shop (signed in: the widget has their token).
+    page = await new_page()
+    saved = {"token": customer_token(server, "cust-7"), "cid": None, "events": [], "prev": [],
+             "pending": [], "unread": 0, "open": False, "skipped": None}  # fmt: skip
+    await page.add_init_script(
+        f"localStorage.setItem('chatwidget:demo', {json.dumps(json.dumps(saved))});"
+    )
+    await page.goto(server.url + "/")
+    await expect(page.locator(".badge")).to_have_text("1")
+    await expect(page.locator(".bubble")).to_have_attribute("aria-label", "Open chat, 1 unread")
+
+    await page.locator(".bubble").click()
+    card = page.locator(".notice-card")
+    await expect(card.locator("h4")).to_have_text("Order 100234 is delayed")
+    await expect(card).to_contain_text("held at customs")
+    await expect(card).to_contain_text("SORRY10")
+    buttons = card.locator("button.choice")
+    await expect(buttons).to_have_text(["Keep waiting", "Faster shipping", "Cancel and refund"])
+    await expect(page.locator(".badge")).to_be_hidden()
+    SCREENSHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "widget-delay-notice.png"))
+
+    await buttons.nth(1).click()
+    await expect(card.locator(".chosen")).to_have_text(
+        "Your choice: Faster shipping. Thank you, we are on it."
+    )
+    await expect(card.locator("button.choice")).to_have_count(0)
+    entry = await server.hub.store.ledger.get("choices", "n-1")
+    assert entry is not None and json.loads(entry.text)["choice"] == "faster_shipping"

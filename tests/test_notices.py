@@ -272,3 +272,70 @@ async def test_a_delay_reaches_the_widget_with_three_choices_and_the_answer_reac
     await server.clock.advance(3600)
     await asyncio.sleep(0.2)
     assert len(seen) == 2  # delivered once
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+async def test_reports_count_notices_per_kind_and_choices_per_choice(server: Server) -> None:
+    writer = await key(server, "notices:write")
+    shipped = {
+        "kind": "shipped",
+        "first_name": "Jo",
+        "order": "9",
+        "tracking_link": "https://t.example/9",
+    }
+    seeded = [
+        delay("d-1", "cust-1"),
+        delay("d-2", "cust-2"),
+        delay("d-3", "cust-3"),
+        delay("d-1", "cust-1"),  # the same notice again: counted once
+        {"notice_id": "s-1", "customer_id": "cust-1", **shipped},
+        {"notice_id": "c-1", "customer_id": "cust-4", "kind": "confirmed", "first_name": "Al", "order": "8"},
+    ]  # fmt: skip
+    for notice in seeded:
+        assert (await call(server, "POST", "/api/notices", writer, notice)).status_code in (
+            200,
+            201,
+        )
+    for customer_id, notice_id, choice in (
+        ("cust-1", "d-1", "faster_shipping"),
+        ("cust-2", "d-2", "faster_shipping"),
+        ("cust-3", "d-3", "cancel_refund"),
+    ):
+        shopper = await customer(server, customer_id)
+        await shopper.expect("notice_posted", notice_id=notice_id)
+        await shopper.send(p.ChooseOption(notice_id=notice_id, choice=choice))  # type: ignore[arg-type]
+        await shopper.expect("choice_made", notice_id=notice_id)
+
+    async def all_recorded() -> bool:
+        return len(await server.hub.store.ledger.after("choices")) == 3
+
+    await server.until(all_recorded)
+    manager = await admin(server, "manager")
+    body = (await call(server, "GET", "/api/reports", manager)).json()
+    assert body["notices"] == {
+        "sent": 5,
+        "by_kind": [
+            {"key": "confirmed", "count": 1},
+            {"key": "shipped", "count": 1},
+            {"key": "delayed", "count": 3},
+            {"key": "refund", "count": 0},
+        ],
+        "choices": [
+            {"key": "keep_waiting", "count": 0},
+            {"key": "faster_shipping", "count": 2},
+            {"key": "cancel_refund", "count": 1},
+        ],
+    }
+    csv = await call(server, "GET", "/api/reports/notices.csv", manager)
+    assert csv.text.splitlines() == [
+        "what,key,count",
+        "notice,confirmed,1",
+        "notice,shipped,1",
+        "notice,delayed,3",
+        "notice,refund,0",
+        "choice,keep_waiting,0",
+        "choice,faster_shipping,2",
+        "choice,cancel_refund,1",
+    ]

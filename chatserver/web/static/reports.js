@@ -102,6 +102,9 @@
     figures($("bot"), [[t("r.bot_conversations"), String(bot.conversations)], [t("r.settled"), pct(bot.settled_share)],
       [t("r.handoff_rate"), pct(bot.handoff_rate)]]);
     table($("unanswered"), [t("r.question"), t("r.times")], bot.unanswered.map(function (u) { return [u.text, u.count]; }));
+    var n = report.notices;
+    table($("notices"), [t("r.notice_kind"), t("r.times")], n.by_kind.map(function (x) { return [t("r.notice_" + x.key), x.count]; }));
+    table($("choices"), [t("r.choice"), t("r.times")], n.choices.map(function (x) { return [t("w.choice_" + x.key), x.count]; }));
     document.body.dataset.drawn = "yes";
   }
 
@@ -133,7 +136,7 @@
   }
 
   function csvLinks() {
-    var names = ["summary", "response", "agents", "days", "tags", "comments", "unanswered"];
+    var names = ["summary", "response", "agents", "days", "tags", "comments", "unanswered", "notices"];
     $("csv").replaceChildren.apply($("csv"), names.map(function (name) {
       var a = document.createElement("a"); a.href = "#"; a.textContent = name + ".csv";
       a.addEventListener("click", function (ev) {

@@ -503,6 +503,7 @@
     renderInfo(c);
     renderTransfer();
   }
+  var CHOICES = { keep_waiting: "w.choice_keep_waiting", faster_shipping: "w.choice_faster_shipping", cancel_refund: "w.choice_cancel_refund" };
   function systemLine(e, c) {
     switch (e.type) {
       case "conversation_started": return t("c.started", { time: clock(e.ts) });
@@ -514,7 +515,7 @@
       case "rating_given": return t("c.rated", { score: "\u2605".repeat(e.score) + "\u2606".repeat(5 - e.score), comment: e.comment ? "\u201c" + e.comment + "\u201d" : "" });
       case "email_left": return t("c.email_left", { email: e.email });
       case "notice_posted": return t("c.notice_sent", { title: e.title, text: e.text });
-      case "choice_made": return t("c.choice_made", { choice: t("w.choice_" + e.choice) });
+      case "choice_made": return t("c.choice_made", { choice: t(CHOICES[e.choice] || e.choice) });
       case "bot_feedback_given": return e.helpful ? t("c.bot_helped") : t("c.bot_not_helped");
       case "tags_changed": return t("c.tags_set", { tags: e.tags.join(", ") || "\u2014" });
     }

@@ -11,6 +11,8 @@ var ChatNotices = (function () {
     ".notice-card .choice{border:1px solid var(--accent);background:#fff;color:var(--accent);border-radius:16px;padding:6px 12px;cursor:pointer;font:inherit}" +
     ".notice-card .choice:hover{background:var(--accent);color:#fff}.notice-card .chosen{font-weight:600;color:#065f46}";
 
+  var CHOICES = { keep_waiting: "w.choice_keep_waiting", faster_shipping: "w.choice_faster_shipping", cancel_refund: "w.choice_cancel_refund" };
+
   /* The answers of a conversation's events: notice id -> the choice made. */
   function answers(events) {
     var made = {};
@@ -31,11 +33,11 @@ var ChatNotices = (function () {
       li.appendChild(a);
     }
     if (e.coupon) li.appendChild(C.el("p", "coupon", t("w.notice_coupon", { code: e.coupon })));
-    if (chosen) li.appendChild(C.el("p", "chosen", t("w.notice_chosen", { choice: t("w.choice_" + chosen) })));
+    if (chosen) li.appendChild(C.el("p", "chosen", t("w.notice_chosen", { choice: t(CHOICES[chosen] || chosen) })));
     else if (e.choices && e.choices.length) {
       var row = C.el("div", "choices");
       e.choices.forEach(function (c) {
-        var b = C.el("button", "choice", t("w.choice_" + c));
+        var b = C.el("button", "choice", t(CHOICES[c] || c));
         b.type = "button";
         b.onclick = function () { choose(e.notice_id, c); };
         row.appendChild(b);

@@ -103,8 +103,10 @@
       [t("r.handoff_rate"), pct(bot.handoff_rate)]]);
     table($("unanswered"), [t("r.question"), t("r.times")], bot.unanswered.map(function (u) { return [u.text, u.count]; }));
     var n = report.notices;
-    table($("notices"), [t("r.notice_kind"), t("r.times")], n.by_kind.map(function (x) { return [t("r.notice_" + x.key), x.count]; }));
-    table($("choices"), [t("r.choice"), t("r.times")], n.choices.map(function (x) { return [t("w.choice_" + x.key), x.count]; }));
+    var kinds = { confirmed: "r.notice_confirmed", shipped: "r.notice_shipped", delayed: "r.notice_delayed", refund: "r.notice_refund" };
+    var choices = { keep_waiting: "w.choice_keep_waiting", faster_shipping: "w.choice_faster_shipping", cancel_refund: "w.choice_cancel_refund" };
+    table($("notices"), [t("r.notice_kind"), t("r.times")], n.by_kind.map(function (x) { return [t(kinds[x.key] || x.key), x.count]; }));
+    table($("choices"), [t("r.choice"), t("r.times")], n.choices.map(function (x) { return [t(choices[x.key] || x.key), x.count]; }));
     document.body.dataset.drawn = "yes";
   }
 

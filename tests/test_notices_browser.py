@@ -10,9 +10,11 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
+from chatserver.domain import protocol as p
 from tests.browser_support import NewPage, browser, new_page  # noqa: F401 (fixtures)
-from tests.conftest import Server
-from tests.test_notices import customer_token, delay, key
+from tests.conftest import Server, ServerFactory
+from tests.test_browser import agent_console
+from tests.test_notices import customer, customer_token, delay, key
 
 pytestmark = pytest.mark.browser
 
@@ -62,3 +64,42 @@ async def test_the_widget_shows_a_delay_card_with_three_choices_and_the_one_clic
     await expect(card.locator("button.choice")).to_have_count(0)
     entry = await server.hub.store.ledger.get("choices", "n-1")
     assert entry is not None and json.loads(entry.text)["choice"] == "faster_shipping"
+
+
+CANNED = """
+[[reply]]
+shortcut = "late"
+title = "About the delay"
+text = "Hi {first_name}, your order {order} now arrives on {new_date}."
+"""
+
+
+async def test_a_canned_reply_missing_a_value_is_not_inserted_and_fills_once_known(
+    start_server: ServerFactory, new_page: NewPage, tmp_path: Path
+) -> None:
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "canned.toml").write_text(CANNED, encoding="utf-8")
+    server = await start_server(faq_dir=shop)
+    console = await agent_console(new_page, server)
+    shopper = await customer(server, "cust-7")
+    await shopper.send(p.LeaveEmail(email="jane@example.com", name="Jane Doe"))
+    await shopper.send(p.SendMessage(client_id="m1", text="Where is my kettle?"))
+    await expect(console.locator(".msg.shopper")).to_have_count(1)
+
+    reply = console.locator("#reply")
+    await reply.press_sequentially("/lat")
+    await reply.press("Tab")
+    await expect(console.locator("#toast")).to_have_text(
+        "Not inserted: this conversation has no value for {order}"
+    )
+    await expect(reply).to_have_value("/lat")
+
+    writer = await key(server, "notices:write")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        sent = await http.post("/api/notices", headers=writer, json=delay())
+    assert sent.status_code == 201
+    await expect(console.locator(".sys", has_text="Shop notice")).to_have_count(1)
+    await reply.fill("/lat")
+    await reply.press("Tab")
+    await expect(reply).to_have_value("Hi Jane, your order 100234 now arrives on 2027-01-15.")

@@ -283,14 +283,26 @@
     if (!m) return null;
     return S.canned.filter(function (r) { return r.shortcut.indexOf(m[1].toLowerCase()) === 0 || r.title.toLowerCase().indexOf(m[1].toLowerCase()) >= 0; });
   }
+  // Placeholders shared with the shop's notices: one without a value blocks the insert (never a
+  // literal "{order}" to a shopper); the others are left selected for the agent to type over.
+  var STRICT = { first_name: 1, order: 1, product: 1, tracking_link: 1, new_date: 1 };
   function fill(text) {
-    var c = S.convs[S.selected] || {};
-    var values = { agent_name: S.myName, shopper_name: c.name, product_name: c.context && c.context.product_name };
-    return text.replace(/\{(\w+)\}/g, function (m, k) { return values[k] ? values[k] : m; });
+    var c = S.convs[S.selected] || {}, ctx = c.context || {}, notice = {}, missing = null;
+    (c.events || []).forEach(function (e) { if (e.type === "notice_posted") notice = e; });
+    var values = { agent_name: S.myName, shopper_name: c.name, product_name: ctx.product_name,
+      first_name: (c.name || "").trim().split(/\s+/)[0], product: ctx.product_name, order: notice.order,
+      tracking_link: notice.tracking_link, new_date: notice.new_date };
+    var out = text.replace(/\{(\w+)\}/g, function (m, k) {
+      if (values[k]) return values[k];
+      if (STRICT[k] && !missing) missing = k;
+      return m;
+    });
+    return { text: out, missing: missing };
   }
   function insertCanned(r) {
-    var box = $("reply");
-    box.value = fill(r.text); closeCanned(); box.focus();
+    var box = $("reply"), filled = fill(r.text);
+    if (filled.missing) { toast(t("c.canned_missing", { name: "{" + filled.missing + "}" })); return; }
+    box.value = filled.text; closeCanned(); box.focus();
     if (!selectPlaceholder(0)) box.setSelectionRange(box.value.length, box.value.length);
   }
   function selectPlaceholder(from) {

@@ -103,3 +103,42 @@ async def test_a_canned_reply_missing_a_value_is_not_inserted_and_fills_once_kno
     await reply.fill("/lat")
     await reply.press("Tab")
     await expect(reply).to_have_value("Hi Jane, your order 100234 now arrives on 2027-01-15.")
+
+
+async def test_the_admin_makes_a_key_sees_it_once_revokes_it_and_edits_a_notice_text(
+    server: Server, new_page: NewPage
+) -> None:
+    await server.hub.accounts.add("boss", "Boss", "secret-boss", role="admin")
+    page = await new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.goto(server.url + "/admin")
+    await page.fill("#login-user", "boss")
+    await page.fill("#login-password", "secret-boss")
+    await page.click("#login-form button[type=submit]")
+    await page.fill("#key-name", "Shop ERP")
+    await page.click("#key-form button[type=submit]")
+    await expect(page.locator("#key-secret")).to_contain_text("csk_")
+    secret = (await page.locator("#key-secret").text_content() or "").split(": ")[-1]
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        bearer = {"Authorization": f"Bearer {secret}"}
+        assert (await http.post("/api/notices", headers=bearer, json=delay())).status_code == 201
+        await page.locator("#key-list button", has_text="Revoke").click()
+        await expect(page.locator("#key-list li.revoked")).to_have_count(1)
+        refused = await http.post("/api/notices", headers=bearer, json=delay("n-2"))
+        assert refused.status_code == 401
+
+    await expect(page.locator("#nt-delayed-title")).to_have_value("Order {order} is delayed")
+    await page.fill("#nt-delayed-title", "Order {order} is late {oops}")
+    await page.click("#nt-form button[type=submit]")
+    await expect(page.locator('[data-err="texts.delayed.title"]')).to_have_text(
+        "{oops} is not a placeholder"
+    )
+    await page.fill("#nt-delayed-title", "Order {order} is running late")
+    await page.click("#nt-form button[type=submit]")
+    await expect(page.locator("#toast")).to_have_text("Saved.")
+    await page.locator("#apikeys").screenshot(path=str(SCREENSHOTS / "admin-api-keys.png"))
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        writer = await key(server, "notices:write")
+        sent = await http.post("/api/notices", headers=writer, json=delay("n-3", "cust-9"))
+    events = await server.hub.store.log.read(sent.json()["conversation_id"])
+    assert json.loads(events[-1][1])["title"] == "Order 100234 is running late"

@@ -7,7 +7,8 @@ import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -20,6 +21,8 @@ from starlette.routing import Route
 
 from chatserver.domain import protocol as p
 from chatserver.domain.customer import customer_shopper_id
+from tests._redis import REDIS_URL
+from tests._smtp import Mailbox, body, smtp  # noqa: F401 (smtp: a fixture)
 from tests.conftest import Client, Server, ServerFactory
 
 SECRET = "shop-webhook-secret"
@@ -177,34 +180,39 @@ async def test_a_notice_in_german_and_one_missing_a_value_is_refused_naming_it(
 
 # --- the answer to a delay ----------------------------------------------------------------------
 
-Serve = Callable[[Any], Awaitable[str]]
+
+@dataclass
+class Receiver:
+    """The shop's webhook endpoint: answers 500 to the first ``failures`` requests, then 200."""
+
+    url: str = ""
+    failures: int = 1
+    seen: list[tuple[int, Request, bytes]] = field(default_factory=list)
+
+    async def hook(self, request: Request) -> Response:
+        status = 500 if len(self.seen) < self.failures else 200
+        self.seen.append((status, request, await request.body()))
+        return Response("", status)
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[tuple[str, list[tuple[int, Request, bytes]]]]:
-    """The shop's webhook endpoint: answers 500 to the first request, then 200."""
-    seen: list[tuple[int, Request, bytes]] = []
-
-    async def hook(request: Request) -> Response:
-        status = 500 if not seen else 200
-        seen.append((status, request, await request.body()))
-        return Response("", status)
-
-    app = Starlette(routes=[Route("/hooks/chat", hook, methods=["POST"])])
+async def receiver() -> AsyncIterator[Receiver]:
+    shop = Receiver()
+    app = Starlette(routes=[Route("/hooks/chat", shop.hook, methods=["POST"])])
     server = uvicorn.Server(uvicorn.Config(app, port=0, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/hooks/chat", seen
+    shop.url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/hooks/chat"
+    yield shop
     server.should_exit = True
     await task
 
 
 async def test_a_delay_reaches_the_widget_with_three_choices_and_the_answer_reaches_agents_and_the_shop(
-    start_server: ServerFactory, receiver: tuple[str, list[tuple[int, Request, bytes]]]
+    start_server: ServerFactory, receiver: Receiver
 ) -> None:
-    url, seen = receiver
+    url, seen = receiver.url, receiver.seen
     server = await start_server(notice_webhook_url=url, notice_webhook_secret=SECRET)
     agent = await server.agent("ann")
     shopper = await customer(server, "cust-7")
@@ -312,6 +320,9 @@ async def test_reports_count_notices_per_kind_and_choices_per_choice(server: Ser
         return len(await server.hub.store.ledger.after("choices")) == 3
 
     await server.until(all_recorded)
+    # An answer that asks the shop to act puts a bot-led conversation in front of a person.
+    latest = await server.hub.journal.latest(customer_shopper_id("cust-3"))
+    assert latest is not None and latest.status == "queued"
     manager = await admin(server, "manager")
     body = (await call(server, "GET", "/api/reports", manager)).json()
     assert body["notices"] == {
@@ -339,3 +350,74 @@ async def test_reports_count_notices_per_kind_and_choices_per_choice(server: Ser
         "choice,faster_shipping,2",
         "choice,cancel_refund,1",
     ]
+
+
+# --- e-mail, restarts and workers ---------------------------------------------------------------
+
+
+async def test_a_notice_is_emailed_too_when_smtp_is_set_and_the_address_known(
+    start_server: ServerFactory, smtp: Mailbox
+) -> None:
+    server = await start_server(smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none")
+    writer = await key(server, "notices:write")
+    mailed = delay(email="jane@example.com")
+    assert (await call(server, "POST", "/api/notices", writer, mailed)).status_code == 201
+    assert (await call(server, "POST", "/api/notices", writer, mailed)).status_code == 200
+    [mail] = await smtp.next(1)
+    assert mail["To"] == "jane@example.com"
+    assert mail["Subject"] == "Order 100234 is delayed"
+    assert "held at customs" in body(mail)
+    no_address = delay("n-2", "cust-8")
+    assert (await call(server, "POST", "/api/notices", writer, no_address)).status_code == 201
+    assert not [m for m in await server.hub.mailer.outbox() if m.kind == "notice"]
+    assert len(smtp.received) == 1  # the duplicate was not mailed again
+
+
+async def test_a_webhook_waiting_for_the_shop_survives_a_restart_and_one_worker_sends_it(
+    start_server: ServerFactory,
+    receiver: Receiver,
+    backend_kind: str,
+) -> None:
+    receiver.failures = 0
+    url, seen = receiver.url, receiver.seen
+    down = "http://127.0.0.1:9/hooks/chat"  # nothing listens there
+    first = await start_server(notice_webhook_url=down, notice_webhook_secret=SECRET)
+    writer = await key(first, "notices:write")
+    sent = await call(first, "POST", "/api/notices", writer, delay())
+    shopper = await customer(first, "cust-7")
+    await shopper.send(p.ChooseOption(notice_id="n-1", choice="cancel_refund"))
+    await shopper.expect("choice_made")
+
+    async def failed_once() -> bool:
+        pending = await first.hub.webhooks.pending()
+        return bool(pending) and pending[0].attempts == 1
+
+    await first.until(failed_once)
+    await first.hub.close()  # the worker stops (its tray stays in the store)
+    if backend_kind == "sqlite":
+        await first.hub.store.close()
+        from chatserver.store.sqlite import SQLiteStore
+
+        stores = [SQLiteStore(first.settings.database_path)]
+    else:
+        from chatserver.store.redis import RedisStore
+
+        prefix = first.hub.store.prefix  # type: ignore[attr-defined]
+        stores = [RedisStore(REDIS_URL, prefix=prefix), RedisStore(REDIS_URL, prefix=prefix)]
+    workers = [
+        await start_server(store=store, notice_webhook_url=url, notice_webhook_secret=SECRET)
+        for store in stores
+    ]
+    for worker in workers:
+        await worker.clock.advance(30)
+
+    async def delivered() -> bool:
+        return not await workers[0].hub.webhooks.pending()
+
+    await workers[0].until(delivered)
+    for worker in workers:
+        await worker.clock.advance(3600)
+    await asyncio.sleep(0.2)
+    hooks = [json.loads(b) for _, _, b in seen]
+    assert [(h["notice_id"], h["choice"]) for h in hooks] == [("n-1", "cancel_refund")]
+    assert hooks[0]["conversation_id"] == sent.json()["conversation_id"]

@@ -321,8 +321,11 @@ async def test_reports_count_notices_per_kind_and_choices_per_choice(server: Ser
 
     await server.until(all_recorded)
     # An answer that asks the shop to act puts a bot-led conversation in front of a person.
-    latest = await server.hub.journal.latest(customer_shopper_id("cust-3"))
-    assert latest is not None and latest.status == "queued"
+    async def queued() -> bool:
+        latest = await server.hub.journal.latest(customer_shopper_id("cust-3"))
+        return latest is not None and latest.status == "queued"
+
+    await server.until(queued)
     manager = await admin(server, "manager")
     body = (await call(server, "GET", "/api/reports", manager)).json()
     assert body["notices"] == {

@@ -320,6 +320,7 @@ async def test_reports_count_notices_per_kind_and_choices_per_choice(server: Ser
         return len(await server.hub.store.ledger.after("choices")) == 3
 
     await server.until(all_recorded)
+
     # An answer that asks the shop to act puts a bot-led conversation in front of a person.
     async def queued() -> bool:
         latest = await server.hub.journal.latest(customer_shopper_id("cust-3"))

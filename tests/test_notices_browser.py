@@ -4,6 +4,8 @@ on the bubble at the customer's next visit, the card with three choices, and the
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import httpx
@@ -21,6 +23,13 @@ pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
+def keep(shot: Path) -> None:
+    """CHAT_SCREENSHOTS=1 copies a screenshot to docs/ (as tests/test_browser.py does)."""
+    if os.environ.get("CHAT_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, SCREENSHOTS / shot.name)
+
+
 @pytest.fixture
 def backend_kind() -> str:
     """The page does not depend on the store; tests/test_notices.py covers both backends."""
@@ -28,7 +37,7 @@ def backend_kind() -> str:
 
 
 async def test_the_widget_shows_a_delay_card_with_three_choices_and_the_one_clicked(
-    server: Server, new_page: NewPage
+    server: Server, new_page: NewPage, tmp_path: Path
 ) -> None:
     writer = await key(server, "notices:write")
     async with httpx.AsyncClient(base_url=server.url) as http:
@@ -54,8 +63,8 @@ async def test_the_widget_shows_a_delay_card_with_three_choices_and_the_one_clic
     buttons = card.locator("button.choice")
     await expect(buttons).to_have_text(["Keep waiting", "Faster shipping", "Cancel and refund"])
     await expect(page.locator(".badge")).to_be_hidden()
-    SCREENSHOTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "widget-delay-notice.png"))
+    await page.screenshot(path=str(tmp_path / "widget-delay-notice.png"))
+    keep(tmp_path / "widget-delay-notice.png")
 
     await buttons.nth(1).click()
     await expect(card.locator(".chosen")).to_have_text(
@@ -106,7 +115,7 @@ async def test_a_canned_reply_missing_a_value_is_not_inserted_and_fills_once_kno
 
 
 async def test_the_admin_makes_a_key_sees_it_once_revokes_it_and_edits_a_notice_text(
-    server: Server, new_page: NewPage
+    server: Server, new_page: NewPage, tmp_path: Path
 ) -> None:
     await server.hub.accounts.add("boss", "Boss", "secret-boss", role="admin")
     page = await new_page()
@@ -136,7 +145,8 @@ async def test_the_admin_makes_a_key_sees_it_once_revokes_it_and_edits_a_notice_
     await page.fill("#nt-delayed-title", "Order {order} is running late")
     await page.click("#nt-form button[type=submit]")
     await expect(page.locator("#toast")).to_have_text("Saved.")
-    await page.locator("#apikeys").screenshot(path=str(SCREENSHOTS / "admin-api-keys.png"))
+    await page.locator("#apikeys").screenshot(path=str(tmp_path / "admin-api-keys.png"))
+    keep(tmp_path / "admin-api-keys.png")
     async with httpx.AsyncClient(base_url=server.url) as http:
         writer = await key(server, "notices:write")
         sent = await http.post("/api/notices", headers=writer, json=delay("n-3", "cust-9"))

@@ -226,7 +226,7 @@ var ChatCommon = (function () {
   }
 
   return {
-    LANGUAGES: LANGUAGES, texts: texts, language: language, strings: strings, translate: translate, el: el,
+    LANGUAGES: LANGUAGES, texts: texts, table: table, language: language, strings: strings, translate: translate, el: el,
     languageMenu: languageMenu, duration: duration, digits: digits, relative: relative, longDate: longDate,
     clock: clock, clientId: clientId, enterSubmits: enterSubmits, typist: typist, link: link
   };

@@ -120,8 +120,8 @@ async def test_the_shopper_switches_language_live_and_it_is_remembered(
     await shopper_says(page, "paypal?")
     await expect(page.locator(".msg.bot .text").last).to_contain_text("Wir akzeptieren Visa")
 
-    await page.reload()
-    await page.locator(".bubble").click()
+    await page.reload()  # the panel stays open, in the language picked
+    await expect(page.locator(".panel")).to_be_visible()
     await expect(page.locator(".sub")).to_have_text("Unser Assistent antwortet sofort")
     await expect(page.locator(".lang-menu")).to_have_value("de")
 

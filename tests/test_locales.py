@@ -96,5 +96,6 @@ def test_the_language_menu_lists_exactly_the_shipped_tables_by_their_own_names()
     menu = dict(re.findall(r'"([\w-]+)": "([^"]+)"', block.group(1)))
     assert sorted(menu) == TABLES
     for tag, name in menu.items():
-        own = Locale.parse(tag.replace("-", "_")).get_display_name(tag.replace("-", "_"))
-        assert own is not None and name[0].lower() == own[0].lower(), (tag, name, own)
+        base = tag.split("-")[0]
+        own = Locale.parse(base).get_language_name(base)  # "Deutsch", "français", "中文"
+        assert own is not None and own.lower() in name.lower(), (tag, name, own)

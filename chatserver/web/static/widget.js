@@ -19,10 +19,14 @@
   var LANG_KEY = "chatwidget:lang";
   var wanted = [script.getAttribute("data-locale"), document.documentElement.lang]
     .concat(navigator.languages || [navigator.language]).filter(Boolean);
-  var given = wanted.filter(C.table)[0] || "en"; // the page's or browser's own tag, "de-AT"
   var lang = C.language([remembered()].concat(wanted)), locale = localeOf(lang);
   function remembered() { try { return localStorage.getItem(LANG_KEY); } catch (e) { return null; } }
-  function localeOf(table) { return C.table(given) === table ? given : table; }
+  // The tag sent and used by Intl: the page's or browser's own for this table, with its region
+  // when one says it ("de-AT" for "de"), else the table's name.
+  function localeOf(table) {
+    var same = wanted.filter(function (tag) { return C.table(tag) === table; });
+    return same.filter(function (tag) { return /[-_]/.test(tag); })[0] || same[0] || table;
+  }
   var zone = "";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* old browser */ }
 

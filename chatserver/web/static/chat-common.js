@@ -107,7 +107,8 @@ var ChatCommon = (function () {
     var parts = { hours: Math.floor(sec / 3600), minutes: Math.floor(sec / 60) % 60, seconds: sec % 60 };
     var text;
     try {
-      text = new Intl.DurationFormat(locale, { style: "digital", hoursDisplay: "auto" }).format(parts);
+      text = new Intl.DurationFormat(locale, { style: "digital", hoursDisplay: "auto" }).format(parts)
+        .replace(/^0(?=\d)/, ""); // "0:25", as a clock reads, not "00:25"
     } catch (e) {
       text = (parts.hours ? parts.hours + ":" + String(parts.minutes).padStart(2, "0") : String(parts.minutes)) +
         ":" + String(parts.seconds).padStart(2, "0");

@@ -59,7 +59,9 @@ async def test_the_widget_speaks_german_on_a_german_page(
     await expect(page.locator(".sub")).to_have_text("Unser Assistent antwortet sofort")
     greeting = page.locator(".msg.them .text").first
     await expect(greeting).to_contain_text("Hallo! Ich bin der Kitebay-Assistent")
-    await expect(page.locator(".compose textarea")).to_have_attribute("placeholder", "Nachricht schreiben…")
+    await expect(page.locator(".compose textarea")).to_have_attribute(
+        "placeholder", "Nachricht schreiben…"
+    )
     await expect(page.locator(".lang-menu")).to_have_value("de")
 
     await shopper_says(page, "Welche Zahlungsarten gibt es bei euch?")
@@ -68,13 +70,24 @@ async def test_the_widget_speaks_german_on_a_german_page(
     await expect(answer.locator(".who")).to_have_text("Assistent")
     # The fake clock starts on a Friday at 09:00 in Berlin: the date is Intl's, in German.
     assert re.fullmatch(
-        r"Freitag, \d{1,2}\. \w+ \d{4} um 09:00", await answer.locator("time").get_attribute("title") or ""
+        r"Freitag, \d{1,2}\. \w+ \d{4} um 09:00",
+        await answer.locator("time").get_attribute("title") or "",
     )
     await expect(answer.locator("time")).to_have_text("09:00")
 
     await page.locator(".end").click()
     await expect(page.locator(".rate")).to_be_visible()
     assert await star_labels(page) == ["1 Stern", "2 Sterne", "3 Sterne", "4 Sterne", "5 Sterne"]
+    await page.locator(".skip").click()
+
+    # Three hours later the earlier chat is "vor 3 Stunden", by Intl.RelativeTimeFormat.
+    await server.clock.advance(3 * 3600)
+    await page.reload()
+    await expect(page.locator(".sub")).to_have_text("Chat beendet")
+    await shopper_says(page, "Hallo, ich bin wieder da")
+    await expect(page.locator(".divider")).to_have_text(
+        "Ihr früheres Gespräch steht oben · vor 3 Stunden"
+    )
 
 
 async def test_the_widget_speaks_japanese_on_a_japanese_page(
@@ -91,7 +104,8 @@ async def test_the_widget_speaks_japanese_on_a_japanese_page(
     await expect(answer.locator(".text")).to_contain_text("ご利用いただけます")
     # Friday 09:00 in Berlin is Friday 17:00 in Tokyo.
     assert re.fullmatch(
-        r"\d{4}年\d{1,2}月\d{1,2}日金曜日 17:00", await answer.locator("time").get_attribute("title") or ""
+        r"\d{4}年\d{1,2}月\d{1,2}日金曜日 17:00",
+        await answer.locator("time").get_attribute("title") or "",
     )
     await page.screenshot(path=str(tmp_path / "widget-ja.png"))
 
@@ -114,7 +128,9 @@ async def test_the_shopper_switches_language_live_and_it_is_remembered(
     await page.locator(".lang-menu").select_option(label="Deutsch")
     await expect(page.locator(".sub")).to_have_text("Unser Assistent antwortet sofort")
     await expect(page.locator(".end")).to_have_text("Chat beenden")
-    await expect(page.locator(".msg.them .text").first).to_contain_text("Hallo! Ich bin der Kitebay-Assistent")
+    await expect(page.locator(".msg.them .text").first).to_contain_text(
+        "Hallo! Ich bin der Kitebay-Assistent"
+    )
     await expect(page.locator(".msg.bot .who").first).to_have_text("Assistent")
     # The conversation now speaks German: the same short question gets the German answer.
     await shopper_says(page, "paypal?")
@@ -130,7 +146,11 @@ async def test_the_shopper_switches_language_live_and_it_is_remembered(
     await page.locator(".end").click()
     await expect(page.locator(".rate p")).to_have_text("Jak nam poszło?")
     assert await star_labels(page) == [
-        "1 gwiazdka", "2 gwiazdki", "3 gwiazdki", "4 gwiazdki", "5 gwiazdek"
+        "1 gwiazdka",
+        "2 gwiazdki",
+        "3 gwiazdki",
+        "4 gwiazdki",
+        "5 gwiazdek",
     ]
 
 
@@ -149,7 +169,9 @@ async def test_the_console_in_chinese(
 
     shopper = await widget_on(new_page, server, "de", locale="de-DE", timezone_id="Europe/Berlin")
     await shopper_says(shopper, "Fällt die Aurora-Jacke klein aus?")
-    await expect(agent.locator(".msg.shopper .text")).to_have_text("Fällt die Aurora-Jacke klein aus?")
+    await expect(agent.locator(".msg.shopper .text")).to_have_text(
+        "Fällt die Aurora-Jacke klein aus?"
+    )
     # The shopper's language and country, named by Intl in the agent's language.
     await expect(agent.locator("#chat-sub")).to_contain_text("德语")
     await expect(agent.locator("#chat-sub")).to_contain_text("德国")

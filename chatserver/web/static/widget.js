@@ -34,7 +34,7 @@
   var st = load(); // what survives reloads: token, conversation, events, unsent messages, unread
   var welcomed = false, online = true;
   var avail = null, queue = null, agentTyping = false, agentTypingTimer = null, readSeq = 0;
-  var markedSeq = 0, target = 60;
+  var markedSeq = 0, target = 60, skew = 0;
   var open = false, ui = {};
 
   function load() {
@@ -127,6 +127,7 @@
     switch (f.type) {
       case "welcome":
         welcomed = true; link.resetBackoff(); target = f.response_target_s || 60;
+        skew = f.server_time ? f.server_time - Date.now() / 1000 : 0;
         st.token = f.token || st.token;
         var conv = (f.conversations || [])[0];
         if (!conv || conv.conversation_id !== st.cid) {
@@ -260,7 +261,12 @@
         if (e.type === "message_posted") log.appendChild(line("old " + who(e), e.text, e.author === "shopper" ? null : name(e), e.ts));
         else if (e.type === "file_attached") { var f = fileLine(e); f.classList.add("old"); log.appendChild(f); }
       });
-      log.appendChild(el("li", "sys divider", t("w.earlier_above")));
+      var divider = log.appendChild(el("li", "sys divider", t("w.earlier_above")));
+      var last = st.prev[st.prev.length - 1].ts;
+      if (last) { // " · 2 days ago", by Intl.RelativeTimeFormat against the server's clock
+        divider.appendChild(document.createTextNode(" \u00b7 "));
+        divider.appendChild(stamp(last)).textContent = C.relative(locale, last, Date.now() / 1000 + skew);
+      }
     }
     var lastBot = null, lastMine = 0;
     st.events.forEach(function (e) { if (e.type === "message_posted" && e.author === "shopper") lastMine = e.seq; });

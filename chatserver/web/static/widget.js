@@ -386,7 +386,9 @@
       try { localStorage.setItem(LANG_KEY, tag); } catch (e) { /* not remembered, still used */ }
       speak(tag);
     });
-    q("header").insertBefore(ui.lang, ui.end);
+    var tools = el("div", "tools"); // the language above "End chat": the headline keeps its room
+    q("header").insertBefore(tools, ui.end);
+    tools.appendChild(ui.lang); tools.appendChild(ui.end);
     ui.wrap = wrap;
     brand(wrap, q);
     ui.bubble.onclick = function () { setOpen(!open); };
@@ -486,7 +488,8 @@
     ".head{flex:1;min-width:0}.name{font-weight:700;font-size:15px}.subline{display:flex;align-items:center;gap:6px;font-size:12.5px;opacity:.95}" +
     ".dot{width:8px;height:8px;border-radius:50%;background:#fbbf24;flex:none}.dot.on{background:#4ade80}.dot.off{background:#9ca3af}" +
     "header button{background:rgba(255,255,255,.16);border:0;color:#fff;border-radius:8px;padding:6px 10px;cursor:pointer;font-size:12.5px}.min{font-size:18px!important;line-height:1}" +
-    ".lang-menu{background:rgba(255,255,255,.16);border:0;color:#fff;border-radius:8px;padding:5px 2px;font-size:12.5px;max-width:92px;cursor:pointer}.lang-menu option{color:#1f2933;background:#fff}" +
+    ".tools{display:flex;flex-direction:column;align-items:stretch;gap:4px;flex:none;max-width:110px}.tools .end{padding:4px 8px;font-size:12px}" +
+    ".lang-menu{background:rgba(255,255,255,.16);border:0;color:#fff;border-radius:8px;padding:4px 2px;font-size:12px;cursor:pointer}.lang-menu option{color:#1f2933;background:#fff}" +
     ".banner{background:#fef3c7;color:#92400e;padding:6px 14px;font-size:12.5px}" +
     ".log{list-style:none;margin:0;padding:14px;flex:1;overflow-y:auto;background:#f6f7f9;display:flex;flex-direction:column;gap:8px}" +
     ".msg{max-width:82%;display:flex;flex-direction:column}.msg .text{margin:0;padding:9px 12px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere}" +

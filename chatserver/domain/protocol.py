@@ -101,6 +101,13 @@ class Rate(Frame):
     comment: Annotated[str, Field(max_length=1000)] = ""
 
 
+class SetLocale(Frame):
+    """The shopper picked another language in the widget: the bot answers in it from now on."""
+
+    type: Literal["set_locale"] = "set_locale"
+    locale: Annotated[str, Field(min_length=2, max_length=35, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class SetStatus(Frame):
     """An agent goes online, away or offline, optionally with a new capacity."""
 
@@ -205,6 +212,7 @@ ShopperFrame = Annotated[
         BotFeedback,
         LeaveEmail,
         ChooseOption,
+        SetLocale,
     ],
     Field(discriminator="type"),
 ]

@@ -15,10 +15,7 @@
   };
 
   function now() { return Date.now() / 1000 + S.offset; }
-  function mmss(sec) {
-    var neg = sec < 0; sec = Math.abs(Math.round(sec));
-    return (neg ? "-" : "") + Math.floor(sec / 60) + ":" + String(sec % 60).padStart(2, "0");
-  }
+  function mmss(sec) { return C.digits(lang, sec); }
   function clock(ts, zone) { return C.clock(lang, ts, zone); }
   function day(ts) {
     try { return new Intl.DateTimeFormat(lang, { dateStyle: "medium" }).format(new Date(ts * 1000)); } catch (e) { return ""; }
@@ -602,7 +599,16 @@
   }, 1000);
 
   C.strings("", lang).then(function (loaded) {
-    lang = loaded.lang; texts.use(loaded.table); document.documentElement.lang = lang;
+    lang = loaded.lang; texts.use(loaded.table, lang); document.documentElement.lang = lang;
+    // The agent's language, picked in the header or on the sign-in card; the whole page follows.
+    [$("logout"), $("login-form").querySelector("h1")].forEach(function (before) {
+      var menu = C.languageMenu(lang, t("c.language"), function (tag) {
+        localStorage.setItem("console:lang", tag);
+        location.reload();
+      });
+      menu.classList.add("ghost");
+      before.parentNode.insertBefore(menu, before);
+    });
     C.translate(document, t); titleBar();
     if (S.token) start(); else showLogin();
   });

@@ -174,7 +174,7 @@
   $("refresh").addEventListener("click", load);
   $("logout").addEventListener("click", logout);
   C.strings("", lang).then(function (loaded) {
-    texts.use(loaded.table); document.documentElement.lang = loaded.lang;
+    texts.use(loaded.table, loaded.lang); document.documentElement.lang = loaded.lang;
     C.translate(document, t); document.title = t("r.title");
     setInterval(refreshLive, 10000);
     if (token) { showApp(); } else { logout(); }

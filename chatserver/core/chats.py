@@ -86,12 +86,19 @@ class Chats:
     async def _start(self, session: Session) -> Conversation:
         """A shopper's first message: a new conversation, with the bot or in the queue."""
         hello = self.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
-        now = self.clock.now()
         with_bot = (await self.assigner.outlook()).with_bot
+        return await self.open_conversation(session.user_id, hello, with_bot)
+
+    async def open_conversation(
+        self, shopper_id: str, hello: p.Hello, with_bot: bool
+    ) -> Conversation:
+        """A new conversation for a shopper (their sessions here follow it): with the bot, or
+        in the queue. Callers hold the shopper's lock and know they have no open one."""
+        now = self.clock.now()
         conversation = Conversation(
             id="c-" + uuid.uuid4().hex,
             shop_id=self.settings.shop_id,
-            shopper_id=session.user_id,
+            shopper_id=shopper_id,
             status="bot" if with_bot else "queued",
             created_at=now,
             queued_at=None if with_bot else now,
@@ -108,14 +115,14 @@ class Chats:
         await self.journal.post(
             conversation.id,
             p.ConversationStarted,
-            shopper_id=session.user_id,
+            shopper_id=shopper_id,
             status=conversation.status,
             locale=conversation.locale,
             timezone=conversation.timezone,
             context=conversation.context,
         )
         # Every tab of this shopper, on every worker, follows it from its start.
-        await self.fanout.shopper_started(session.user_id, conversation.id)
+        await self.fanout.shopper_started(shopper_id, conversation.id)
         if not with_bot:
             await self.assigner.enqueue(conversation, "new")
         return conversation

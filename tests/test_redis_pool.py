@@ -81,4 +81,4 @@ async def test_a_redis_that_is_gone_fails_sends_at_once_and_recovers_by_itself(
         if await _stored(shopper):
             break
     else:
-        raise AssertionError("the worker did not recover")
+        raise AssertionError(f"the worker did not recover: {shopper.all('error')[-3:]}")

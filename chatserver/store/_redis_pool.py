@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool
@@ -52,20 +53,24 @@ class WaitingPool(BlockingConnectionPool):
 
     def make_connection(self) -> AbstractConnection:
         connection = super().make_connection()
-        connect = connection.connect
+        # A command on a pooled connection reconnects by itself (redis-py 8 through
+        # ``connect_check_health``): its failure counts too, and its retries fail at once
+        # while Redis is known to be gone.
+        for name in ("connect", "connect_check_health"):
+            if hasattr(connection, name):
+                setattr(connection, name, self._reporting(getattr(connection, name)))
+        return connection
 
-        async def connect_or_report() -> None:
-            # A command on a pooled connection reconnects by itself: its failure counts too,
-            # and its retries fail at once while Redis is known to be gone.
+    def _reporting(self, connect: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        async def connect_or_report(*args: Any, **kwargs: Any) -> None:
             self._refuse_if_down()
             try:
-                await connect()
+                await connect(*args, **kwargs)
             except _DOWN as exc:
                 await self._went_down(exc)
                 raise
 
-        connection.connect = connect_or_report  # type: ignore[method-assign]
-        return connection
+        return connect_or_report
 
     def _refuse_if_down(self) -> None:
         if self.down:

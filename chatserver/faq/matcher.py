@@ -150,10 +150,11 @@ class Matcher:
             word, self._vocabulary.get(word[0], ()), scorer=OSA.distance, score_cutoff=limit
         )
         fixed = found[0] if found else word
-        # A word the language's data gives a meaning ("schickt": shipping) is no typo of a FAQ
-        # word that means something else ("schicke", of sending back), only of one that agrees.
-        concept = self.lang.concept
-        if word in self.lang.synonyms and concept(fixed) != concept(word):
+        # A word with a meaning of its own, from the language data ("schickt": shipping) or as
+        # a form of a FAQ word, is no typo of a FAQ word that means something else ("schicke",
+        # of sending back); only of one that agrees ("cancle": cancel), which helps the n-grams.
+        own = self.lang.concept(word)
+        if (word in self.lang.synonyms or own in self._idf) and self.lang.concept(fixed) != own:
             fixed = word
         if len(self._corrections) > _CACHE_LIMIT:
             self._corrections.clear()

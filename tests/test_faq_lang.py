@@ -50,8 +50,10 @@ def summary(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str | None, 
 # 0.824/0.088, 0.643/0.071, then 0.910/0.020 (not counted, as de) and 0.571/0.022. The current
 # sets were written after the last tuning and scored once (90 lines each), below.
 MISSED = {
-    "de",  # correct=0.678 wrong=0.056 (fourth set, 90 lines)
-    "pt",  # correct=0.689 wrong=0.067 (fourth set, 90 lines)
+    # Scored once at threshold 0.45: de 0.678/0.056, pt 0.689/0.067. The per-language 0.45 was
+    # then dropped for the shared 0.5 (fewer wrong answers), so these were seen twice:
+    "de",  # correct=0.622 wrong=0.022 (fourth set, 90 lines)
+    "pt",  # correct=0.611 wrong=0.033 (fourth set, 90 lines)
 }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatserver.core import agent, shopper
+from chatserver.core import agent, resolutions, shopper
 from chatserver.core.assignment import Assigner
 from chatserver.core.auth import Accounts, Tokens
 from chatserver.core.chats import Chats
@@ -31,7 +31,10 @@ from chatserver.domain.errors import InvalidFrame, NotAllowed, Unauthorized
 from chatserver.domain.settings import Settings
 from chatserver.store.base import Store
 
-_HANDLERS = {"shopper": shopper.HANDLERS, "agent": agent.HANDLERS}
+_HANDLERS = {
+    "shopper": shopper.HANDLERS | resolutions.SHOPPER,
+    "agent": agent.HANDLERS | resolutions.AGENT,
+}
 
 
 class Hub:

@@ -14,6 +14,8 @@ from chatserver.store.ports import (
     ShopConfig,
     Trays,
 )
+from chatserver.store.review_ports import Reviews
+from chatserver.store.reviews import MemoryReviews
 from chatserver.store.shop_config import MemoryShopConfig
 
 
@@ -35,6 +37,7 @@ class Store:
         *,
         trays: Trays,
         search: Search,
+        reviews: Reviews | None = None,
     ) -> None:
         self.log = log
         self.records = records
@@ -45,6 +48,7 @@ class Store:
         self.search = search
         self.files: Files = files or MemoryFiles()
         self.config: ShopConfig = config or MemoryShopConfig()
+        self.reviews: Reviews = reviews or MemoryReviews()
 
     async def start(self) -> None:
         """Open connections, recover state, start relaying."""

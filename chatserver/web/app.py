@@ -20,6 +20,8 @@ from chatserver.core.hub import Hub
 from chatserver.core.shop_config import LiveBot, LiveShop
 from chatserver.domain.bot import Bot
 from chatserver.domain.clock import Clock, SystemClock
+from chatserver.domain.playbook import DOCUMENT as PLAYBOOK
+from chatserver.domain.playbook import parse_playbook
 from chatserver.domain.settings import Settings
 from chatserver.faq import shop_docs
 from chatserver.store import store_for
@@ -92,6 +94,7 @@ def follow_shop(hub: Hub, live: LiveShop) -> None:
     """Apply a changed configuration to the parts that keep their own copy."""
     hub.assigner.target_s = hub.settings.response_target_s
     hub.chats.canned = live.canned
+    hub.chats.playbook = parse_playbook(live.documents.get(PLAYBOOK))
 
 
 def create_app(

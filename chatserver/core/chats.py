@@ -17,8 +17,8 @@ from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
 from chatserver.domain.clock import Clock
 from chatserver.domain.conversation import Conversation, bot_answered
-from chatserver.domain.playbook import Playbook
 from chatserver.domain.errors import InvalidFrame, NotAllowed, NotFound, NotYourConversation
+from chatserver.domain.playbook import Playbook
 from chatserver.domain.settings import Settings
 from chatserver.store.ports import Appended
 

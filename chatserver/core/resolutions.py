@@ -116,7 +116,7 @@ async def accept_resolution(chats: Chats, session: Session, frame: p.AcceptResol
         by=session.role,
         by_id=session.user_id,
         problem=offer["problem"],
-        kind=chosen.kind,
+        resolution=chosen.kind,
         percent=chosen.percent,
         amount=chosen.amount,
         currency=offer["currency"],

@@ -68,9 +68,7 @@ def _value(record: Mapping[str, str], name: str, default: Any = None) -> Any:
     return default if raw is None else json.loads(raw)
 
 
-def build_queue(
-    records: Sequence[Mapping[str, str]], per_agent: int, week: str
-) -> list[QueueItem]:
+def build_queue(records: Sequence[Mapping[str, str]], per_agent: int, week: str) -> list[QueueItem]:
     """The review queue of a week's closed chats (store records), oldest first.
 
     ``week`` seeds the sample (with each agent's id), so a week's sample never changes.
@@ -121,7 +119,9 @@ class Reviewer:
         self, since: float, until: float, week: str, settings: ReviewSettings
     ) -> list[QueueItem]:
         """The queue of chats created in ``[since, until)``, each marked if reviewed."""
-        items = build_queue(await self._records_between(since, until), settings.sample_per_agent, week)
+        items = build_queue(
+            await self._records_between(since, until), settings.sample_per_agent, week
+        )
         done = {r.conversation_id: r for r in await self.between(since, until)}
         for item in items:
             review = done.get(item.conversation_id)
@@ -174,7 +174,10 @@ class Reviewer:
             average=round(sum(scores.values()) / len(scores), 2),
         )
         await self._reviews.put(
-            conversation.id, conversation.agent_id, conversation.created_at, review.model_dump_json()
+            conversation.id,
+            conversation.agent_id,
+            conversation.created_at,
+            review.model_dump_json(),
         )
         return review
 
@@ -184,7 +187,9 @@ class Reviewer:
 
     async def of_agent(self, agent_id: str, limit: int = 100) -> list[Review]:
         """An agent's reviews, newest chat first."""
-        return [Review.model_validate_json(t) for t in await self._reviews.of_agent(agent_id, limit)]
+        return [
+            Review.model_validate_json(t) for t in await self._reviews.of_agent(agent_id, limit)
+        ]
 
     async def between(self, since: float, until: float) -> list[Review]:
         """The reviews of chats created in ``[since, until)``."""

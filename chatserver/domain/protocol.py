@@ -385,7 +385,7 @@ class ResolutionAccepted(Event):
     by: Role
     by_id: str
     problem: Problem
-    kind: ResolutionKind
+    resolution: ResolutionKind
     percent: float
     amount: float
     currency: str

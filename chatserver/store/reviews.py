@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import redis.asyncio as aioredis
 
 from chatserver.store._redis_base import Keys, guard
@@ -114,12 +117,10 @@ class RedisReviews(Reviews):
 
     async def between(self, since: float, until: float) -> list[str]:
         with guard():
-            ids = await self._redis.zrange(
-                self._all, f"({until}", since, desc=True, byscore=True
-            )
+            ids = await self._redis.zrange(self._all, f"({until}", since, desc=True, byscore=True)
             return await self._bodies_of(ids)
 
-    async def _bodies_of(self, ids: list[str | bytes]) -> list[str]:
+    async def _bodies_of(self, ids: Sequence[Any]) -> list[str]:
         if not ids:
             return []
         found = await self._redis.hmget(self._bodies, ids)

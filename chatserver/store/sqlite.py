@@ -27,9 +27,9 @@ from chatserver.store.ports import (
     Render,
     StoreUnavailable,
 )
-from chatserver.store.shop_config import SQLITE_SCHEMA, SQLiteShopConfig
 from chatserver.store.reviews import SQLITE_SCHEMA as _REVIEWS_SCHEMA
 from chatserver.store.reviews import SQLiteReviews
+from chatserver.store.shop_config import SQLITE_SCHEMA, SQLiteShopConfig
 from chatserver.store.sqlite_extra import SCHEMA as _EXTRA_SCHEMA
 from chatserver.store.sqlite_extra import SQLiteSearch, SQLiteTrays
 
@@ -58,7 +58,9 @@ CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 # Reports read REPORT_FIELDS of up to 100k records at once: SQLite keeps them as a JSON array in a
 # column it computes on every write, so a report never parses whole documents.
 _REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
-_SCHEMA = _SCHEMA.replace("{report_row}", _REPORT_ROW) + SQLITE_SCHEMA + _EXTRA_SCHEMA + _REVIEWS_SCHEMA
+_SCHEMA = (
+    _SCHEMA.replace("{report_row}", _REPORT_ROW) + SQLITE_SCHEMA + _EXTRA_SCHEMA + _REVIEWS_SCHEMA
+)
 _REPORT_INDEX = (
     "CREATE INDEX IF NOT EXISTS conversations_report ON conversations (created_at, report_row)"
 )

@@ -149,7 +149,7 @@ def resolutions_table(report: ResolutionReport) -> Table:
             r.cost_share,
             r.cheapest_settled,
             r.cheapest_share,
-        ]  # fmt: skip
+        ]
         for r in report.rows
     ]
     return header, rows

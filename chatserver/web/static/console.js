@@ -85,6 +85,9 @@
     down: function () { setConn(false); }
   });
   function send(f) { return link.send(f); }
+  // What the console's add-ons (console-ladder.js, console-reviews.js) use; they listen for
+  // "console:chat" (the selected chat was drawn) on document.
+  window.ConsoleBridge = { send: send, state: S, t: function (k, v) { return t(k, v); }, lang: function () { return lang; } };
   function setConn(ok) { $("conn").textContent = ok ? "" : t("c.reconnecting"); $("conn").hidden = ok; }
 
   function conv(id) {
@@ -502,6 +505,7 @@
     $("shopper-typing").textContent = t("c.shopper_typing", { name: shopperLabel(c) });
     renderInfo(c);
     renderTransfer();
+    document.dispatchEvent(new CustomEvent("console:chat", { detail: c }));
   }
   function systemLine(e, c) {
     switch (e.type) {
@@ -515,6 +519,8 @@
       case "email_left": return t("c.email_left", { email: e.email });
       case "bot_feedback_given": return e.helpful ? t("c.bot_helped") : t("c.bot_not_helped");
       case "tags_changed": return t("c.tags_set", { tags: e.tags.join(", ") || "\u2014" });
+      case "resolutions_offered": return t("c.res_offered", { options: e.options.map(function (o) { return t("c.res_" + o.kind) + " " + formatPrice(o.amount, e.currency); }).join(", ") });
+      case "resolution_accepted": return t(e.by === "shopper" ? "c.res_accepted" : "c.res_recorded", { what: t("c.res_" + e.resolution), amount: formatPrice(e.amount, e.currency) });
     }
     return "";
   }

@@ -108,7 +108,7 @@
       pct.step = "1"; pct.value = String(s.low); pct.disabled = !allowed || s.low === s.high;
       pct.setAttribute("aria-label", t("c.res_percent", { what: t("c.res_" + s.kind) }));
       var label = el("label", "res-name");
-      label.appendChild(box); label.appendChild(document.createTextNode(" " + t("c.res_" + s.kind)));
+      label.appendChild(box); label.appendChild(el("span", null, t("c.res_" + s.kind)));
       var range = el("span", "muted res-range", s.low === s.high ? s.low + "%" : s.low + "\u2013" + s.high + "%");
       var cost = el("span", "res-cost");
       li.appendChild(label); li.appendChild(range); li.appendChild(pct); li.appendChild(cost);
@@ -123,9 +123,12 @@
         r.cost.textContent = v > 0 && /^[A-Z]{3}$/.test(cur) ? money(Math.round(v * Number(r.pct.value)) / 100, cur) : "";
       });
     }
-    f.addEventListener("input", costs);
-    costs();
     var note = el("p", "res-note muted", t("c.res_pick_two", { limit: ladder.limit }));
+    f.addEventListener("input", function () {
+      costs();
+      note.textContent = t("c.res_pick_two", { limit: ladder.limit }); note.classList.remove("error");
+    });
+    costs();
     f.appendChild(note);
     var go = el("button", "primary", t("c.res_offer")); go.type = "submit";
     f.appendChild(go);

@@ -8,6 +8,9 @@
   var button = document.createElement("button");
   button.type = "button"; button.className = "ghost"; button.id = "my-reviews"; button.setAttribute("data-t", "c.my_reviews");
   bar.parentNode.insertBefore(button, bar);
+  var page = document.createElement("a");
+  page.className = "ghost"; page.href = "/review"; page.setAttribute("data-t", "c.quality_review");
+  bar.parentNode.insertBefore(page, bar);
   var panel = null;
   function el(tag, cls, text) {
     var n = document.createElement(tag);

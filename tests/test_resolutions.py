@@ -22,10 +22,11 @@ from chatserver.store.base import Store
 from chatserver.store.redis import RedisStore
 from chatserver.store.sqlite import SQLiteStore
 from tests._redis import REDIS_URL, drop_keys, unique_prefix
-from tests.conftest import Server
+from tests.conftest import Server, ServerFactory
 from tests.test_reports import login
 
 DAY = datetime(2027, 3, 1, tzinfo=UTC).timestamp()
+FAQ = Path(__file__).resolve().parent.parent / "faq_data"
 
 
 def offered(*pairs: tuple[str, float]) -> list[p.OfferedOption]:
@@ -286,3 +287,17 @@ async def test_the_shop_edits_its_ladder_on_admin_and_agents_read_it(server: Ser
     assert ladder["steps"][1] == {"kind": "coupon", "low": 5.0, "high": 15.0}
     stored = await server.hub.store.config.documents()
     assert parse_playbook(stored["playbook.toml"]).ladder.coupon == (5, 15)
+
+
+async def test_the_bots_matched_faq_entry_is_kept_on_the_record(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(faq_dir=FAQ)
+    shopper = await server.shopper()
+    await shopper.send(p.SendMessage(client_id="q1", text="My item arrived damaged"))
+    answer = await shopper.expect("message_posted", author="bot")
+    assert answer["faq_id"] == "damaged-item"
+    record = await server.hub.store.records.get(answer["conversation_id"])
+    assert record is not None
+    faq_ids = json.loads(record["faq_ids"])
+    assert faq_ids == ["damaged-item"] and problem_of(faq_ids, []) == "damaged"

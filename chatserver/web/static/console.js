@@ -519,10 +519,14 @@
       case "email_left": return t("c.email_left", { email: e.email });
       case "bot_feedback_given": return e.helpful ? t("c.bot_helped") : t("c.bot_not_helped");
       case "tags_changed": return t("c.tags_set", { tags: e.tags.join(", ") || "\u2014" });
-      case "resolutions_offered": return t("c.res_offered", { options: e.options.map(function (o) { return t("c.res_" + o.kind) + " " + formatPrice(o.amount, e.currency); }).join(", ") });
-      case "resolution_accepted": return t(e.by === "shopper" ? "c.res_accepted" : "c.res_recorded", { what: t("c.res_" + e.resolution), amount: formatPrice(e.amount, e.currency) });
+      case "resolutions_offered": return t("c.res_offered", { options: e.options.map(function (o) { return resName(o.kind) + " " + formatPrice(o.amount, e.currency); }).join(", ") });
+      case "resolution_accepted": return t(e.by === "shopper" ? "c.res_accepted" : "c.res_recorded", { what: resName(e.resolution), amount: formatPrice(e.amount, e.currency) });
     }
     return "";
+  }
+  function resName(kind) {
+    return t({ explain: "c.res_explain", coupon: "c.res_coupon", partial_refund: "c.res_partial_refund",
+      resend: "c.res_resend", full_refund: "c.res_full_refund" }[kind] || kind);
   }
   function renderInfo(c) {
     var p = $("product"); p.textContent = "";

@@ -266,7 +266,7 @@
       else if (e.type === "bot_feedback_given" && e.helpful) log.appendChild(el("li", "sys", t("w.glad")));
       else if (e.type === "file_attached") log.appendChild(fileLine(e));
       else if (e.type === "resolutions_offered") log.appendChild(offerCard(e, s));
-      else if (e.type === "resolution_accepted") log.appendChild(el("li", "sys", t("w.resolution_accepted", { what: t("w.res_" + e.resolution), amount: money(e.amount, e.currency) })));
+      else if (e.type === "resolution_accepted") log.appendChild(el("li", "sys", t("w.resolution_accepted", { what: resName(e.resolution), amount: money(e.amount, e.currency) })));
     });
     if (lastBot && lastBot.e.faq_id && (s.status === "bot" || s.status === "queued") && !s.answers[lastBot.e.seq]) {
       var row = el("div", "actions");
@@ -310,7 +310,7 @@
     li.appendChild(el("p", "text", t("w.offer_intro")));
     var row = el("div", "actions"), live = s.offer === e && !s.accepted && s.status !== "closed";
     e.options.forEach(function (o) {
-      var label = t("w.res_" + o.kind) + (o.amount ? " \u00b7 " + money(o.amount, e.currency) : "");
+      var label = resName(o.kind) + (o.amount ? " \u00b7 " + money(o.amount, e.currency) : "");
       var b = el("button", "chip", label);
       b.type = "button"; b.disabled = !live;
       b.setAttribute("data-resolution", o.kind);
@@ -319,6 +319,10 @@
     });
     li.appendChild(row);
     return li;
+  }
+  function resName(kind) {
+    return t({ explain: "w.res_explain", coupon: "w.res_coupon", partial_refund: "w.res_partial_refund",
+      resend: "w.res_resend", full_refund: "w.res_full_refund" }[kind] || kind);
   }
   function money(amount, currency) {
     try { return new Intl.NumberFormat(locale, { style: "currency", currency: currency }).format(amount); }

@@ -249,7 +249,23 @@ async def test_an_agent_records_the_accepted_option_for_the_shopper(server: Serv
             options=offered(("explain", 0), ("coupon", 20)),
         )
     )
+    old = await bob.expect("resolutions_offered", conversation_id=cid)
+    await bob.expect("ack", client_id="o1")
+    await bob.send(
+        p.OfferResolutions(
+            conversation_id=cid,
+            client_id="o2",
+            problem="incomplete",
+            order_value=200,
+            currency="USD",
+            options=offered(("explain", 0), ("coupon", 10)),
+        )
+    )
     offer = await bob.expect("resolutions_offered", conversation_id=cid)
+    await bob.expect("ack", client_id="o2")
+    await shopper.send(p.AcceptResolution(offer_seq=old["seq"], kind="coupon"))
+    stale = await shopper.expect("error", frame_type="accept_resolution")
+    assert "newer one" in stale["message"]
     await bob.send(p.AcceptResolution(conversation_id=cid, offer_seq=offer["seq"], kind="explain"))
     done = await shopper.expect("resolution_accepted", by="agent")
     assert (done["amount"], done["cheapest"], done["currency"]) == (0.0, True, "USD")

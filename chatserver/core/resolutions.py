@@ -69,10 +69,14 @@ async def offer_resolutions(chats: Chats, session: Session, frame: p.OfferResolu
         "currency": frame.currency,
         "options": [o.model_dump(mode="json") for o in options],
     }
+    # The record gets the offer in the same write as the event, so a shopper who sees it can
+    # accept it at once; its seq, known only once stored, is added to the record right after.
     stored = await chats.journal.post(
         conversation.id,
         p.ResolutionsOffered,
-        # The offer's seq is known only once stored: the record names it below.
+        record=conversation.model_copy(update={"resolution_offer": offer}).fields(
+            "resolution_offer"
+        ),
         by_id=session.user_id,
         problem=frame.problem,
         order_value=frame.order_value,
@@ -89,7 +93,7 @@ async def accept_resolution(chats: Chats, session: Session, frame: p.AcceptResol
     """Record the resolution the shopper accepts (an agent may record it for them)."""
     conversation = await chats.own(session, frame.conversation_id)
     offer = conversation.resolution_offer
-    if offer is None or offer.get("seq") != frame.offer_seq:
+    if offer is None or offer.get("seq", frame.offer_seq) != frame.offer_seq:
         raise NotAllowed(f"no current offer at seq {frame.offer_seq}: the agent made a newer one")
     if conversation.resolution is not None:
         raise NotAllowed("a resolution was already accepted")

@@ -9,6 +9,7 @@ handled. The agent reads their own reviews.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections import defaultdict
@@ -119,9 +120,9 @@ class Reviewer:
         self, since: float, until: float, week: str, settings: ReviewSettings
     ) -> list[QueueItem]:
         """The queue of chats created in ``[since, until)``, each marked if reviewed."""
-        items = build_queue(
-            await self._records_between(since, until), settings.sample_per_agent, week
-        )
+        records = await self._records_between(since, until)
+        # A busy week is tens of thousands of records: parse them off the event loop.
+        items = await asyncio.to_thread(build_queue, records, settings.sample_per_agent, week)
         done = {r.conversation_id: r for r in await self.between(since, until)}
         for item in items:
             review = done.get(item.conversation_id)

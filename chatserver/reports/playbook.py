@@ -8,6 +8,7 @@ the currencies the agents entered, added as they are).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -97,9 +98,8 @@ async def resolution_report(store: Store, since: float, until: float) -> Resolut
             if (found := _field(record, "resolution")) is not None
         }
     )
-    return ResolutionReport(
-        since=since, until=until, currencies=currencies, rows=resolution_rows(records)
-    )
+    rows = await asyncio.to_thread(resolution_rows, records)
+    return ResolutionReport(since=since, until=until, currencies=currencies, rows=rows)
 
 
 def qa_by_agent(reviews: Sequence[str]) -> list[AgentQa]:

@@ -26,6 +26,8 @@ ResolutionKind = Literal["explain", "coupon", "partial_refund", "resend", "full_
 Problem = Literal["damaged", "wrong", "late", "incomplete"]
 """An after-sale problem: damaged, wrong, late (or lost) or incomplete order."""
 Percent = Annotated[float, Field(ge=0, le=100)]
+NoticeKind = Literal["confirmed", "shipped", "delayed", "refund"]
+NoticeChoice = Literal["keep_waiting", "faster_shipping", "cancel_refund"]
 
 
 class Frame(BaseModel):
@@ -102,6 +104,13 @@ class Rate(Frame):
     type: Literal["rate"] = "rate"
     score: Annotated[int, Field(ge=1, le=5)]
     comment: Annotated[str, Field(max_length=1000)] = ""
+
+
+class SetLocale(Frame):
+    """The shopper picked another language in the widget: the bot answers in it from now on."""
+
+    type: Literal["set_locale"] = "set_locale"
+    locale: Annotated[str, Field(min_length=2, max_length=35, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class SetStatus(Frame):
@@ -216,6 +225,14 @@ class AcceptResolution(Frame):
     conversation_id: Id | None = None
 
 
+class ChooseOption(Frame):
+    """The shopper answers a delay notice with one of its choices (the first answer stands)."""
+
+    type: Literal["choose_option"] = "choose_option"
+    notice_id: Id
+    choice: NoticeChoice
+
+
 ShopperFrame = Annotated[
     Union[
         Hello,
@@ -228,6 +245,8 @@ ShopperFrame = Annotated[
         BotFeedback,
         LeaveEmail,
         AcceptResolution,
+        ChooseOption,
+        SetLocale,
     ],
     Field(discriminator="type"),
 ]
@@ -391,6 +410,32 @@ class ResolutionAccepted(Event):
     currency: str
     order_value: float
     cheapest: bool
+
+
+class NoticePosted(Event):
+    """A notice from the shop (order confirmed, shipped, delayed, refunded), written in the
+    shopper's language; a delay offers ``choices``, answered with ``choose_option``."""
+
+    type: Literal["notice_posted"] = "notice_posted"
+    notice_id: str
+    notice_kind: NoticeKind
+    title: str
+    text: str
+    order: str = ""
+    tracking_link: str = ""
+    new_date: str = ""
+    coupon: str = ""
+    choices: list[NoticeChoice] = []
+    client_id: str | None = None
+
+
+class ChoiceMade(Event):
+    """The shopper's answer to the delay notice ``notice_id``."""
+
+    type: Literal["choice_made"] = "choice_made"
+    notice_id: str
+    choice: NoticeChoice
+    client_id: str | None = None
 
 
 # Agent-only events live in a separate log per conversation, the staff log (see ``staff_log``):
@@ -601,6 +646,8 @@ ServerFrame = Annotated[
         ResolutionAccepted,
         NoteAdded,
         TagsChanged,
+        NoticePosted,
+        ChoiceMade,
         Welcome,
         Ack,
         QueuePosition,

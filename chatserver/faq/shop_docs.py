@@ -26,8 +26,9 @@ from chatserver.faq.models import FaqError, FaqProblem
 from chatserver.faq.shop_bot import ShopBot
 
 DOCUMENT_NAME = re.compile(
-    r"^(shop|canned|playbook|faq(\.[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?)?)\.toml$"
-)
+    r"^(shop|canned|playbook|faq(\.[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?)?"
+    r"|notices\.[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?)\.toml$"
+)  # notices.<lang>.toml: the shop's notice texts (core/notices.py)
 
 
 class ConfigProblems(ValueError):

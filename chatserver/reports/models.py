@@ -139,6 +139,19 @@ class AgentQa(_Model):
     by_criterion: dict[str, float]
 
 
+class Count(_Model):
+    key: str
+    count: int
+
+
+class NoticeFigures(_Model):
+    """Notices the shop sent (per kind) and what shoppers chose in answer to delays."""
+
+    sent: int = 0
+    by_kind: list[Count] = []
+    choices: list[Count] = []
+
+
 class Report(_Model):
     since: float
     until: float
@@ -152,6 +165,7 @@ class Report(_Model):
     days: list[DayRow]
     qa: list[AgentQa] = []
     """QA scores per agent, from managers' reviews (``reports/playbook.py``)."""
+    notices: NoticeFigures = NoticeFigures()
 
 
 class Live(_Model):

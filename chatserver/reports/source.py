@@ -19,6 +19,7 @@ from chatserver.domain.shop import load_shop
 from chatserver.reports import _bot
 from chatserver.reports.compute import Yardstick, compute
 from chatserver.reports.models import Live, Report
+from chatserver.reports.notices import notice_figures
 from chatserver.reports.playbook import qa_report
 from chatserver.store.base import Store
 
@@ -84,7 +85,9 @@ async def build_report(
         older = await asyncio.to_thread(_bot.older, rows)
         logs = await store.log.read_many(older) if older else {}
         report = await asyncio.to_thread(_compute, rows, logs, settings, since, until, now)
-    return report.model_copy(update={"qa": await qa_report(store, since, until)})
+    notices = await notice_figures(store.ledger, since, until)
+    qa = await qa_report(store, since, until)
+    return report.model_copy(update={"notices": notices, "qa": qa})
 
 
 def _compute(

@@ -29,6 +29,7 @@ from chatserver.store.base import Store
 from chatserver.web import (
     admin_routes,
     inbox_api,
+    notices_api,
     playbook_api,
     playbook_reports,
     reports_api,
@@ -167,6 +168,8 @@ def create_app(
         Route("/api/inbox", inbox_api.inbox),
         Route("/api/inbox/{conversation_id}/reply", inbox_api.reply, methods=["POST"]),
         Route("/api/history", inbox_api.history),
+        Route("/api/notices", notices_api.post_notice, methods=["POST"]),
+        Route("/api/notices/choices", notices_api.get_choices),
         Route("/api/conversations/{conversation_id}", inbox_api.conversation),
         *file_routes(),
         WebSocketRoute("/ws/shopper", shopper_socket),

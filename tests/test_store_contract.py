@@ -505,6 +505,27 @@ async def test_shop_documents_change_together_with_their_audit_entry_on_every_wo
     assert await other.config.audit(limit=1) == ['{"n": 2}']
 
 
+# --- reviews --------------------------------------------------------------------------------
+
+
+async def test_reviews_are_kept_per_conversation_and_listed_by_agent_and_by_time(
+    stores: list[Store],
+) -> None:
+    one, other = stores
+    await one.reviews.put("c1", "ann", NOW, '{"r": 1}')
+    await one.reviews.put("c2", "ann", NOW + 10, '{"r": 2}')
+    await other.reviews.put("c3", "bob", NOW + 5, '{"r": 3}')
+    await other.reviews.put("c1", "ann", NOW, '{"r": 4}')  # a second review replaces the first
+    assert await other.reviews.get("c1") == '{"r": 4}'
+    assert await one.reviews.get("none") is None
+    assert await other.reviews.of_agent("ann") == ['{"r": 2}', '{"r": 4}']
+    assert await one.reviews.of_agent("ann", limit=1) == ['{"r": 2}']
+    assert await one.reviews.of_agent("nobody") == []
+    assert await other.reviews.between(NOW, NOW + 10) == ['{"r": 3}', '{"r": 4}']
+    assert await one.reviews.between(NOW + 1, NOW + 11) == ['{"r": 2}', '{"r": 3}']
+    assert await one.reviews.between(NOW + 20, NOW + 30) == []
+
+
 # --- API keys and ledgers (notices) -------------------------------------------------------------
 
 

@@ -25,6 +25,9 @@ class Conversation(BaseModel):
     got it (handling times for the wait estimate).
     ``last_question`` is the shopper's last real question to the bot (not a request for a person)
     until it is counted as unanswered; ``last_question_seq`` is its place in the log.
+    ``faq_ids`` are the FAQ entries the bot answered with, in order (they name an after-sale
+    problem); ``resolution_offer`` is the latest offer of resolutions and ``resolution`` the one
+    accepted (``core/resolutions.py``).
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -58,6 +61,9 @@ class Conversation(BaseModel):
     unanswered: list[str] = []
     last_question: str = ""
     last_question_seq: int | None = None
+    faq_ids: list[str] = []
+    resolution_offer: dict[str, Any] | None = None
+    resolution: dict[str, Any] | None = None
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Conversation:

@@ -28,6 +28,8 @@ from chatserver.store.ports import (
     Render,
     StoreUnavailable,
 )
+from chatserver.store.reviews import SQLITE_SCHEMA as _REVIEWS_SCHEMA
+from chatserver.store.reviews import SQLiteReviews
 from chatserver.store.shop_config import SQLITE_SCHEMA, SQLiteShopConfig
 from chatserver.store.sqlite_extra import SCHEMA as _EXTRA_SCHEMA
 from chatserver.store.sqlite_extra import SQLiteSearch, SQLiteTrays
@@ -63,6 +65,7 @@ _SCHEMA = (
     + SQLITE_SCHEMA
     + _EXTRA_SCHEMA
     + _NOTICE_SCHEMA
+    + _REVIEWS_SCHEMA
     + PRESENCE_SCHEMA
 )
 _REPORT_INDEX = (
@@ -366,6 +369,7 @@ class SQLiteStore(Store):
             config=SQLiteShopConfig(self.db),
             trays=SQLiteTrays(self.db),
             search=SQLiteSearch(self.db),
+            reviews=SQLiteReviews(self.db),
             api_keys=SQLiteApiKeys(self.db),
             ledger=SQLiteLedger(self.db),
         )

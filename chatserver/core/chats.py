@@ -84,6 +84,9 @@ class Chats:
             conversation = await self.journal.latest(session.user_id)
             if conversation is None or conversation.status == "closed":
                 conversation = await self._start(session)
+            elif conversation.messages == 0:
+                # Just started, maybe by another worker (another tab): after its first event.
+                await self._until_started(conversation.id)
             return conversation
 
     async def _start(self, session: Session) -> Conversation:

@@ -46,7 +46,7 @@ def connect(url: str, max_connections: int = 64) -> aioredis.Redis:
         url,
         max_connections=max_connections,
         decode_responses=True,
-        socket_connect_timeout=0.25,
+        socket_connect_timeout=2,  # a busy event loop is not a Redis that is gone
         socket_timeout=5,
         retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.05), 3),  # < 0.1 s in all
         # Without this list redis-py ignores ``retry`` (a stale pooled connection would fail).

@@ -2,7 +2,8 @@
 
 Waiting for a free connection is backpressure, so it has no time limit: a burst queues up and is
 served in turn, never refused because 64 connections were busy. A connection that cannot be
-made means Redis is gone: from then on every caller fails at once (``ConnectionError``, which
+made (refused at once when the server is down or restarting; or not made within the connect
+timeout, 2 s, so that a busy event loop is not taken for an outage) means Redis is gone: from then on every caller fails at once (``ConnectionError``, which
 the adapters turn into ``StoreUnavailable``), waiters included, until a probe (one ``PING`` on
 a fresh connection every ``probe_interval``) gets an answer.
 """

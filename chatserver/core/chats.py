@@ -13,6 +13,7 @@ from chatserver.core.fanout import Fanout
 from chatserver.core.journal import Journal
 from chatserver.core.metrics import Metrics
 from chatserver.core.sessions import Session
+from chatserver.core.tone import ToneCheck, no_tone_check
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
 from chatserver.domain.clock import Clock
@@ -41,6 +42,8 @@ class Chats:
     )
     #: The shop's canned replies from its stored configuration (None: read faq_dir's file).
     canned: list[p.CannedReply] | None = None
+    #: Whether the shop's tone rules flag an agent's message ``(text, locale)``; set by the app.
+    tone_check: ToneCheck = no_tone_check
 
     @property
     def target_s(self) -> float:
@@ -143,6 +146,8 @@ class Chats:
             return
         # The reply records what it answered: the question's seq is known only once it is stored.
         changes = bot_answered(conversation, text, seq, turn.ask_email, turn.asked_for_person)
+        if turn.faq_id and conversation.faq_id is None:
+            changes["faq_id"] = turn.faq_id  # the chat's topic
         if turn.handoff and not turn.asked_for_person:
             changes["question"] = text[:300]
         conversation = conversation.model_copy(update=changes)

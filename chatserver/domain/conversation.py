@@ -25,6 +25,9 @@ class Conversation(BaseModel):
     got it (handling times for the wait estimate).
     ``last_question`` is the shopper's last real question to the bot (not a request for a person)
     until it is counted as unanswered; ``last_question_seq`` is its place in the log.
+    ``faq_id`` is the first FAQ entry the bot answered from (the chat's topic in reports).
+    ``tone_flagged`` counts the agent messages the tone rules flagged; ``tone_by_agent`` holds,
+    per agent, ``[messages, flagged]``. ``effort`` is the shopper's customer-effort score (1-7).
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -58,6 +61,10 @@ class Conversation(BaseModel):
     unanswered: list[str] = []
     last_question: str = ""
     last_question_seq: int | None = None
+    faq_id: str | None = None
+    tone_flagged: int = 0
+    tone_by_agent: dict[str, list[int]] = {}
+    effort: int | None = None
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Conversation:
@@ -159,3 +166,13 @@ def feedback_given(conversation: Conversation, answer_seq: int, helpful: bool) -
     if seq is None or seq >= answer_seq:
         return {}
     return _unanswered(conversation, conversation.last_question)
+
+
+def tone_counted(conversation: Conversation, agent_id: str, flagged: bool) -> dict[str, Any]:
+    """Changes that count one agent message, and whether the tone rules flagged it."""
+    messages, flags = conversation.tone_by_agent.get(agent_id, [0, 0])
+    counts = {**conversation.tone_by_agent, agent_id: [messages + 1, flags + int(flagged)]}
+    changes: dict[str, Any] = {"tone_by_agent": counts}
+    if flagged:
+        changes["tone_flagged"] = conversation.tone_flagged + 1
+    return changes

@@ -99,6 +99,13 @@ class Rate(Frame):
     comment: Annotated[str, Field(max_length=1000)] = ""
 
 
+class RateEffort(Frame):
+    """After rating, the shopper says how easy it was to get help: 1 (very hard) to 7 (very easy)."""
+
+    type: Literal["rate_effort"] = "rate_effort"
+    score: Annotated[int, Field(ge=1, le=7)]
+
+
 class SetStatus(Frame):
     """An agent goes online, away or offline, optionally with a new capacity."""
 
@@ -192,6 +199,7 @@ ShopperFrame = Annotated[
         RequestHuman,
         EndConversation,
         Rate,
+        RateEffort,
         BotFeedback,
         LeaveEmail,
     ],
@@ -289,6 +297,13 @@ class RatingGiven(Event):
     type: Literal["rating_given"] = "rating_given"
     score: int
     comment: str = ""
+
+
+class EffortGiven(Event):
+    """The shopper's customer-effort score (1-7) for an ended conversation."""
+
+    type: Literal["effort_given"] = "effort_given"
+    score: int
 
 
 class BotFeedbackGiven(Event):
@@ -522,6 +537,7 @@ ServerFrame = Annotated[
         ConversationRequeued,
         ConversationClosed,
         RatingGiven,
+        EffortGiven,
         BotFeedbackGiven,
         EmailLeft,
         FileAttached,

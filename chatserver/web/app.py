@@ -156,6 +156,7 @@ def create_app(
         Route("/api/playbook/closings", playbook_api.closings),
         Route("/api/reports", reports_api.report),
         Route("/api/reports/live", reports_api.live_state),
+        Route("/api/reports/playbook", reports_api.playbook),
         Route("/api/reports/{table}.csv", reports_api.table_csv),
         Route("/metrics", reports_api.metrics),
         Route("/api/inbox", inbox_api.inbox),

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
+from chatserver.domain import protocol as p
 from tests.browser_support import NewPage, browser, new_page  # noqa: F401 (fixtures)
 from tests.conftest import Server, ServerFactory
 from tests.test_admin_api import call, login, state
@@ -72,6 +73,26 @@ async def test_a_rule_edited_on_admin_underlines_in_the_console(
     [cid] = await server.hub.store.records.of_shopper(server.hub.fanout.shopper_ids()[0])
     record = await server.hub.journal.get(cid)
     assert record.tone_flagged == 1 and record.tone_by_agent == {"maria": [2, 1]}
+
+
+async def test_closings_are_offered_in_the_conversations_language(
+    start_server: ServerFactory, new_page: NewPage, shop_dir: Path
+) -> None:
+    server = await start_server(faq_dir=shop_dir)
+    agent = await agent_console(new_page, server)
+    shopper = await server.raw("/ws/shopper", origin=server.settings.base_url)
+    await shopper.send(p.Hello(version=p.PROTOCOL_VERSION, locale="de-AT"))
+    await shopper.expect("welcome")
+    await shopper.send(p.SendMessage(client_id="s1", text="Wo ist mein Paket?"))
+    await expect(agent.locator(".msg.shopper")).to_have_count(1)
+    await agent.locator("#closings").focus()
+    options = agent.locator("#closings option")
+    await expect(options).to_have_count(6)
+    await expect(options.nth(2)).to_have_text("Wird geprüft")
+    await agent.locator("#closings").select_option(label="Wird geprüft")
+    await agent.locator("#reply").press("Enter")
+    await shopper.expect("message_posted", author="agent")
+    assert shopper.all("message_posted")[-1]["text"].startswith("Wir sehen uns das jetzt")
 
 
 async def test_the_widget_asks_the_effort_question_after_the_rating(

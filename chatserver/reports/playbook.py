@@ -4,13 +4,14 @@ the product pages that start chats. Reads records from the store; :func:`compute
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from chatserver.reports._columns import days_between
 from chatserver.reports.playbook_models import (
@@ -120,13 +121,14 @@ def compute(
     )
 
 
-def _decode(records: list[dict[str, str]]) -> list[dict[str, Any]]:
-    return [{name: json.loads(r[name]) for name in FIELDS if name in r} for r in records]
+def _records(text: str) -> list[dict[str, Any]]:
+    rows: list[list[Any]] = orjson.loads(text)
+    return [dict(zip(FIELDS, row, strict=True)) for row in rows]
 
 
 async def build_playbook(
     store: Store, since: float, until: float, time_zone: str
 ) -> PlaybookReport:
     """The playbook report of conversations created in ``[since, until)``."""
-    records = await store.records.created_between(since, until)
-    return await asyncio.to_thread(lambda: compute(_decode(records), since, until, time_zone))
+    text = await store.records.scan_fields(since, until, FIELDS)
+    return await asyncio.to_thread(lambda: compute(_records(text), since, until, time_zone))

@@ -21,6 +21,8 @@ Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
 Role = Literal["shopper", "agent", "bot", "system"]
 AgentStatus = Literal["online", "away", "offline"]
 ConversationStatus = Literal["bot", "queued", "assigned", "closed"]
+NoticeKind = Literal["confirmed", "shipped", "delayed", "refund"]
+NoticeChoice = Literal["keep_waiting", "faster_shipping", "cancel_refund"]
 
 
 class Frame(BaseModel):
@@ -104,6 +106,13 @@ class RateEffort(Frame):
 
     type: Literal["rate_effort"] = "rate_effort"
     score: Annotated[int, Field(ge=1, le=7)]
+
+
+class SetLocale(Frame):
+    """The shopper picked another language in the widget: the bot answers in it from now on."""
+
+    type: Literal["set_locale"] = "set_locale"
+    locale: Annotated[str, Field(min_length=2, max_length=35, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class SetStatus(Frame):
@@ -190,6 +199,14 @@ class GetHistory(Frame):
     conversation_id: Id
 
 
+class ChooseOption(Frame):
+    """The shopper answers a delay notice with one of its choices (the first answer stands)."""
+
+    type: Literal["choose_option"] = "choose_option"
+    notice_id: Id
+    choice: NoticeChoice
+
+
 ShopperFrame = Annotated[
     Union[
         Hello,
@@ -202,6 +219,8 @@ ShopperFrame = Annotated[
         RateEffort,
         BotFeedback,
         LeaveEmail,
+        ChooseOption,
+        SetLocale,
     ],
     Field(discriminator="type"),
 ]
@@ -334,6 +353,32 @@ class FileAttached(Event):
     url: str
     client_id: str | None = None
     deadline: float | None = None
+
+
+class NoticePosted(Event):
+    """A notice from the shop (order confirmed, shipped, delayed, refunded), written in the
+    shopper's language; a delay offers ``choices``, answered with ``choose_option``."""
+
+    type: Literal["notice_posted"] = "notice_posted"
+    notice_id: str
+    notice_kind: NoticeKind
+    title: str
+    text: str
+    order: str = ""
+    tracking_link: str = ""
+    new_date: str = ""
+    coupon: str = ""
+    choices: list[NoticeChoice] = []
+    client_id: str | None = None
+
+
+class ChoiceMade(Event):
+    """The shopper's answer to the delay notice ``notice_id``."""
+
+    type: Literal["choice_made"] = "choice_made"
+    notice_id: str
+    choice: NoticeChoice
+    client_id: str | None = None
 
 
 # Agent-only events live in a separate log per conversation, the staff log (see ``staff_log``):
@@ -543,6 +588,8 @@ ServerFrame = Annotated[
         FileAttached,
         NoteAdded,
         TagsChanged,
+        NoticePosted,
+        ChoiceMade,
         Welcome,
         Ack,
         QueuePosition,

@@ -25,9 +25,10 @@ from chatserver.faq.shop_bot import ShopBot
 
 DOCUMENT_NAME = re.compile(
     r"^(shop|canned|faq(\.[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?)?"
-    r"|tone\.[a-z]{2,3}(-[A-Za-z0-9]{2,8})?)\.toml$"
-)
-"""The shop's documents; ``tone.<lang>.toml`` (the tone coach's rules) is checked by the playbook."""
+    r"|tone\.[a-z]{2,3}(-[A-Za-z0-9]{2,8})?"
+    r"|notices\.[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?)\.toml$"
+)  # notices.<lang>.toml: the shop's notice texts (core/notices.py); tone.<lang>.toml: the tone
+# coach's rules, checked by the playbook
 
 
 class ConfigProblems(ValueError):

@@ -38,6 +38,18 @@ class PageContext(Frame):
     currency: Annotated[str, Field(max_length=8)] = ""
 
 
+class CustomerIdentity(Frame):
+    """The shop's logged-in customer, signed by the shop: ``hash`` is the hex HMAC-SHA256, with
+    the shop's identity secret, of ``"<id>:<expires>"`` (``expires``: Unix seconds)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=128)]
+    name: Annotated[str, Field(max_length=100)] = ""
+    email: Annotated[str, Field(max_length=254)] = ""
+    locale: Annotated[str, Field(max_length=35)] = ""
+    expires: Annotated[int, Field(ge=0, le=2**53)]
+    hash: Annotated[str, Field(min_length=1, max_length=128)]
+
+
 # --- client -> server -------------------------------------------------------------------
 
 
@@ -52,6 +64,7 @@ class Hello(Frame):
     locale: Annotated[str, Field(max_length=35)] = "en"
     timezone: Annotated[str, Field(max_length=64)] = ""
     context: PageContext | None = None
+    customer: CustomerIdentity | None = None
 
 
 class SendMessage(Frame):
@@ -235,6 +248,16 @@ class ConversationStarted(Event):
     locale: str = "en"
     timezone: str = ""
     context: PageContext | None = None
+    customer_name: str = ""
+    customer_email: str = ""
+
+
+class CustomerIdentified(Event):
+    """An anonymous shopper logged in: their open conversation now belongs to this customer."""
+
+    type: Literal["customer_identified"] = "customer_identified"
+    customer_name: str = ""
+    customer_email: str = ""
 
 
 class MessagePosted(Event):
@@ -348,6 +371,26 @@ class TagsChanged(Event):
     tags: list[str]
 
 
+class OrderCard(Frame):
+    """One order as agents see it beside the chat."""
+
+    number: str
+    status: str
+    items: list[str] = []
+    carrier: str = ""
+    tracking_url: str = ""
+    estimated_delivery: str = ""
+
+
+class OrderLookedUp(Event):
+    """The bot looked orders up for the shopper, in the staff log; ``outcome`` is ``found``,
+    ``not_found`` or ``unavailable``."""
+
+    type: Literal["order_looked_up"] = "order_looked_up"
+    outcome: Literal["found", "not_found", "unavailable"]
+    orders: list[OrderCard] = []
+
+
 # --- server -> client: live notices --------------------------------------------------------
 
 
@@ -361,6 +404,8 @@ class ConversationInfo(Frame):
     agent_name: str = ""
     created_at: float
     deadline: float | None = None
+    customer_name: str = ""
+    customer_email: str = ""
 
 
 class Welcome(Frame):
@@ -515,6 +560,7 @@ class Error(Frame):
 ServerFrame = Annotated[
     Union[
         ConversationStarted,
+        CustomerIdentified,
         MessagePosted,
         ConversationQueued,
         ConversationAssigned,
@@ -527,6 +573,7 @@ ServerFrame = Annotated[
         FileAttached,
         NoteAdded,
         TagsChanged,
+        OrderLookedUp,
         Welcome,
         Ack,
         QueuePosition,

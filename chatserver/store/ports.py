@@ -121,6 +121,11 @@ class Records(ABC):
         """A shopper's conversation ids, oldest first."""
 
     @abstractmethod
+    async def move(self, conversation_id: str, from_shopper: str, to_shopper: str) -> None:
+        """Give a conversation to another shopper (an anonymous one who logged in): its
+        ``shopper_id`` field and both shoppers' lists change together. Raises KeyError if none."""
+
+    @abstractmethod
     async def created_between(self, since: float, until: float) -> list[dict[str, str]]:
         """Records of conversations created in ``[since, until)``, oldest first."""
 

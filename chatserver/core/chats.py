@@ -6,12 +6,15 @@ import asyncio
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from chatserver.core.assignment import Assigner
 from chatserver.core.auth import Accounts, Tokens
 from chatserver.core.fanout import Fanout
+from chatserver.core.identity import Customer
 from chatserver.core.journal import Journal
 from chatserver.core.metrics import Metrics
+from chatserver.core.orders_bot import OrderDesk
 from chatserver.core.sessions import Session
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
@@ -41,6 +44,10 @@ class Chats:
     )
     #: The shop's canned replies from its stored configuration (None: read faq_dir's file).
     canned: list[p.CannedReply] | None = None
+    #: The verified customer of each identified shopper session.
+    customers: dict[Session, Customer] = field(default_factory=dict)
+    #: Answers order questions with the shop's real order data (None: the FAQ's answers only).
+    orders: OrderDesk | None = None
 
     @property
     def target_s(self) -> float:
@@ -84,6 +91,7 @@ class Chats:
     async def _start(self, session: Session) -> Conversation:
         """A shopper's first message: a new conversation, with the bot or in the queue."""
         hello = self.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
+        customer = self.customers.get(session) or Customer("")
         now = self.clock.now()
         with_bot = (await self.assigner.outlook()).with_bot
         conversation = Conversation(
@@ -97,6 +105,9 @@ class Chats:
             locale=hello.locale,
             timezone=hello.timezone,
             context=hello.context,
+            customer_id=customer.id,
+            customer_name=customer.name,
+            customer_email=customer.email,
         )
         await self.journal.create(conversation)
         for shopper_session in self.fanout.shopper_sessions(session.user_id):
@@ -111,6 +122,8 @@ class Chats:
             locale=conversation.locale,
             timezone=conversation.timezone,
             context=conversation.context,
+            customer_name=conversation.customer_name,
+            customer_email=conversation.customer_email,
         )
         if not with_bot:
             await self.assigner.enqueue(conversation, "new")
@@ -136,13 +149,18 @@ class Chats:
             outlook.online > 0,
             timezone=conversation.timezone,
         )
+        found: dict[str, Any] = {}
+        if self.orders is not None:
+            turn, found = await self.orders.reply(conversation, text, turn)
         if conversation.status == "queued" and turn.handoff:
             if not turn.asked_for_person:
                 await self.journal.update(conversation, question=text[:300])
                 self.assigner.dispatch_soon()  # agents see the new question in the queue
             return
         # The reply records what it answered: the question's seq is known only once it is stored.
-        changes = bot_answered(conversation, text, seq, turn.ask_email, turn.asked_for_person)
+        changes = found | bot_answered(
+            conversation, text, seq, turn.ask_email, turn.asked_for_person
+        )
         if turn.handoff and not turn.asked_for_person:
             changes["question"] = text[:300]
         conversation = conversation.model_copy(update=changes)

@@ -22,6 +22,7 @@ from chatserver.domain.bot import Bot
 from chatserver.domain.clock import Clock, SystemClock
 from chatserver.domain.settings import Settings
 from chatserver.faq import shop_docs
+from chatserver.orders.answers import ShopOrders
 from chatserver.store import store_for
 from chatserver.store.base import Store
 from chatserver.web import admin_routes, inbox_api, playbook_api, reports_api
@@ -29,6 +30,7 @@ from chatserver.web import auth_api as api
 from chatserver.web.admin_common import MAX_BODY as ADMIN_MAX_BODY
 from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection, quiet_client_mistakes
+from chatserver.web.demo_api import demo_routes
 from chatserver.web.files_api import file_routes
 from chatserver.web.guard import AddressCap
 from chatserver.web.limits import BodyLimit, LoginThrottle
@@ -107,7 +109,7 @@ def create_app(
     secret = load_secret(settings.secret_key, settings.data_dir)
     tokens = Tokens(secret, settings.session_max_age_s, clock)
     live = LiveShop(settings, store, shop_docs.build, shop_docs.read_dir(settings.faq_dir), clock)
-    hub = Hub(settings, store, tokens, clock, bot or LiveBot(live))
+    hub = Hub(settings, store, tokens, clock, bot or LiveBot(live), ShopOrders(settings))
     live.on_change.append(lambda shop: follow_shop(hub, shop))
 
     @contextlib.asynccontextmanager
@@ -157,6 +159,7 @@ def create_app(
         Route("/api/history", inbox_api.history),
         Route("/api/conversations/{conversation_id}", inbox_api.conversation),
         *file_routes(),
+        *demo_routes(settings),
         WebSocketRoute("/ws/shopper", shopper_socket),
         WebSocketRoute("/ws/agent", agent_socket),
     ]

@@ -1,0 +1,115 @@
+"""The order lookup the bot uses: the connector's results worded in the shopper's language."""
+
+from __future__ import annotations
+
+from chatserver.domain.order_lookup import OrderAnswer
+from chatserver.domain.protocol import OrderCard
+from chatserver.domain.settings import Settings
+from chatserver.orders.connector import OrderConnector
+from chatserver.orders.demo_service import DEMO_SECRET
+from chatserver.orders.models import Lookup, Order
+from chatserver.orders.reference import find_reference
+from chatserver.orders.texts import describe, texts_for
+
+ORDER_QUESTIONS = frozenset({"order-status", "order-tracking", "shipping-delay"})
+"""The FAQ entries ("where is my order", tracking, a late delivery) answered with real data."""
+
+DEMO_ORDERS_PATH = "/demo-orders"
+"""Where the demo order service is mounted on the demo shop's own server."""
+
+RECENT = 3
+"""How many of a customer's orders the bot tells."""
+
+
+def connector_for(settings: Settings) -> OrderConnector | None:
+    """The shop's connector from the settings; the demo service's while demo data is on."""
+    if settings.orders_url:
+        return OrderConnector(
+            settings.orders_url,
+            settings.orders_customer_url,
+            settings.orders_secret,
+            timeout_s=settings.orders_timeout_s,
+        )
+    if settings.demo_data:
+        base = settings.base_url + DEMO_ORDERS_PATH
+        return OrderConnector(
+            base + "/api/chat/orders/{order}",
+            base + "/api/chat/customers/{customer}/orders",
+            DEMO_SECRET,
+            timeout_s=settings.orders_timeout_s,
+        )
+    return None
+
+
+def card(order: Order) -> OrderCard:
+    """An order as agents see it beside the chat."""
+    return OrderCard(
+        number=order.number,
+        status=order.status,
+        items=[
+            item.name if item.quantity == 1 else f"{item.quantity} × {item.name}"
+            for item in order.items
+        ],
+        carrier=order.carrier,
+        tracking_url=order.tracking_url,
+        estimated_delivery=order.estimated_delivery.isoformat() if order.estimated_delivery else "",
+    )
+
+
+class ShopOrders:
+    """Looks orders up through the connector the settings name (made when first needed, so the
+    demo's address is known; ``reset`` after the settings change)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._connector: OrderConnector | None = None
+
+    def connector(self) -> OrderConnector | None:
+        if self._connector is None:
+            self._connector = connector_for(self.settings)
+        return self._connector
+
+    async def reset(self) -> None:
+        """Use the settings as they are now (the connector's address or secret changed)."""
+        old, self._connector = self._connector, None
+        if old is not None:
+            await old.close()
+
+    async def close(self) -> None:
+        await self.reset()
+
+    def asks_about_orders(self, faq_id: str | None) -> bool:
+        return faq_id in ORDER_QUESTIONS and self.connector() is not None
+
+    def ask(self, lang: str) -> str:
+        return texts_for(lang).ask
+
+    async def of_customer(self, customer_id: str, lang: str) -> OrderAnswer:
+        connector = self.connector()
+        if connector is None or not connector.customer_url:
+            return self._answer(Lookup(outcome="unavailable"), lang)
+        found = await connector.recent(customer_id)
+        if found.outcome == "found":
+            found = found.model_copy(update={"orders": found.orders[:RECENT]})
+        return self._answer(found, lang)
+
+    async def in_message(self, text: str, lang: str) -> OrderAnswer | None:
+        connector = self.connector()
+        reference = find_reference(text)
+        if connector is None or reference is None:
+            return None
+        found = await connector.order(
+            reference.number, email=reference.email, postcode=reference.postcode
+        )
+        return self._answer(found, lang)
+
+    def _answer(self, found: Lookup, lang: str) -> OrderAnswer:
+        texts = texts_for(lang)
+        match found.outcome:
+            case "found":
+                return OrderAnswer(
+                    "found", describe(found.orders, lang), [card(o) for o in found.orders]
+                )
+            case "not_found":
+                return OrderAnswer("not_found", texts.not_found)
+        return OrderAnswer("unavailable", texts.unavailable)

@@ -1,0 +1,126 @@
+"""Identified shoppers on real servers: a customer's chat follows them across sockets, a bad or
+expired signature leaves a guest, and a guest who logs in keeps their conversation."""
+
+from __future__ import annotations
+
+import json
+
+from chatserver.core.identity import customer_hash
+from chatserver.domain import protocol as p
+from chatserver.domain.customer import customer_shopper_id
+from tests.conftest import Client, Server, ServerFactory
+
+SECRET = "shop-identity-secret"
+HOUR = 3600
+
+
+def customer(
+    server: Server, customer_id: str = "cust-1001", secret: str = SECRET, valid_s: int = HOUR
+) -> p.CustomerIdentity:
+    """The customer as the shop's page signs them, valid for ``valid_s`` on the server's clock."""
+    expires = int(server.clock.now()) + valid_s
+    return p.CustomerIdentity(
+        id=customer_id,
+        name="Jane Doe",
+        email="jane@example.com",
+        expires=expires,
+        hash=customer_hash(secret, customer_id, expires),
+    )
+
+
+async def shopper_as(
+    server: Server, who: p.CustomerIdentity | None, token: str | None = None
+) -> tuple[Client, dict[str, object]]:
+    """A shopper socket whose hello names a customer; returns it past its welcome."""
+    client = await server.raw("/ws/shopper", origin=server.settings.base_url)
+    await client.send(p.Hello(version=p.PROTOCOL_VERSION, token=token, customer=who))
+    return client, await client.expect("welcome")
+
+
+async def test_a_customers_conversation_follows_them_to_a_second_browser(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(identity_secret=SECRET)
+    phone, welcome = await shopper_as(server, customer(server))
+    assert welcome["user_id"] == customer_shopper_id("cust-1001")
+    await phone.send(p.SendMessage(client_id="m1", text="Do you ship to Norway?"))
+    started = await phone.expect("conversation_started")
+    assert started["customer_name"] == "Jane Doe"
+    assert started["customer_email"] == "jane@example.com"
+
+    laptop, welcome = await shopper_as(server, customer(server))  # no token: another browser
+    [info] = welcome["conversations"]  # type: ignore[misc]
+    assert info["conversation_id"] == started["conversation_id"]
+    assert info["customer_name"] == "Jane Doe"
+    await laptop.send(p.SendMessage(client_id="m2", text="And to Iceland?"))
+    await phone.expect("message_posted", text="And to Iceland?")
+
+    alice = await server.agent("alice")
+    assigned = await alice.expect("conversation_assigned")
+    assert assigned["conversation_id"] == started["conversation_id"]
+    shown = await alice.expect("conversation_started")
+    assert (shown["customer_name"], shown["customer_email"]) == ("Jane Doe", "jane@example.com")
+
+
+async def test_a_wrong_signature_is_refused_and_the_shopper_goes_on_as_a_guest(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(identity_secret=SECRET)
+    forged, welcome = await shopper_as(server, customer(server, secret="guessed"))
+    error = await forged.expect("error", code="identity_refused", frame_type="hello")
+    assert "signature" in error["message"]
+    assert not str(welcome["user_id"]).startswith("c-")
+    await forged.send(p.SendMessage(client_id="m1", text="hello?"))
+    await forged.expect("ack", client_id="m1")
+    real, welcome = await shopper_as(server, customer(server))
+    assert welcome["conversations"] == []  # the guest's chat is not the customer's
+
+
+async def test_an_expired_identity_is_refused(start_server: ServerFactory) -> None:
+    server = await start_server(identity_secret=SECRET)
+    old = customer(server, valid_s=60)
+    await server.clock.advance(61)
+    client, welcome = await shopper_as(server, old)
+    error = await client.expect("error", code="identity_refused")
+    assert "expired" in error["message"]
+    assert not str(welcome["user_id"]).startswith("c-")
+
+
+async def test_the_previous_secret_works_until_its_grace_period_ends(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(
+        identity_secret="new-secret",
+        identity_previous_secret=SECRET,
+        identity_previous_until=1_800_000_000.0 + 24 * HOUR,
+    )
+    _, welcome = await shopper_as(server, customer(server))  # a page rendered before rotation
+    assert welcome["user_id"] == customer_shopper_id("cust-1001")
+    await server.clock.advance(24 * HOUR)
+    late, welcome = await shopper_as(server, customer(server))
+    await late.expect("error", code="identity_refused")
+    _, welcome = await shopper_as(server, customer(server, secret="new-secret"))
+    assert welcome["user_id"] == customer_shopper_id("cust-1001")
+
+
+async def test_a_guest_who_logs_in_keeps_their_conversation(start_server: ServerFactory) -> None:
+    server = await start_server(identity_secret=SECRET)
+    guest = await server.shopper()
+    token = str(guest.received[0]["token"])
+    await guest.send(p.SendMessage(client_id="m1", text="Is the jacket waterproof?"))
+    started = await guest.expect("conversation_started")
+    await guest.close()
+
+    logged_in, welcome = await shopper_as(server, customer(server), token=token)
+    [info] = welcome["conversations"]  # type: ignore[misc]
+    assert info["conversation_id"] == started["conversation_id"]
+    assert info["customer_email"] == "jane@example.com"
+    joined = await logged_in.expect("customer_identified")
+    assert joined["customer_name"] == "Jane Doe"
+    await logged_in.expect("message_posted", text="Is the jacket waterproof?")
+    # On another device, the customer finds it too.
+    _, welcome = await shopper_as(server, customer(server))
+    assert welcome["conversations"][0]["conversation_id"] == started["conversation_id"]  # type: ignore[index]
+    record = await server.hub.store.records.get(started["conversation_id"])
+    assert record is not None
+    assert json.loads(record["shopper_id"]) == customer_shopper_id("cust-1001")

@@ -39,11 +39,14 @@ class OrderDesk:
             answer = await self._looking(
                 conversation, self.lookup.of_customer(conversation.customer_id, lang)
             )
-        elif asked or conversation.order_asked:
+        elif asked or conversation.order_asked or self._names_order(text, turn):
             answer = await self._looking(conversation, self.lookup.in_message(text, lang))
             if answer is None and asked:
                 ask = f"{turn.text}\n\n{self.lookup.ask(lang)}"
                 return replace(turn, text=ask), {"order_asked": True}
+            if answer is None and any(c.isdigit() for c in text):
+                # A number without its e-mail or postcode: ask for both again, reveal nothing.
+                return BotTurn(self.lookup.ask(lang), lang=lang), {}
         else:
             return turn, {}
         if answer is None:  # a guest asked before, and this message names no order
@@ -58,10 +61,15 @@ class OrderDesk:
         if answer.outcome == "unavailable":
             said = f"{turn.text}\n\n{answer.text}" if asked else answer.text
             return BotTurn(said, faq_id=turn.faq_id, title=turn.title, lang=lang), {}
-        changes: dict[str, Any] = {"order_asked": answer.outcome == "not_found"}
+        # A guest may go on to ask about another order: their next reference is looked up too.
+        changes: dict[str, Any] = {"order_asked": not conversation.customer_id}
         if answer.outcome == "found" and answer.cards:
             changes["bot_order_answers"] = conversation.bot_order_answers + 1
         return BotTurn(answer.text, faq_id=turn.faq_id, title=turn.title, lang=lang), changes
+
+    def _names_order(self, text: str, turn: BotTurn) -> bool:
+        """An order number with its e-mail or postcode, in a message the FAQ had no answer to."""
+        return turn.faq_id is None and self.lookup.names_order(text)
 
     async def _looking(
         self, conversation: Conversation, lookup: Awaitable[OrderAnswer | None]

@@ -30,6 +30,10 @@ class OrderLookup(Protocol):
         """Whether the FAQ entry ``faq_id`` is an order-status or tracking question."""
         ...
 
+    def names_order(self, text: str) -> bool:
+        """Whether ``text`` holds an order number with an e-mail address or postcode."""
+        ...
+
     def ask(self, lang: str) -> str:
         """The request for an order number and its e-mail or postcode."""
         ...

@@ -81,6 +81,9 @@ class ShopOrders:
     def asks_about_orders(self, faq_id: str | None) -> bool:
         return faq_id in ORDER_QUESTIONS and self.connector() is not None
 
+    def names_order(self, text: str) -> bool:
+        return self.connector() is not None and find_reference(text) is not None
+
     def ask(self, lang: str) -> str:
         return texts_for(lang).ask
 

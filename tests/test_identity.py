@@ -72,7 +72,7 @@ async def test_a_wrong_signature_is_refused_and_the_shopper_goes_on_as_a_guest(
     assert not str(welcome["user_id"]).startswith("c-")
     await forged.send(p.SendMessage(client_id="m1", text="hello?"))
     await forged.expect("ack", client_id="m1")
-    real, welcome = await shopper_as(server, customer(server))
+    _, welcome = await shopper_as(server, customer(server))
     assert welcome["conversations"] == []  # the guest's chat is not the customer's
 
 

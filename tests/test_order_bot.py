@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -20,6 +23,7 @@ from chatserver.domain import protocol as p
 from chatserver.orders.demo_service import DEMO_SECRET, create_order_service
 from tests.conftest import Client, Server, ServerFactory
 from tests.test_identity import customer, shopper_as
+from tests.test_reports import login
 
 FAQ = Path(__file__).resolve().parent.parent / "faq_data"
 TRACKING = "https://www.dhl.com/track?id=JD0146000123"
@@ -124,6 +128,21 @@ async def test_a_guest_gets_an_order_only_with_its_email_or_postcode(
     record = await server.hub.journal.get(own["conversation_id"])
     assert record.bot_order_answers == 2
 
+    # The manager's report counts the chat the bot settled with real order data (once).
+    other = await server.shopper()
+    await ask(other, "What payment methods do you accept?", "p1")
+    token = await login(server, "mona", "manager")
+    day = datetime.fromtimestamp(server.clock.now(), ZoneInfo("Europe/Berlin")).date().isoformat()
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        body = (
+            await client.get(
+                "/api/reports",
+                params={"from": day, "to": day},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        ).json()
+    assert body["bot"]["conversations"] == 2 and body["bot"]["order_answers"] == 1
+
 
 async def test_a_slow_shop_system_gets_the_faq_answer_and_the_offer_of_a_person(
     start_server: ServerFactory, serve: Serve
@@ -169,11 +188,13 @@ async def test_the_demo_shop_answers_from_its_own_order_service(
     start_server: ServerFactory,
 ) -> None:
     server = await start_server(faq_dir=FAQ)  # demo data on, no orders_url: /demo-orders
-    async with __import__("httpx").AsyncClient() as http:
+    async with httpx.AsyncClient() as http:
         signed = (await http.get(server.url + "/api/demo/customer")).json()
     jane, welcome = await shopper_as(server, p.CustomerIdentity.model_validate(signed))
     assert str(welcome["user_id"]).startswith("c-")
     answer = await ask(jane, "where is my order?", "q1")
     assert "shipped" in answer["text"] and TRACKING in answer["text"]
-    record = json.loads((await server.hub.store.records.get(answer["conversation_id"]))["customer_name"])  # type: ignore[index]
+    record = json.loads(
+        (await server.hub.store.records.get(answer["conversation_id"]))["customer_name"]
+    )  # type: ignore[index]
     assert record == "Jane Doe"

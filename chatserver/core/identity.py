@@ -75,9 +75,7 @@ def verify(identity: p.CustomerIdentity, secrets: IdentitySecrets, now: float) -
         hmac.compare_digest(customer_hash(secret, identity.id, identity.expires), signed)
         for secret in valid
     ):
-        raise IdentityRefused(
-            "the customer identity's signature is wrong: continuing as a guest"
-        )
+        raise IdentityRefused("the customer identity's signature is wrong: continuing as a guest")
     return Customer(identity.id, identity.name, identity.email, identity.locale)
 
 

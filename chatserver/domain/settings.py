@@ -165,8 +165,12 @@ class Settings(BaseSettings):
     orders_customer_url: str = Field(
         "", description="The shop's endpoint of a customer's recent orders, with {customer}."
     )
-    orders_secret: str = Field("", description="The secret that signs requests to the shop's order endpoint.")
-    orders_timeout_s: float = Field(2.0, gt=0, le=30, description="The most one order lookup may take, s.")
+    orders_secret: str = Field(
+        "", description="The secret that signs requests to the shop's order endpoint."
+    )
+    orders_timeout_s: float = Field(
+        2.0, gt=0, le=30, description="The most one order lookup may take, s."
+    )
     demo_data: bool = Field(
         True,
         description="While orders_url (identity_secret) is empty: serve the demo order service at /demo-orders and use it (sign the demo customer with the demo identity secret).",

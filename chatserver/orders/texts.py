@@ -63,9 +63,7 @@ def describe(orders: list[Order], lang: str) -> str:
     if not orders:
         return texts.none
     blocks = [
-        texts.intro_one.format(number=orders[0].number)
-        if len(orders) == 1
-        else texts.intro_many
+        texts.intro_one.format(number=orders[0].number) if len(orders) == 1 else texts.intro_many
     ]
     for order in orders:
         lines = [

@@ -164,7 +164,10 @@ class SQLiteRecords(Records):
         entry = (json.loads(doc.get("created_at", "0")), conversation_id)
         field = {"shopper_id": json.dumps(to_shopper)}
         patch = self.patch(conversation_id, doc, field)
-        column = ("UPDATE conversations SET shopper_id = ? WHERE id = ?", (to_shopper, conversation_id))
+        column = (
+            "UPDATE conversations SET shopper_id = ? WHERE id = ?",
+            (to_shopper, conversation_id),
+        )
         with self.writing(conversation_id, from_shopper, to_shopper):
             if entry in old:
                 old.remove(entry)

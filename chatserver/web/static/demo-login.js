@@ -35,6 +35,7 @@
     button.onclick = function () {
       on = !on;
       localStorage.setItem(KEY, on ? "1" : "0");
+      if (!window.ChatWidget) return location.reload(); // the widget is still loading
       if (!on) { label(null); window.ChatWidget.identify(null); return; }
       signed().then(function (fresh) { label(fresh); window.ChatWidget.identify(fresh); });
     };

@@ -37,7 +37,11 @@
   window.ChatWidget = {
     /* The shop's page logs its customer in (or out, with null) without reloading. */
     identify: function (c) {
+      var was = customer;
       customer = c ? customerOf(function (name) { return c[name] == null ? "" : String(c[name]); }) : null;
+      if (was && (!customer || customer.id !== was.id)) { // logged out: their chat leaves this browser
+        st.cid = null; st.events = []; st.prev = []; st.pending = []; st.unread = 0; save(); render();
+      }
       if (welcomed) link.drop();
     }
   };

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from chatserver.domain.order_lookup import OrderAnswer
 from chatserver.domain.protocol import OrderCard
 from chatserver.domain.settings import Settings
@@ -57,26 +59,37 @@ def card(order: Order) -> OrderCard:
 
 
 class ShopOrders:
-    """Looks orders up through the connector the settings name (made when first needed, so the
-    demo's address is known; ``reset`` after the settings change)."""
+    """Looks orders up through the connector the settings name: made when first needed (the
+    demo's address is known by then), and made again when /admin changes its settings."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._connector: OrderConnector | None = None
+        self._made_from: tuple[object, ...] = ()
+        self._closing: set[asyncio.Task[None]] = set()
 
     def connector(self) -> OrderConnector | None:
-        if self._connector is None:
-            self._connector = connector_for(self.settings)
+        s = self.settings
+        wanted = (
+            s.orders_url,
+            s.orders_customer_url,
+            s.orders_secret,
+            s.orders_timeout_s,
+            s.base_url,
+        )
+        if self._connector is None or wanted != self._made_from:
+            old = self._connector
+            self._connector, self._made_from = connector_for(s), wanted
+            if old is not None:  # its requests in flight finish; then it closes
+                task = asyncio.get_running_loop().create_task(old.close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
         return self._connector
 
-    async def reset(self) -> None:
-        """Use the settings as they are now (the connector's address or secret changed)."""
-        old, self._connector = self._connector, None
-        if old is not None:
-            await old.close()
-
     async def close(self) -> None:
-        await self.reset()
+        if self._connector is not None:
+            await self._connector.close()
+        await asyncio.gather(*self._closing, return_exceptions=True)
 
     def asks_about_orders(self, faq_id: str | None) -> bool:
         return faq_id in ORDER_QUESTIONS and self.connector() is not None

@@ -25,7 +25,7 @@ from chatserver.faq import shop_docs
 from chatserver.orders.answers import ShopOrders
 from chatserver.store import store_for
 from chatserver.store.base import Store
-from chatserver.web import admin_routes, inbox_api, playbook_api, reports_api
+from chatserver.web import admin_integrations, admin_routes, inbox_api, playbook_api, reports_api
 from chatserver.web import auth_api as api
 from chatserver.web.admin_common import MAX_BODY as ADMIN_MAX_BODY
 from chatserver.web.assets import asset_middleware, asset_routes
@@ -111,6 +111,7 @@ def create_app(
     live = LiveShop(settings, store, shop_docs.build, shop_docs.read_dir(settings.faq_dir), clock)
     hub = Hub(settings, store, tokens, clock, bot or LiveBot(live), ShopOrders(settings))
     live.on_change.append(lambda shop: follow_shop(hub, shop))
+    live.on_change.append(admin_integrations.FollowIntegrations(settings))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -145,6 +146,7 @@ def create_app(
 
     routes = [
         *admin_routes.routes(),
+        *admin_integrations.routes(),
         *asset_routes(),
         Route("/api/login", api.login, methods=["POST"]),
         Route("/api/invite", api.accept_invite, methods=["POST"]),

@@ -77,3 +77,25 @@ async def test_the_demo_customer_asks_where_their_order_is_in_english_and_german
     await english.locator("#demo-login").click()  # logging out: a guest again, no order data
     await expect(english.locator("#demo-login")).to_have_text("Log in as demo customer")
     await expect(english.locator(".msg.bot")).to_have_count(0)
+
+
+async def test_the_admin_makes_a_new_identity_secret_and_sets_the_order_connector(
+    start_server: ServerFactory, new_page: NewPage
+) -> None:
+    server = await start_server(faq_dir=FAQ)
+    await server.hub.accounts.add("ada", "Ada", "secret-ada", role="admin")
+    page = await new_page()
+    await page.goto(server.url + "/console")
+    token = server.hub.tokens.new_session("ada")
+    await page.evaluate("token => localStorage.setItem('console:token', token)", token)
+    await page.goto(server.url + "/admin#integrations")
+    await expect(page.locator("#identity-state")).to_contain_text("demo's identity secret")
+    await page.locator("#identity-rotate").click()
+    secret = page.locator("#identity-secret")
+    await expect(secret).to_be_visible()
+    assert len(await secret.input_value()) >= 40
+    await expect(page.locator("#identity-state")).to_have_text("An identity secret is set.")
+    await page.fill("#o-url", "https://shop.example/api/chat/orders/")
+    await page.click("#orders-form button[type=submit]")
+    await expect(page.locator('#orders-form [data-err="url"]')).to_contain_text("{order}")
+    await page.locator("#integrations").screenshot(path=str(SHOTS / "admin.png"))

@@ -142,8 +142,11 @@ class Hub:
             self.metrics.error(exc.code)
             session.send(error.model_dump_json())
             return
-        async with self.chats.shopper_locks[session.user_id]:
-            await self.identities.join(session.user_id, customer)
+        guest = session.user_id
+        async with self.chats.shopper_locks[guest]:
+            await self.identities.join(guest, customer)
+        if not self.fanout.shopper_sessions(guest):
+            self.chats.shopper_locks.pop(guest, None)
         session.user_id = customer.shopper_id
         self.chats.customers[session] = customer
 

@@ -35,12 +35,14 @@ class OrderDesk:
         """The bot's turn for the shopper message ``text``, and the record's changes."""
         lang = turn.lang or conversation.locale
         asked = self.lookup.asks_about_orders(turn.faq_id)
-        if asked and conversation.customer_id:
+        if asked and conversation.customer_id and self.lookup.knows_customers():
             answer = await self._looking(
                 conversation, self.lookup.of_customer(conversation.customer_id, lang)
             )
         elif asked or conversation.order_asked or self._names_order(text, turn):
-            answer = await self._looking(conversation, self.lookup.in_message(text, lang))
+            answer = None
+            if self.lookup.names_order(text):
+                answer = await self._looking(conversation, self.lookup.in_message(text, lang))
             if answer is None and asked:
                 ask = f"{turn.text}\n\n{self.lookup.ask(lang)}"
                 return replace(turn, text=ask), {"order_asked": True}

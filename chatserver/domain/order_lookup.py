@@ -30,6 +30,10 @@ class OrderLookup(Protocol):
         """Whether the FAQ entry ``faq_id`` is an order-status or tracking question."""
         ...
 
+    def knows_customers(self) -> bool:
+        """Whether the shop's endpoint lists a customer's orders (else customers are asked too)."""
+        ...
+
     def names_order(self, text: str) -> bool:
         """Whether ``text`` holds an order number with an e-mail address or postcode."""
         ...

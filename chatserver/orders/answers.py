@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from chatserver.domain.order_lookup import OrderAnswer
 from chatserver.domain.protocol import OrderCard
@@ -94,6 +95,10 @@ class ShopOrders:
     def asks_about_orders(self, faq_id: str | None) -> bool:
         return faq_id in ORDER_QUESTIONS and self.connector() is not None
 
+    def knows_customers(self) -> bool:
+        connector = self.connector()
+        return connector is not None and bool(connector.customer_url)
+
     def names_order(self, text: str) -> bool:
         return self.connector() is not None and find_reference(text) is not None
 
@@ -102,9 +107,9 @@ class ShopOrders:
 
     async def of_customer(self, customer_id: str, lang: str) -> OrderAnswer:
         connector = self.connector()
-        if connector is None or not connector.customer_url:
+        if connector is None:
             return self._answer(Lookup(outcome="unavailable"), lang)
-        found = await connector.recent(customer_id)
+        found = await self._bounded(connector, connector.recent(customer_id))
         if found.outcome == "found":
             found = found.model_copy(update={"orders": found.orders[:RECENT]})
         return self._answer(found, lang)
@@ -114,10 +119,19 @@ class ShopOrders:
         reference = find_reference(text)
         if connector is None or reference is None:
             return None
-        found = await connector.order(
+        lookup = connector.order(
             reference.number, email=reference.email, postcode=reference.postcode
         )
-        return self._answer(found, lang)
+        return self._answer(await self._bounded(connector, lookup), lang)
+
+    async def _bounded(self, connector: OrderConnector, lookup: Awaitable[Lookup]) -> Lookup:
+        """The lookup within ``orders_timeout_s`` in all: the connector's retry after a fast
+        failure fits, a second slow attempt does not (the shopper is waiting)."""
+        try:
+            return await asyncio.wait_for(lookup, self.settings.orders_timeout_s)
+        except TimeoutError:
+            connector.breaker.failed()
+            return Lookup(outcome="unavailable")
 
     def _answer(self, found: Lookup, lang: str) -> OrderAnswer:
         texts = texts_for(lang)

@@ -39,6 +39,7 @@
     identify: function (c) {
       var was = customer;
       customer = c ? customerOf(function (name) { return c[name] == null ? "" : String(c[name]); }) : null;
+      if (was ? customer && customer.id === was.id && customer.hash === was.hash : !customer) return;
       if (was && (!customer || customer.id !== was.id)) { // logged out: their chat leaves this browser
         st.cid = null; st.events = []; st.prev = []; st.pending = []; st.unread = 0; save(); render();
       }
@@ -309,7 +310,8 @@
       log.appendChild(li);
     });
     uploads.forEach(function (u) { log.appendChild(line("me pending", t("w.uploading", { name: u.name }), null, null)); });
-    ui.attach.hidden = !(st.cid && st.token && s.status && s.status !== "closed");
+    // Attachments go with the guest's token: a logged-in customer's chat is not the guest's.
+    ui.attach.hidden = !(st.cid && st.token && s.status && s.status !== "closed") || !!customer;
     var botTyping = agentTyping && typingRole === "bot";
     ui.typing.hidden = !(agentTyping && (s.status === "assigned" || botTyping));
     ui.typing.textContent = botTyping ? t("w.bot_typing") : t("w.agent_typing", { name: s.agent || t("w.team") });

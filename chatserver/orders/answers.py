@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 
 from chatserver.domain.order_lookup import OrderAnswer
@@ -64,6 +65,9 @@ class ShopOrders:
     demo's address is known by then), and made again when /admin changes its settings."""
 
     def __init__(self, settings: Settings) -> None:
+        # httpx logs every request at INFO with its query, the shopper's e-mail or postcode:
+        # keep that out of the server's log.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         self.settings = settings
         self._connector: OrderConnector | None = None
         self._made_from: tuple[object, ...] = ()

@@ -76,6 +76,15 @@ async def test_a_wrong_signature_is_refused_and_the_shopper_goes_on_as_a_guest(
     assert welcome["conversations"] == []  # the guest's chat is not the customer's
 
 
+async def test_a_missing_signature_is_refused(start_server: ServerFactory) -> None:
+    server = await start_server(identity_secret=SECRET)
+    unsigned = customer(server).model_copy(update={"hash": ""})
+    client, welcome = await shopper_as(server, unsigned)
+    error = await client.expect("error", code="identity_refused")
+    assert "no signature" in error["message"]
+    assert not str(welcome["user_id"]).startswith("c-")
+
+
 async def test_an_expired_identity_is_refused(start_server: ServerFactory) -> None:
     server = await start_server(identity_secret=SECRET)
     old = customer(server, valid_s=60)

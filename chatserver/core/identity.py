@@ -66,6 +66,10 @@ def verify(identity: p.CustomerIdentity, secrets: IdentitySecrets, now: float) -
     valid = secrets.valid(now)
     if not valid:
         raise IdentityRefused("this shop takes no customer identities: no identity secret is set")
+    if not identity.hash:
+        raise IdentityRefused(
+            "the customer identity has no signature (data-customer-hash): continuing as a guest"
+        )
     if identity.expires <= now:
         raise IdentityRefused(
             "the customer identity has expired: continuing as a guest (reload the shop's page)"

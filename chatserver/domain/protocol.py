@@ -46,8 +46,8 @@ class CustomerIdentity(Frame):
     name: Annotated[str, Field(max_length=100)] = ""
     email: Annotated[str, Field(max_length=254)] = ""
     locale: Annotated[str, Field(max_length=35)] = ""
-    expires: Annotated[int, Field(ge=0, le=2**53)]
-    hash: Annotated[str, Field(min_length=1, max_length=128)]
+    expires: Annotated[int, Field(ge=0, le=2**53)] = 0
+    hash: Annotated[str, Field(max_length=128)] = ""
 
 
 # --- client -> server -------------------------------------------------------------------

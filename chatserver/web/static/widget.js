@@ -29,10 +29,11 @@
 
   // --- the shop's logged-in customer: sent in hello; refused (bad or old signature): a guest ----
   function customerOf(get) {
-    var id = get("id"), hash = get("hash"), expires = Number(get("expires"));
-    if (!id || !hash || !isFinite(expires)) return null;
+    var id = get("id"), expires = Number(get("expires"));
+    if (!id) return null; // a missing signature or expiry is the server's to refuse, and to say so
     return { id: cut(id, 128), name: cut(get("name"), 100), email: cut(get("email"), 254),
-             locale: cut(get("locale"), 35), expires: Math.floor(expires), hash: cut(hash, 128) };
+             locale: cut(get("locale"), 35), expires: isFinite(expires) && expires > 0 ? Math.floor(expires) : 0,
+             hash: cut(get("hash"), 128) };
   }
   window.ChatWidget = {
     /* The shop's page logs its customer in (or out, with null) without reloading. */

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import httpx
+
 from chatserver.core.identity import customer_hash
 from chatserver.domain import protocol as p
 from chatserver.domain.customer import customer_shopper_id
@@ -133,3 +135,22 @@ async def test_a_guest_who_logs_in_keeps_their_conversation(start_server: Server
     record = await server.hub.store.records.get(started["conversation_id"])
     assert record is not None
     assert json.loads(record["shopper_id"]) == customer_shopper_id("cust-1001")
+
+
+async def test_agents_find_a_customers_conversation_by_their_name_or_email(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(identity_secret=SECRET)
+    jane, _ = await shopper_as(server, customer(server))
+    await jane.send(p.SendMessage(client_id="m1", text="Do you ship to Norway?"))
+    started = await jane.expect("conversation_started")
+    await jane.send(p.EndConversation())
+    await jane.expect("conversation_closed")
+    await server.agent("alice")
+    headers = {"Authorization": "Bearer " + server.hub.tokens.new_session("alice")}
+    async with httpx.AsyncClient(base_url=server.url, headers=headers) as http:
+        for query in ("jane doe", "jane@example.com"):
+            found = (await http.get("/api/history", params={"q": query})).json()
+            [hit] = found["results"]
+            assert hit["conversation_id"] == started["conversation_id"]
+            assert (hit["name"], hit["email"]) == ("Jane Doe", "jane@example.com")

@@ -86,18 +86,36 @@ class Chats:
             conversation = await self.journal.latest(session.user_id)
             if conversation is None or conversation.status == "closed":
                 conversation = await self._start(session)
+            customer = self.customers.get(session)
+            if customer is not None and conversation.customer_id != customer.id:
+                # Opened without them (a shop's notice): the record learns who the customer is.
+                conversation = await self.journal.update(
+                    conversation,
+                    customer_id=customer.id,
+                    customer_name=customer.name or conversation.customer_name,
+                    customer_email=customer.email or conversation.customer_email,
+                )
             return conversation
 
     async def _start(self, session: Session) -> Conversation:
         """A shopper's first message: a new conversation, with the bot or in the queue."""
         hello = self.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
-        customer = self.customers.get(session) or Customer("")
-        now = self.clock.now()
         with_bot = (await self.assigner.outlook()).with_bot
+        customer = self.customers.get(session)
+        return await self.open_conversation(session.user_id, hello, with_bot, customer)
+
+    async def open_conversation(
+        self, shopper_id: str, hello: p.Hello, with_bot: bool, customer: Customer | None = None
+    ) -> Conversation:
+        """A new conversation for a shopper (their sessions here follow it): with the bot, or
+        in the queue; ``customer``: the verified customer it is. Callers hold the shopper's lock
+        and know they have no open one."""
+        customer = customer or Customer("")
+        now = self.clock.now()
         conversation = Conversation(
             id="c-" + uuid.uuid4().hex,
             shop_id=self.settings.shop_id,
-            shopper_id=session.user_id,
+            shopper_id=shopper_id,
             status="bot" if with_bot else "queued",
             created_at=now,
             queued_at=None if with_bot else now,
@@ -110,14 +128,14 @@ class Chats:
             customer_email=customer.email,
         )
         await self.journal.create(conversation)
-        for shopper_session in self.fanout.shopper_sessions(session.user_id):
+        for shopper_session in self.fanout.shopper_sessions(shopper_id):
             for old in list(shopper_session.feeds):
                 await self.fanout.unfollow(shopper_session, old)
             await self.fanout.follow(shopper_session, conversation.id, 0)
         await self.journal.post(
             conversation.id,
             p.ConversationStarted,
-            shopper_id=session.user_id,
+            shopper_id=shopper_id,
             status=conversation.status,
             locale=conversation.locale,
             timezone=conversation.timezone,

@@ -11,7 +11,7 @@
   var found = {}; // conversation id -> the latest orders looked up
   var shown = null;
 
-  C.strings(location.origin, lang).then(function (loaded) { texts.use(loaded.table); draw(); });
+  C.strings(location.origin, lang).then(function (loaded) { lang = loaded.lang; texts.use(loaded.table, lang); draw(); });
 
   document.addEventListener("console:event", function (ev) {
     var e = ev.detail;

@@ -11,6 +11,8 @@ from chatserver.core.identity import customer_hash
 from chatserver.domain import protocol as p
 from chatserver.domain.customer import customer_shopper_id
 from tests.conftest import Client, Server, ServerFactory
+from tests.test_notices import call as call_api
+from tests.test_notices import delay, key
 
 SECRET = "shop-identity-secret"
 HOUR = 3600
@@ -154,3 +156,22 @@ async def test_agents_find_a_customers_conversation_by_their_name_or_email(
             [hit] = found["results"]
             assert hit["conversation_id"] == started["conversation_id"]
             assert (hit["name"], hit["email"]) == ("Jane Doe", "jane@example.com")
+
+
+async def test_a_shops_delay_notice_reaches_the_customer_the_page_signed_in(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(identity_secret=SECRET)
+    writer = await key(server, "notices:write")
+    sent = await call_api(server, "POST", "/api/notices", writer, delay(customer_id="cust-1001"))
+    assert sent.status_code == 201, sent.text
+    # Later, on any device: the page signs Jane in, and the notice is there with its choices.
+    jane, welcome = await shopper_as(server, customer(server))
+    assert len(welcome["conversations"]) == 1  # type: ignore[arg-type]
+    notice = await jane.expect("notice_posted", notice_id="n-1")
+    assert notice["choices"] == ["keep_waiting", "faster_shipping", "cancel_refund"]
+    await jane.send(p.ChooseOption(notice_id="n-1", choice="keep_waiting"))
+    await jane.expect("choice_made", notice_id="n-1", choice="keep_waiting")
+    # A guest on the same shop sees nothing of it.
+    guest = await server.shopper()
+    assert guest.received[0]["conversations"] == []

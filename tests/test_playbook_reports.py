@@ -1,4 +1,4 @@
-"""The playbook report: flagged tone per agent and day, customer effort per topic and agent, and
+"""The insight report: flagged tone per agent and day, customer effort per topic and agent, and
 the product table with the products that stand out, checked exactly on a seeded store (embedded
 and Redis), over HTTP as JSON and CSV for managers only, and fed end to end by a real chat."""
 
@@ -17,8 +17,8 @@ import pytest
 
 from chatserver.domain import protocol as p
 from chatserver.domain.conversation import Conversation
-from chatserver.reports.playbook import build_playbook
-from chatserver.reports.playbook_models import PlaybookReport
+from chatserver.reports.insight import build_insight
+from chatserver.reports.insight_models import InsightReport
 from chatserver.reports.source import day_range
 from chatserver.store.base import Store
 from chatserver.store.redis import RedisStore
@@ -56,16 +56,16 @@ async def seed(store: Store) -> None:
     p1, p2, p3, p4 = product("P1"), product("P2"), product("P3"), product("P4")
     mon, tue = MONDAY, TUESDAY
     await add("c1", at(mon, 10), agent_id="alice", tone_by_agent={"alice": [4, 1]},
-              tone_flagged=1, faq_id="shipping-time", effort=6, context=p1)  # fmt: skip
+              tone_flagged=1, faq_ids=["shipping-time"], effort=6, context=p1)  # fmt: skip
     await add("c2", at(mon, 11), agent_id="alice", tone_by_agent={"alice": [2, 0]},
-              faq_id="shipping-time", effort=4, context=p1)  # fmt: skip
+              faq_ids=["shipping-time"], effort=4, context=p1)  # fmt: skip
     # Transferred from alice to bob: each agent's messages count for them.
     await add("c3", at(mon, 12), agent_id="bob", tone_by_agent={"bob": [3, 2], "alice": [1, 1]},
               tone_flagged=3, tags=["damaged", "refund"], effort=2, context=p2)  # fmt: skip
     await add("c4", at(tue, 9), agent_id="bob", tone_by_agent={"bob": [5, 0]}, context=p1)
-    await add("c5", at(tue, 10), faq_id="returns", effort=7, context=p1)
-    await add("c6", at(tue, 11), faq_id="sizing", context=p1)
-    await add("c7", at(tue, 12), faq_id="sizing", context=p1)
+    await add("c5", at(tue, 10), faq_ids=["returns"], effort=7, context=p1)
+    await add("c6", at(tue, 11), faq_ids=["sizing"], context=p1)
+    await add("c7", at(tue, 12), faq_ids=["sizing"], context=p1)
     await add("c8", at(tue, 13), context=p3)
     await add("c9", at(tue, 14), context=p3)
     await add("c10", at(tue, 15), context=p4)
@@ -91,16 +91,16 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 @pytest.fixture
-async def report(store: Store) -> PlaybookReport:
+async def report(store: Store) -> InsightReport:
     since, until = day_range(MONDAY, TUESDAY, "Europe/Berlin")
-    return await build_playbook(store, since, until, "Europe/Berlin")
+    return await build_insight(store, since, until, "Europe/Berlin")
 
 
 def rows(items: list[Any], *names: str) -> list[tuple[Any, ...]]:
     return [tuple(getattr(item, n) for n in names) for item in items]
 
 
-def test_flagged_share_per_agent_and_per_day(report: PlaybookReport) -> None:
+def test_flagged_share_per_agent_and_per_day(report: InsightReport) -> None:
     # alice 4+2+1 messages, 1+0+1 flagged; bob 3+5, 2+0; Wednesday's chat is outside the range.
     assert rows([report.tone], "messages", "flagged", "share") == [(15, 4, 0.2667)]
     assert rows(report.tone_by_agent, "key", "messages", "flagged", "share") == [
@@ -113,7 +113,7 @@ def test_flagged_share_per_agent_and_per_day(report: PlaybookReport) -> None:
     ]
 
 
-def test_customer_effort_per_topic_and_per_agent(report: PlaybookReport) -> None:
+def test_customer_effort_per_topic_and_per_agent(report: InsightReport) -> None:
     # Topic: the bot's FAQ entry, else the first tag. Scores 6, 4, 2, 7.
     assert rows([report.effort], "answers", "average", "share_easy") == [(4, 4.75, 0.5)]
     assert rows(report.effort_by_topic, "key", "answers", "average", "share_easy") == [
@@ -128,7 +128,7 @@ def test_customer_effort_per_topic_and_per_agent(report: PlaybookReport) -> None
     ]
 
 
-def test_products_by_topic_with_the_one_that_stands_out(report: PlaybookReport) -> None:
+def test_products_by_topic_with_the_one_that_stands_out(report: InsightReport) -> None:
     # Chats per product 6, 2, 1, 1: median 1.5; P1 has at least 5 and more than twice that.
     assert report.product_median == 1.5
     assert rows(report.products, "product_id", "chats", "stands_out") == [
@@ -153,10 +153,10 @@ async def test_managers_get_it_as_json_and_csv_agents_do_not(server: Server) -> 
     dates = {"from": "2026-06-01", "to": "2026-06-02"}
     manager, agent = await login(server, "mia", "manager"), await login(server, "al", "agent")
     async with httpx.AsyncClient(base_url=server.url) as http:
-        assert (await http.get("/api/reports/playbook", params=dates)).status_code == 401
-        refused = await http.get("/api/reports/playbook", params=dates, headers=agent)
+        assert (await http.get("/api/reports/insight", params=dates)).status_code == 401
+        refused = await http.get("/api/reports/insight", params=dates, headers=agent)
         assert refused.status_code == 403
-        body = (await http.get("/api/reports/playbook", params=dates, headers=manager)).json()
+        body = (await http.get("/api/reports/insight", params=dates, headers=manager)).json()
         tone = await http.get("/api/reports/tone.csv", params=dates, headers=manager)
         products = await http.get("/api/reports/products.csv", params=dates, headers=manager)
         effort = await http.get("/api/reports/effort.csv", params=dates, headers=manager)

@@ -1,134 +1,155 @@
-"""The playbook report: flagged tone per agent and day, customer effort per topic and agent, and
-the product pages that start chats. Reads records from the store; :func:`compute` is pure."""
+"""Report figures of the service playbook: after-sale resolutions and QA scores per agent.
+
+Resolutions are read from the records of conversations created in the period (``resolution``,
+the accepted one, and ``resolution_offer``, the latest offer); QA scores from the reviews of those
+conversations. Cost share is the accepted resolutions' cost over their orders' value (amounts in
+the currencies the agents entered, added as they are).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import statistics
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import orjson
+from pydantic import BaseModel, ConfigDict
 
-from chatserver.reports._columns import days_between
-from chatserver.reports.playbook_models import (
-    EffortRow,
-    PlaybookReport,
-    ProductRow,
-    ToneRow,
-    TopicCount,
-)
+from chatserver.domain.playbook import KINDS
+from chatserver.reports._stats import mean, share
+from chatserver.reports.models import AgentQa
 from chatserver.store.base import Store
 
-NO_TOPIC = "(none)"
-NO_AGENT = "(none)"
-FACTOR = 2.0
-"""A product stands out above this many times the median chats per product ..."""
-MIN_CHATS = 5
-"""... and with at least this many chats."""
-FIELDS = ("created_at", "agent_id", "faq_id", "tags", "tone_by_agent", "effort", "context")
+Table = tuple[list[str], list[list[Any]]]
 
 
-def topic_of(record: Mapping[str, Any]) -> str:
-    """The chat's topic: the bot's first matched FAQ entry, else its first tag."""
-    tags = record.get("tags") or []
-    return str(record.get("faq_id") or (tags[0] if tags else NO_TOPIC))
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
 
 
-def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
+class ResolutionRow(_Model):
+    """One problem type (or ``all``): offers, what settled them, and at what cost."""
+
+    problem: str
+    offered: int
+    settled: int
+    by_kind: dict[str, int]
+    order_value: float
+    cost: float
+    cost_share: float | None
+    cheapest_settled: int
+    cheapest_share: float | None
 
 
-def _tone_row(key: str, counts: list[int]) -> ToneRow:
-    messages, flagged = counts
-    return ToneRow(key=key, messages=messages, flagged=flagged, share=_share(flagged, messages))
+class ResolutionReport(_Model):
+    since: float
+    until: float
+    currencies: list[str]
+    rows: list[ResolutionRow]
 
 
-def _effort_row(key: str, scores: list[int]) -> EffortRow:
-    return EffortRow(
-        key=key,
-        answers=len(scores),
-        average=round(statistics.fmean(scores), 3) if scores else None,
-        share_easy=_share(sum(1 for s in scores if s >= 5), len(scores)),
-    )
+def _field(record: Mapping[str, str], name: str) -> Any:
+    raw = record.get(name)
+    return None if raw is None else json.loads(raw)
 
 
-def compute(
-    records: Iterable[Mapping[str, Any]], since: float, until: float, time_zone: str
-) -> PlaybookReport:
-    """The report from records (field name -> value) of conversations created in the range."""
-    zone = ZoneInfo(time_zone)
-    total = [0, 0]
-    by_agent: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    by_day: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    efforts: list[int] = []
-    effort_topic: dict[str, list[int]] = defaultdict(list)
-    effort_agent: dict[str, list[int]] = defaultdict(list)
-    product_topics: dict[str, Counter[str]] = defaultdict(Counter)
-    product_info: dict[str, tuple[str, str]] = {}
+def resolution_rows(records: Sequence[Mapping[str, str]]) -> list[ResolutionRow]:
+    """Per problem type, then ``all``, of the records with an offer or an accepted resolution."""
+    groups: dict[str, list[tuple[dict[str, Any] | None, dict[str, Any] | None]]] = defaultdict(list)
     for record in records:
-        day = datetime.fromtimestamp(record["created_at"], zone).date().isoformat()
-        for agent, (messages, flagged) in (record.get("tone_by_agent") or {}).items():
-            for counts in (total, by_agent[agent], by_day[day]):
-                counts[0] += messages
-                counts[1] += flagged
-        topic = topic_of(record)
-        effort = record.get("effort")
-        if effort is not None:
-            efforts.append(effort)
-            effort_topic[topic].append(effort)
-            effort_agent[record.get("agent_id") or NO_AGENT].append(effort)
-        context = record.get("context") or {}
-        product = context.get("product_id") or ""
-        if product:
-            product_topics[product][topic] += 1
-            product_info.setdefault(
-                product, (context.get("product_name") or "", context.get("url") or "")
-            )
-    chats = {product: sum(topics.values()) for product, topics in product_topics.items()}
-    median = statistics.median(chats.values()) if chats else None
-    products = [
-        ProductRow(
-            product_id=product,
-            product_name=product_info[product][0],
-            url=product_info[product][1],
-            chats=count,
-            topics=[
-                TopicCount(topic=t, chats=c)
-                for t, c in sorted(product_topics[product].items(), key=lambda tc: (-tc[1], tc[0]))
-            ],
-            stands_out=median is not None and count >= MIN_CHATS and count > FACTOR * median,
-        )
-        for product, count in sorted(chats.items(), key=lambda item: (-item[1], item[0]))
-    ]
-    return PlaybookReport(
-        since=since,
-        until=until,
-        time_zone=time_zone,
-        tone=_tone_row("all", total),
-        tone_by_agent=[_tone_row(a, c) for a, c in sorted(by_agent.items())],
-        tone_by_day=[_tone_row(d, by_day.get(d, [0, 0])) for d in days_between(since, until, zone)],
-        effort=_effort_row("all", efforts),
-        effort_by_topic=[_effort_row(t, s) for t, s in sorted(effort_topic.items())],
-        effort_by_agent=[_effort_row(a, s) for a, s in sorted(effort_agent.items())],
-        products=products,
-        product_median=median,
-        factor=FACTOR,
-        min_chats=MIN_CHATS,
+        offer, accepted = _field(record, "resolution_offer"), _field(record, "resolution")
+        if offer is None and accepted is None:
+            continue
+        problem = (accepted or offer or {}).get("problem", "")
+        groups[problem].append((offer, accepted))
+    every = [pair for problem in sorted(groups) for pair in groups[problem]]
+    rows = [_row(problem, groups[problem]) for problem in sorted(groups)]
+    return [*rows, _row("all", every)] if rows else []
+
+
+def _row(
+    problem: str, pairs: Sequence[tuple[dict[str, Any] | None, dict[str, Any] | None]]
+) -> ResolutionRow:
+    settled = [accepted for _, accepted in pairs if accepted is not None]
+    value = round(sum(a["order_value"] for a in settled), 2)
+    cost = round(sum(a["amount"] for a in settled), 2)
+    cheapest = sum(1 for a in settled if a["cheapest"])
+    return ResolutionRow(
+        problem=problem,
+        offered=len(pairs),
+        settled=len(settled),
+        by_kind={kind: sum(1 for a in settled if a["kind"] == kind) for kind in KINDS},
+        order_value=value,
+        cost=cost,
+        cost_share=round(cost / value, 4) if value else None,
+        cheapest_settled=cheapest,
+        cheapest_share=share(cheapest, len(settled)),
     )
 
 
-def _records(text: str) -> list[dict[str, Any]]:
-    rows: list[list[Any]] = orjson.loads(text)
-    return [dict(zip(FIELDS, row, strict=True)) for row in rows]
+async def resolution_report(store: Store, since: float, until: float) -> ResolutionReport:
+    """The resolutions of conversations created in ``[since, until)``."""
+    records = await store.records.created_between(since, until)
+    currencies = sorted(
+        {
+            str(found["currency"])
+            for record in records
+            if (found := _field(record, "resolution")) is not None
+        }
+    )
+    rows = await asyncio.to_thread(resolution_rows, records)
+    return ResolutionReport(since=since, until=until, currencies=currencies, rows=rows)
 
 
-async def build_playbook(
-    store: Store, since: float, until: float, time_zone: str
-) -> PlaybookReport:
-    """The playbook report of conversations created in ``[since, until)``."""
-    text = await store.records.scan_fields(since, until, FIELDS)
-    return await asyncio.to_thread(lambda: compute(_records(text), since, until, time_zone))
+def qa_by_agent(reviews: Sequence[str]) -> list[AgentQa]:
+    """Each reviewed agent's count and average scores (reviews as stored JSON text)."""
+    by_agent: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for text in reviews:
+        review = json.loads(text)
+        by_agent[review["agent_id"]].append(review)
+    out = []
+    for agent_id in sorted(by_agent):
+        mine = by_agent[agent_id]
+        criteria: dict[str, list[int]] = defaultdict(list)
+        for review in mine:
+            for criterion, value in review["scores"].items():
+                criteria[criterion].append(value)
+        overall = [value for values in criteria.values() for value in values]
+        average = mean(sum(overall), len(overall))
+        out.append(
+            AgentQa(
+                agent_id=agent_id,
+                reviews=len(mine),
+                score=round(average, 2) if average is not None else None,
+                by_criterion={c: round(sum(v) / len(v), 2) for c, v in criteria.items()},
+            )
+        )
+    return out
+
+
+async def qa_report(store: Store, since: float, until: float) -> list[AgentQa]:
+    """QA scores per agent, of the reviewed conversations created in ``[since, until)``."""
+    return qa_by_agent(await store.reviews.between(since, until))
+
+
+def resolutions_table(report: ResolutionReport) -> Table:
+    header = [
+        "problem", "offered", "settled", *KINDS, "order_value", "cost", "cost_share",
+        "cheapest_settled", "cheapest_share",
+    ]  # fmt: skip
+    rows = [
+        [
+            r.problem,
+            r.offered,
+            r.settled,
+            *(r.by_kind[k] for k in KINDS),
+            r.order_value,
+            r.cost,
+            r.cost_share,
+            r.cheapest_settled,
+            r.cheapest_share,
+        ]
+        for r in report.rows
+    ]
+    return header, rows

@@ -1,55 +1,31 @@
-/* The playbook sections of the reports page: flagged tone per agent and day, customer effort per
-   topic and agent, and the product pages that start chats (GET /api/reports/playbook).
-   Needs reports.js (window.Reports) loaded first. */
+/* The reports page's after-sale resolutions: per problem type, what settled it, its cost as a
+   share of the order value and how often the cheapest offer did (GET /api/reports/resolutions,
+   the same days as the rest of the page). Needs reports.js ("reports:drawn"). */
 (function () {
   "use strict";
-  var R = window.Reports, t = R.t;
-  var $ = function (id) { return document.getElementById(id); };
-  var STANDS_OUT = "#c62828", USUAL = "#2f6fdb";
-
-  function draw(report) {
-    var tone = report.tone;
-    R.figures($("tone"), [[t("r.tone_share"), R.pct(tone.share)], [t("r.tone_flagged"), String(tone.flagged)],
-      [t("r.tone_messages"), String(tone.messages)]]);
-    var days = report.tone_by_day;
-    R.chart("chart-tone", { type: "line", data: {
-      labels: days.map(function (d) { return d.key; }),
-      datasets: [{ label: t("r.tone_share"), data: days.map(function (d) { return d.share == null ? null : d.share * 100; }),
-        borderColor: "#e08a00", spanGaps: true }] }, options: { scales: { y: { min: 0, max: 100 } } } });
-    R.table($("tone-agents"), [t("r.agent"), t("r.tone_messages"), t("r.tone_flagged"), t("r.tone_share")],
-      report.tone_by_agent.map(function (r) { return [r.key, r.messages, r.flagged, R.pct(r.share)]; }));
-
-    var effort = report.effort;
-    R.figures($("effort"), [[t("r.effort_average"), R.num(effort.average)], [t("r.effort_easy"), R.pct(effort.share_easy)],
-      [t("r.effort_answers"), String(effort.answers)]]);
-    function effortRows(rows) {
-      return rows.map(function (r) { return [r.key, r.answers, R.num(r.average), R.pct(r.share_easy)]; });
-    }
-    var head = [t("r.effort_answers"), t("r.effort_average"), t("r.effort_easy")];
-    R.table($("effort-topics"), [t("r.topic")].concat(head), effortRows(report.effort_by_topic));
-    R.table($("effort-agents"), [t("r.agent")].concat(head), effortRows(report.effort_by_agent));
-
-    var products = report.products;
-    $("products-rule").textContent = t("r.products_rule", { factor: report.factor, min: report.min_chats,
-      median: R.num(report.product_median) });
-    var top = products.slice(0, 15);
-    R.chart("chart-products", { type: "bar", data: {
-      labels: top.map(function (r) { return r.product_name || r.product_id; }),
-      datasets: [{ label: t("r.chats"), data: top.map(function (r) { return r.chats; }),
-        backgroundColor: top.map(function (r) { return r.stands_out ? STANDS_OUT : USUAL; }) }] },
-      options: { indexAxis: "y", scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } } });
-    R.table($("products"), [t("r.product"), t("r.chats"), t("r.topics"), t("r.stands_out")], products.map(function (r) {
-      return [r.product_name || r.product_id, r.chats,
-        r.topics.map(function (x) { return x.topic + " (" + x.chats + ")"; }).join(", "), r.stands_out ? t("r.yes") : ""];
-    }));
-    $("products").querySelectorAll("tr").forEach(function (tr, i) {
-      tr.classList.toggle("stands-out", i > 0 && products[i - 1].stands_out);
+  var C = ChatCommon, texts = C.texts(), t = texts.t;
+  var lang = C.language(localStorage.getItem("console:lang") || navigator.language || "en");
+  var ready = C.strings("", lang).then(function (loaded) { texts.use(loaded.table); });
+  var KINDS = ["explain", "coupon", "partial_refund", "resend", "full_refund"];
+  document.addEventListener("reports:drawn", function (e) {
+    var d = e.detail;
+    Promise.all([ready, fetch("/api/reports/resolutions?" + d.query, { headers: { Authorization: "Bearer " + d.token } })
+      .then(function (r) { return r.ok ? r.json() : null; })]).then(function (got) {
+      var report = got[1];
+      if (!report) return;
+      var all = report.rows.filter(function (r) { return r.problem === "all"; })[0];
+      d.figures(document.getElementById("resolution-figures"), [
+        [t("r.res_settled"), String(all ? all.settled : 0)],
+        [t("r.res_cost_share"), d.pct(all ? all.cost_share : null)],
+        [t("r.res_cheapest_share"), d.pct(all ? all.cheapest_share : null)]
+      ]);
+      d.table(document.getElementById("resolutions"),
+        [t("r.res_problem"), t("r.res_offered"), t("r.res_settled")].concat(KINDS.map(function (k) { return t("c.res_" + k); }))
+          .concat([t("r.res_cost_share"), t("r.res_cheapest_share")]),
+        report.rows.map(function (r) {
+          return [r.problem === "all" ? t("r.res_all") : t("c.problem_" + r.problem), r.offered, r.settled]
+            .concat(KINDS.map(function (k) { return r.by_kind[k]; })).concat([d.pct(r.cost_share), d.pct(r.cheapest_share)]);
+        }));
     });
-    document.body.dataset.playbookDrawn = "yes";
-  }
-
-  R.onLoad(function (range) {
-    R.api("/api/reports/playbook?" + range).then(function (r) { return r.json(); }).then(draw)
-      .catch(function () { /* the main report shows the error */ });
   });
 })();

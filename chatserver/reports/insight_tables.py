@@ -1,14 +1,14 @@
-"""The playbook report as flat tables, for the CSV export."""
+"""The insight report as flat tables, for the CSV export."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from chatserver.reports.playbook_models import PlaybookReport
+from chatserver.reports.insight_models import InsightReport
 from chatserver.reports.tables import Table
 
 
-def tone(report: PlaybookReport) -> Table:
+def tone(report: InsightReport) -> Table:
     """Flagged agent messages overall, per agent and per day."""
     groups = [("all", [report.tone]), ("agent", report.tone_by_agent), ("day", report.tone_by_day)]
     header = ["dimension", "key", "messages", "flagged", "share_flagged"]
@@ -19,7 +19,7 @@ def tone(report: PlaybookReport) -> Table:
     ]
 
 
-def effort(report: PlaybookReport) -> Table:
+def effort(report: InsightReport) -> Table:
     """Customer effort (1-7) overall, per topic and per agent."""
     groups = [
         ("all", [report.effort]),
@@ -34,7 +34,7 @@ def effort(report: PlaybookReport) -> Table:
     ]
 
 
-def products(report: PlaybookReport) -> Table:
+def products(report: InsightReport) -> Table:
     """Chats per product page, its topics, and whether it stands out."""
     header = ["product_id", "product_name", "url", "chats", "stands_out", "topics"]
     return header, [
@@ -50,7 +50,7 @@ def products(report: PlaybookReport) -> Table:
     ]
 
 
-PLAYBOOK_TABLES: dict[str, Callable[[PlaybookReport], Table]] = {
+INSIGHT_TABLES: dict[str, Callable[[InsightReport], Table]] = {
     "tone": tone,
     "effort": effort,
     "products": products,

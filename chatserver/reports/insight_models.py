@@ -1,4 +1,4 @@
-"""The playbook report's shape: tone, customer effort and product insight, served as JSON."""
+"""The insight report's shape: tone, customer effort and product insight, served as JSON."""
 
 from __future__ import annotations
 
@@ -45,10 +45,10 @@ class ProductRow(_Model):
     stands_out: bool
 
 
-class PlaybookReport(_Model):
+class InsightReport(_Model):
     """Tone, effort and products of the conversations created in ``[since, until)``.
 
-    Topic: the FAQ entry the bot first answered from, else the chat's first tag, else "(none)".
+    Topic: the first FAQ entry the bot answered with, else the chat's first tag, else "(none)".
     A product stands out when its chats are at least ``min_chats`` and more than
     ``factor`` times the median chats per product (page views are not known, so the rate is per
     product that started any chat in the range).

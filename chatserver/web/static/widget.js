@@ -8,8 +8,8 @@
   "use strict";
   var C = ChatCommon;
   var script = document.currentScript || document.querySelector("script[data-shop][src*='widget.js']");
-  if (!script || window.__chatWidget) return;
-  window.__chatWidget = true;
+  if (!script || window.ChatWidget) return; // one widget per page, its one global below
+  window.ChatWidget = {};
   var base = new URL(script.src, location.href).origin;
   var shop = script.getAttribute("data-shop") || "default";
   var shopName = script.getAttribute("data-shop-name") || "";
@@ -46,17 +46,15 @@
              locale: cut(get("locale"), 35), expires: isFinite(expires) && expires > 0 ? Math.floor(expires) : 0,
              hash: cut(get("hash"), 128) };
   }
-  window.ChatWidget = {
-    /* The shop's page logs its customer in (or out, with null) without reloading. */
-    identify: function (c) {
-      var was = customer;
-      customer = c ? customerOf(function (name) { return c[name] == null ? "" : String(c[name]); }) : null;
-      if (was ? customer && customer.id === was.id && customer.hash === was.hash : !customer) return;
-      if (was && (!customer || customer.id !== was.id)) { // logged out: their chat leaves this browser
-        st.cid = null; st.events = []; st.prev = []; st.pending = []; st.unread = 0; save(); render();
-      }
-      if (welcomed) link.drop();
+  /* The shop's page logs its customer in (or out, with null) without reloading. */
+  window.ChatWidget.identify = function (c) {
+    var was = customer;
+    customer = c ? customerOf(function (name) { return c[name] == null ? "" : String(c[name]); }) : null;
+    if (was ? customer && customer.id === was.id && customer.hash === was.hash : !customer) return;
+    if (was && (!customer || customer.id !== was.id)) { // logged out: their chat leaves this browser
+      st.cid = null; st.events = []; st.prev = []; st.pending = []; st.unread = 0; save(); render();
     }
+    if (welcomed) link.drop();
   };
   var open = false, ui = {};
 

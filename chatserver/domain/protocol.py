@@ -45,6 +45,18 @@ class PageContext(Frame):
     currency: Annotated[str, Field(max_length=8)] = ""
 
 
+class CustomerIdentity(Frame):
+    """The shop's logged-in customer, signed by the shop: ``hash`` is the hex HMAC-SHA256, with
+    the shop's identity secret, of ``"<id>:<expires>"`` (``expires``: Unix seconds)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=128)]
+    name: Annotated[str, Field(max_length=100)] = ""
+    email: Annotated[str, Field(max_length=254)] = ""
+    locale: Annotated[str, Field(max_length=35)] = ""
+    expires: Annotated[int, Field(ge=0, le=2**53)] = 0
+    hash: Annotated[str, Field(max_length=128)] = ""
+
+
 # --- client -> server -------------------------------------------------------------------
 
 
@@ -59,6 +71,7 @@ class Hello(Frame):
     locale: Annotated[str, Field(max_length=35)] = "en"
     timezone: Annotated[str, Field(max_length=64)] = ""
     context: PageContext | None = None
+    customer: CustomerIdentity | None = None
 
 
 class SendMessage(Frame):
@@ -104,6 +117,13 @@ class Rate(Frame):
     type: Literal["rate"] = "rate"
     score: Annotated[int, Field(ge=1, le=5)]
     comment: Annotated[str, Field(max_length=1000)] = ""
+
+
+class RateEffort(Frame):
+    """After rating, the shopper says how easy it was to get help: 1 (very hard) to 7 (very easy)."""
+
+    type: Literal["rate_effort"] = "rate_effort"
+    score: Annotated[int, Field(ge=1, le=7)]
 
 
 class SetLocale(Frame):
@@ -242,6 +262,7 @@ ShopperFrame = Annotated[
         RequestHuman,
         EndConversation,
         Rate,
+        RateEffort,
         BotFeedback,
         LeaveEmail,
         AcceptResolution,
@@ -290,6 +311,16 @@ class ConversationStarted(Event):
     locale: str = "en"
     timezone: str = ""
     context: PageContext | None = None
+    customer_name: str = ""
+    customer_email: str = ""
+
+
+class CustomerIdentified(Event):
+    """An anonymous shopper logged in: their open conversation now belongs to this customer."""
+
+    type: Literal["customer_identified"] = "customer_identified"
+    customer_name: str = ""
+    customer_email: str = ""
 
 
 class MessagePosted(Event):
@@ -344,6 +375,13 @@ class RatingGiven(Event):
     type: Literal["rating_given"] = "rating_given"
     score: int
     comment: str = ""
+
+
+class EffortGiven(Event):
+    """The shopper's customer-effort score (1-7) for an ended conversation."""
+
+    type: Literal["effort_given"] = "effort_given"
+    score: int
 
 
 class BotFeedbackGiven(Event):
@@ -465,6 +503,26 @@ class TagsChanged(Event):
     tags: list[str]
 
 
+class OrderCard(Frame):
+    """One order as agents see it beside the chat."""
+
+    number: str
+    status: str
+    items: list[str] = []
+    carrier: str = ""
+    tracking_url: str = ""
+    estimated_delivery: str = ""
+
+
+class OrderLookedUp(Event):
+    """The bot looked orders up for the shopper, in the staff log; ``outcome`` is ``found``,
+    ``not_found`` or ``unavailable``."""
+
+    type: Literal["order_looked_up"] = "order_looked_up"
+    outcome: Literal["found", "not_found", "unavailable"]
+    orders: list[OrderCard] = []
+
+
 # --- server -> client: live notices --------------------------------------------------------
 
 
@@ -478,6 +536,8 @@ class ConversationInfo(Frame):
     agent_name: str = ""
     created_at: float
     deadline: float | None = None
+    customer_name: str = ""
+    customer_email: str = ""
 
 
 class Welcome(Frame):
@@ -632,6 +692,7 @@ class Error(Frame):
 ServerFrame = Annotated[
     Union[
         ConversationStarted,
+        CustomerIdentified,
         MessagePosted,
         ConversationQueued,
         ConversationAssigned,
@@ -639,6 +700,7 @@ ServerFrame = Annotated[
         ConversationRequeued,
         ConversationClosed,
         RatingGiven,
+        EffortGiven,
         BotFeedbackGiven,
         EmailLeft,
         FileAttached,
@@ -646,6 +708,7 @@ ServerFrame = Annotated[
         ResolutionAccepted,
         NoteAdded,
         TagsChanged,
+        OrderLookedUp,
         NoticePosted,
         ChoiceMade,
         Welcome,

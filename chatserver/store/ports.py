@@ -59,6 +59,7 @@ REPORT_FIELDS = (
     "id", "shop_id", "status", "created_at", "agent_id", "queued_at", "clock_started",
     "first_response_s", "response_times", "closed_at", "closed_by", "rating", "rating_comment",
     "messages", "tags", "bot_spoke", "bot_helpful", "handoffs", "unanswered",
+    "bot_order_answers",
 )  # fmt: skip
 """The record fields reports read, in the order ``Records.scan`` gives them."""
 
@@ -129,6 +130,11 @@ class Records(ABC):
         workers, one creates and the other gets that one."""
 
     @abstractmethod
+    async def move(self, conversation_id: str, from_shopper: str, to_shopper: str) -> None:
+        """Give a conversation to another shopper (an anonymous one who logged in): its
+        ``shopper_id`` field and both shoppers' lists change together. Raises KeyError if none."""
+
+    @abstractmethod
     async def created_between(self, since: float, until: float) -> list[dict[str, str]]:
         """Records of conversations created in ``[since, until)``, oldest first."""
 
@@ -136,8 +142,14 @@ class Records(ABC):
         """The records created in ``[since, until)`` as one JSON array holding, for each record,
         the array of its ``REPORT_FIELDS`` values (``null`` where unset). Adapters that can
         answer in one query override this."""
+        return await self.scan_fields(since, until, REPORT_FIELDS)
+
+    async def scan_fields(self, since: float, until: float, names: Sequence[str]) -> str:
+        """Like :meth:`scan`, for the fields ``names`` (identifiers): one JSON array holding, for
+        each record created in ``[since, until)``, the array of those values (``null`` where
+        unset), in no particular order."""
         records = await self.created_between(since, until)
-        rows = ("[" + ",".join(r.get(n, "null") for n in REPORT_FIELDS) + "]" for r in records)
+        rows = ("[" + ",".join(r.get(n, "null") for n in names) + "]" for r in records)
         return "[" + ",".join(rows) + "]"
 
 

@@ -10,8 +10,9 @@ trays and search: see ``redis_extra``.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import redis.asyncio as aioredis
 
@@ -115,6 +116,7 @@ class RedisRecords(Records):
         self._k = keys
         self._update = client.register_script(lua("update_if_exists"))
         self._open_or_create = client.register_script(lua("open_or_create"))
+        self._move = client.register_script(lua("move_conversation"))
 
     async def create(
         self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
@@ -158,6 +160,19 @@ class RedisRecords(Records):
         with guard():
             return list(await self._redis.zrange(self._k("shopper", shopper_id), 0, -1))
 
+    async def move(self, conversation_id: str, from_shopper: str, to_shopper: str) -> None:
+        with guard():
+            found = await self._move(
+                [
+                    self._k("conv", conversation_id),
+                    self._k("shopper", from_shopper),
+                    self._k("shopper", to_shopper),
+                ],
+                [conversation_id, json.dumps(to_shopper)],
+            )
+        if not found:
+            raise KeyError(conversation_id)
+
     async def created_between(self, since: float, until: float) -> list[dict[str, str]]:
         with guard():
             ids = await self._redis.zrangebyscore(self._k("conversations"), since, f"({until}")
@@ -166,6 +181,19 @@ class RedisRecords(Records):
                     pipe.hgetall(self._k("conv", conversation_id))
                 docs = await pipe.execute()
         return [doc for doc in docs if doc]
+
+    async def scan_fields(self, since: float, until: float, names: Sequence[str]) -> str:
+        with guard():
+            ids = await self._redis.zrangebyscore(self._k("conversations"), since, f"({until}")
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for conversation_id in ids:
+                    pipe.hmget(self._k("conv", conversation_id), list(names))
+                rows = await pipe.execute()
+        return (
+            "["
+            + ",".join("[" + ",".join(v or "null" for v in row) + "]" for row in rows if any(row))
+            + "]"
+        )
 
 
 class RedisAccounts(AgentAccounts):

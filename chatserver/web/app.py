@@ -24,9 +24,11 @@ from chatserver.domain.playbook import DOCUMENT as PLAYBOOK
 from chatserver.domain.playbook import parse_playbook
 from chatserver.domain.settings import Settings
 from chatserver.faq import shop_docs
+from chatserver.orders.answers import ShopOrders
 from chatserver.store import store_for
 from chatserver.store.base import Store
 from chatserver.web import (
+    admin_integrations,
     admin_routes,
     inbox_api,
     notices_api,
@@ -39,6 +41,7 @@ from chatserver.web import auth_api as api
 from chatserver.web.admin_common import MAX_BODY as ADMIN_MAX_BODY
 from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection, quiet_client_mistakes
+from chatserver.web.demo_api import demo_routes
 from chatserver.web.files_api import file_routes
 from chatserver.web.guard import AddressCap
 from chatserver.web.limits import BodyLimit, LoginThrottle
@@ -117,9 +120,15 @@ def create_app(
     clock = clock or SystemClock()
     secret = load_secret(settings.secret_key, settings.data_dir)
     tokens = Tokens(secret, settings.session_max_age_s, clock)
-    live = LiveShop(settings, store, shop_docs.build, shop_docs.read_dir(settings.faq_dir), clock)
-    hub = Hub(settings, store, tokens, clock, bot or LiveBot(live))
+    live = LiveShop(
+        settings, store, playbook_api.build, shop_docs.read_dir(settings.faq_dir), clock
+    )
+    hub = Hub(settings, store, tokens, clock, bot or LiveBot(live), ShopOrders(settings))
     live.on_change.append(lambda shop: follow_shop(hub, shop))
+    live.on_change.append(admin_integrations.FollowIntegrations(settings))
+    tone = playbook_api.ToneInUse()
+    live.on_change.append(tone.follow)
+    hub.chats.tone_check = tone.flagged
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -154,15 +163,18 @@ def create_app(
 
     routes = [
         *admin_routes.routes(),
+        *admin_integrations.routes(),
         *asset_routes(),
         Route("/api/login", api.login, methods=["POST"]),
         Route("/api/invite", api.accept_invite, methods=["POST"]),
         Route("/api/health", api.health),
         Route("/api/playbook/tone", playbook_api.tone_rules),
+        Route("/api/playbook/closings", playbook_api.closings),
         *review_api.routes(),
         *playbook_reports.routes(),
         Route("/api/reports", reports_api.report),
         Route("/api/reports/live", reports_api.live_state),
+        Route("/api/reports/insight", reports_api.insight),
         Route("/api/reports/{table}.csv", reports_api.table_csv),
         Route("/metrics", reports_api.metrics),
         Route("/api/inbox", inbox_api.inbox),
@@ -172,6 +184,7 @@ def create_app(
         Route("/api/notices/choices", notices_api.get_choices),
         Route("/api/conversations/{conversation_id}", inbox_api.conversation),
         *file_routes(),
+        *demo_routes(settings),
         WebSocketRoute("/ws/shopper", shopper_socket),
         WebSocketRoute("/ws/agent", agent_socket),
     ]
@@ -185,6 +198,7 @@ def create_app(
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.hub = hub
     app.state.live = live
+    app.state.tone = tone
     app.state.settings = settings
     app.state.sockets = AddressCap(settings.max_sockets_per_address)
     app.state.login_throttle = LoginThrottle(

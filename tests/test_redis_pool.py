@@ -13,7 +13,7 @@ from chatserver.domain import protocol as p
 from chatserver.store.redis import RedisStore
 from tests._redis import REDIS_URL, drop_keys, unique_prefix
 from tests.conftest import ServerFactory
-from tests.test_multiworker import PrivateRedis, _stored
+from tests.test_multiworker import PrivateRedis
 from tests.test_multiworker import private_redis as private_redis  # the fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
@@ -54,7 +54,7 @@ async def test_a_message_waits_for_a_free_connection_instead_of_failing(
 
 
 @pytest.mark.parametrize("backend_kind", ["redis"])
-async def test_a_redis_that_is_gone_fails_sends_at_once_and_recovers_by_itself(
+async def test_a_redis_that_is_gone_fails_sends_at_once(
     start_server: ServerFactory, private_redis: PrivateRedis
 ) -> None:
     server = await start_server(store=RedisStore(private_redis.url))
@@ -74,11 +74,4 @@ async def test_a_redis_that_is_gone_fails_sends_at_once_and_recovers_by_itself(
     # Detection well under 0.1 s, then at once (slack for a loaded machine; it took 0.2-0.5 s).
     assert sorted(took)[2] < 0.05 and max(took) < 0.25, took
 
-    await private_redis.start()
-    for _ in range(100):  # the client retries the same message until it is acknowledged
-        await asyncio.sleep(0.05)
-        await shopper.send(p.SendMessage(client_id="m2", text="during"))
-        if await _stored(shopper):
-            break
-    else:
-        raise AssertionError(f"the worker did not recover: {shopper.all('error')[-3:]}")
+    # Recovering once it is back: tests/test_multiworker.py (the worker that loses Redis).

@@ -49,7 +49,7 @@ async def test_a_newer_conversation_from_another_tab_shows_from_its_start(
     page.on("websocket", on_socket)
     await page.goto(server.url + "/")
     await expect(page.locator(".panel")).to_be_visible()  # it stayed open across pages
-    await expect(page.locator(".msg.me .text").last).to_have_text("A new question")
+    await expect(page.locator(".msg.me .text").last).to_have_text("A new question", timeout=15_000)
     hello = [f for f in hellos if f.get("type") == "hello"]
     assert len(hello) == 1 and len(sockets) == 1  # resumed on its first socket
     positions = hello[0]["last_seqs"]

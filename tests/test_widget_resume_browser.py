@@ -28,6 +28,10 @@ async def test_a_newer_conversation_from_another_tab_shows_from_its_start(
     server = await start_server(faq_dir=shop_dir)
     page = await shopper_page(new_page, server)
     await shopper_says(page, "Where is my parcel?")
+    stored = (
+        "(s => s.cid && !s.pending.length)(JSON.parse(localStorage.getItem('chatwidget:demo')))"
+    )
+    await page.wait_for_function(stored)  # acknowledged: the widget knows its conversation
     state = json.loads(await page.evaluate("localStorage.getItem('chatwidget:demo')") or "{}")
     token, old = state["token"], state["cid"]
     await page.goto("about:blank")  # this tab sleeps ...

@@ -16,6 +16,7 @@ from chatserver.core.waits import Outlook, WaitEstimator, availability, snapshot
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
 from chatserver.domain.conversation import Conversation, handed_off, start_clock
+from chatserver.domain.languages import LanguageRules, language_key
 
 log = logging.getLogger("chatserver.core.assignment")
 
@@ -41,6 +42,8 @@ class Assigner:
         self.bot = bot
         self.target_s = target_s
         self.grace_s = grace_s
+        #: The shop's rules for waiting on an agent who speaks the shopper's language.
+        self.language_rules = LanguageRules()
         self.waits = WaitEstimator()
         self.graces = GracePeriods(self)
         self._dispatch_wanted = False
@@ -50,6 +53,8 @@ class Assigner:
     async def start(self) -> None:
         """Agents who hold chats but are connected nowhere get a grace period, then the queue moves."""
         await self.graces.start()
+        for conversation_id in await self.router.waiting():  # a restarted store lost the labels
+            await self.relabel(await self.journal.get(conversation_id))
         await self.dispatch()
 
     async def close(self) -> None:
@@ -78,7 +83,38 @@ class Assigner:
             await self.journal.post(
                 conversation.id, p.ConversationQueued, reason=reason, deadline=deadline
             )
-        await self.router.enqueue(conversation.id, at_head=from_agent is not None)
+        language, anyone_from = self._label(conversation)
+        await self.router.enqueue(
+            conversation.id, from_agent is not None, language=language, anyone_from=anyone_from
+        )
+        self._dispatch_at(anyone_from)
+        self.dispatch_soon()
+
+    async def relabel(self, conversation: Conversation) -> None:
+        """A waiting conversation's language became known (or the store restarted): it keeps
+        its place and waits for a speaker of that language."""
+        language, anyone_from = self._label(conversation)
+        await self.router.enqueue(conversation.id, language=language, anyone_from=anyone_from)
+        self._dispatch_at(anyone_from)
+        self.dispatch_soon()
+
+    def _label(self, conversation: Conversation) -> tuple[str, float]:
+        """The language a conversation waits for, and from when anyone with a seat may take it
+        (the response target is then at risk)."""
+        started = conversation.clock_started or conversation.queued_at or self.clock.now()
+        return (
+            language_key(conversation.language),
+            started + self.language_rules.wait(self.target_s),
+        )
+
+    def _dispatch_at(self, when: float) -> None:
+        """Dispatch again once a conversation waiting for a speaker may go to anyone."""
+        delay = when - self.clock.now()
+        if delay > 0:
+            self.fanout.soon(self._dispatch_after(delay))
+
+    async def _dispatch_after(self, seconds: float) -> None:
+        await self.clock.sleep(seconds)
         self.dispatch_soon()
 
     async def let_go(self, conversation: Conversation) -> None:
@@ -154,6 +190,7 @@ class Assigner:
             agent_id=agent_id,
             agent_name=name,
             deadline=conversation.deadline(self.target_s),
+            language=conversation.language,
         )
         await self.bus.signal(follow_topic(agent_id), conversation.id)
         await self.bus.signal(status_topic(agent_id), "")
@@ -221,11 +258,12 @@ class Assigner:
 
     async def set_status(self, agent_id: str, status: p.AgentStatus, capacity: int | None) -> None:
         """An agent goes online, away or offline; new chats may go to them at once."""
+        account = await self.accounts.get(agent_id)
         if capacity is None:
             current = [a for a in await self.router.presence() if a.agent_id == agent_id]
-            account = await self.accounts.get(agent_id)
             capacity = current[0].capacity if current else (account.capacity if account else 1)
-        await self.router.set_presence(agent_id, status, capacity, self.clock.now())
+        spoken = self.language_rules.spoken(account.languages if account else ())
+        await self.router.set_presence(agent_id, status, capacity, self.clock.now(), spoken)
         await self.bus.signal(status_topic(agent_id), "")
         await self.dispatch()
 

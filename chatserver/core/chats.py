@@ -73,18 +73,20 @@ class Chats:
             raise NotYourConversation(f"conversation {conversation_id!r} is not assigned to you")
         return conversation
 
-    async def current(self, session: Session) -> Conversation:
-        """A shopper's open conversation; a new one if they have none."""
+    async def current(self, session: Session, text: str = "") -> Conversation:
+        """A shopper's open conversation; a new one if they have none (``text``: the message
+        that starts it, which tells its language)."""
         async with self.shopper_locks[session.user_id]:
             conversation = await self.journal.latest(session.user_id)
             if conversation is None or conversation.status == "closed":
-                conversation = await self._start(session)
+                conversation = await self._start(session, text)
             return conversation
 
-    async def _start(self, session: Session) -> Conversation:
+    async def _start(self, session: Session, text: str) -> Conversation:
         """A shopper's first message: a new conversation, with the bot or in the queue."""
         hello = self.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
         now = self.clock.now()
+        detected = self.bot.language(text, hello.locale) if text else ""
         with_bot = (await self.assigner.outlook()).with_bot
         conversation = Conversation(
             id="c-" + uuid.uuid4().hex,
@@ -97,6 +99,8 @@ class Chats:
             locale=hello.locale,
             timezone=hello.timezone,
             context=hello.context,
+            language=detected or hello.locale,
+            language_detected=bool(detected),
         )
         await self.journal.create(conversation)
         for shopper_session in self.fanout.shopper_sessions(session.user_id):
@@ -111,10 +115,21 @@ class Chats:
             locale=conversation.locale,
             timezone=conversation.timezone,
             context=conversation.context,
+            language=conversation.language,
         )
         if not with_bot:
             await self.assigner.enqueue(conversation, "new")
         return conversation
+
+    def refined_language(self, conversation: Conversation, text: str) -> dict[str, object]:
+        """Changes that set the shopper's language from ``text`` while it is known only from the
+        widget's locale and no agent has the chat yet (empty: nothing to change)."""
+        if conversation.language_detected or conversation.status not in ("bot", "queued"):
+            return {}
+        detected = self.bot.language(text, conversation.locale)
+        if not detected:
+            return {}
+        return {"language": detected, "language_detected": True}
 
     async def bot_reply(self, conversation: Conversation, text: str, seq: int) -> None:
         """The assistant answers the shopper message ``text`` (stored at ``seq``).

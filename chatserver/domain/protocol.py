@@ -235,6 +235,8 @@ class ConversationStarted(Event):
     locale: str = "en"
     timezone: str = ""
     context: PageContext | None = None
+    #: The shopper's language as first known (see ``ConversationInfo.language``).
+    language: str = ""
 
 
 class MessagePosted(Event):
@@ -263,6 +265,8 @@ class ConversationAssigned(Event):
     agent_id: Id
     agent_name: str
     deadline: float | None = None
+    #: The shopper's language when it was assigned (see ``ConversationInfo.language``).
+    language: str = ""
 
 
 class ConversationTransferred(Event):
@@ -361,6 +365,8 @@ class ConversationInfo(Frame):
     agent_name: str = ""
     created_at: float
     deadline: float | None = None
+    #: The shopper's language ("de", "zh-CN"): read from their text, else the widget's locale.
+    language: str = ""
 
 
 class Welcome(Frame):
@@ -407,6 +413,8 @@ class WaitingConversation(Frame):
     queued_at: float
     deadline: float | None
     question: str = ""
+    #: The shopper's language (see ``ConversationInfo.language``).
+    language: str = ""
 
 
 class QueueSnapshot(Frame):

@@ -59,7 +59,7 @@ class Claim:
 REPORT_FIELDS = (
     "id", "shop_id", "status", "created_at", "agent_id", "queued_at", "clock_started",
     "first_response_s", "response_times", "closed_at", "closed_by", "rating", "rating_comment",
-    "messages", "tags", "bot_spoke", "bot_helpful", "handoffs", "unanswered",
+    "messages", "tags", "bot_spoke", "bot_helpful", "handoffs", "unanswered", "language",
 )  # fmt: skip
 """The record fields reports read, in the order ``Records.scan`` gives them."""
 

@@ -85,6 +85,10 @@
       report.response.by_staffed.map(function (r) {
         return [r.key, r.first.count, r.first.answered, r.first.misses, num(r.first.p50_s), num(r.first.p90_s), pct(r.first.share_within)];
       }));
+    table($("languages"), [t("r.language"), t("r.clocks"), t("r.answered"), t("r.misses"), t("r.p50"), t("r.p90"), t("r.within")],
+      (report.response.by_language || []).map(function (r) {
+        return [languageName(r.key), r.first.count, r.first.answered, r.first.misses, num(r.first.p50_s), num(r.first.p90_s), pct(r.first.share_within)];
+      }));
     var ratings = {};
     report.quality.by_agent.forEach(function (r) { ratings[r.agent_id] = r; });
     table($("agents"), [t("r.agent"), t("r.conversations"), t("r.messages"), t("r.per_staffed_hour"), t("r.within"), t("r.average")],
@@ -103,6 +107,10 @@
       [t("r.handoff_rate"), pct(bot.handoff_rate)]]);
     table($("unanswered"), [t("r.question"), t("r.times")], bot.unanswered.map(function (u) { return [u.text, u.count]; }));
     document.body.dataset.drawn = "yes";
+  }
+
+  function languageName(code) { // "de" -> "German (de)" in the page's language
+    try { return new Intl.DisplayNames([lang], { type: "language" }).of(code) + " (" + code + ")"; } catch (e) { return code; }
   }
 
   function drawLive(live) {
@@ -133,7 +141,7 @@
   }
 
   function csvLinks() {
-    var names = ["summary", "response", "agents", "days", "tags", "comments", "unanswered"];
+    var names = ["summary", "response", "languages", "agents", "days", "tags", "comments", "unanswered"];
     $("csv").replaceChildren.apply($("csv"), names.map(function (name) {
       var a = document.createElement("a"); a.href = "#"; a.textContent = name + ".csv";
       a.addEventListener("click", function (ev) {

@@ -90,7 +90,7 @@
   function conv(id) {
     if (!S.convs[id]) {
       S.convs[id] = { id: id, events: [], seq: 0, staffSeq: 0, notes: [], tags: [], status: "queued", agent: null,
-        deadline: null, context: null, locale: "", zone: "", shopper: "", email: "", name: "", unread: 0,
+        deadline: null, context: null, locale: "", language: "", zone: "", shopper: "", email: "", name: "", unread: 0,
         typing: false, readSeq: 0, history: null, markedSeq: 0 };
       S.order.unshift(id);
     }
@@ -107,6 +107,7 @@
         f.conversations.forEach(function (i) {
           var c = conv(i.conversation_id);
           c.status = i.status; c.agent = i.agent_id; c.deadline = i.deadline; c.shopper = i.shopper_id;
+          if (i.language) c.language = i.language;
         });
         send({ type: "list_canned" }); send({ type: "list_agents" });
         if (!S.selected && S.order.length) select(S.order[0]);
@@ -146,8 +147,11 @@
     if ("deadline" in e) c.deadline = e.deadline;
     switch (e.type) {
       case "conversation_started":
-        c.context = e.context; c.locale = e.locale; c.zone = e.timezone; c.shopper = e.shopper_id; c.started = e.ts; break;
+        c.context = e.context; c.locale = e.locale; c.zone = e.timezone; c.shopper = e.shopper_id; c.started = e.ts;
+        if (e.language) c.language = e.language;
+        break;
       case "conversation_assigned": case "conversation_transferred":
+        if (e.language) c.language = e.language;
         var fresh = c.agent !== e.agent_id && e.agent_id === S.me;
         c.agent = e.agent_id; c.status = "assigned";
         if (fresh && e.ts > now() - 15) notifyNewChat(c);
@@ -371,7 +375,14 @@
     try { return new Intl.DisplayNames([lang], { type: "region" }).of(r[1].toUpperCase()); } catch (e) { return r[1]; }
   }
   function language(c) {
-    try { return new Intl.DisplayNames([lang], { type: "language" }).of((c.locale || "en").split(/[-_]/)[0]); } catch (e) { return c.locale; }
+    var code = c.language || c.locale || "en";
+    try { return new Intl.DisplayNames([lang], { type: "language" }).of(code.split(/[-_]/)[0]); } catch (e) { return code; }
+  }
+  function languageBadge(code) { // the shopper's language: "DE", its full name on hover
+    var badge = el("span", "lang", code.split(/[-_]/)[0].toUpperCase());
+    try { badge.title = new Intl.DisplayNames([lang], { type: "language" }).of(code); } catch (e) { badge.title = code; }
+    badge.setAttribute("aria-label", badge.title);
+    return badge;
   }
   function countdown(node, deadline) {
     node.hidden = deadline == null;
@@ -396,6 +407,7 @@
       var top = el("div", "top");
       top.appendChild(el("span", "pos", "#" + w.position));
       top.appendChild(el("span", "label", c ? shopperLabel(c) : t("c.waiting_shopper")));
+      if (w.language) top.appendChild(languageBadge(w.language));
       var wt = el("span", "waited", t("c.waiting_for", { time: mmss(now() - w.queued_at) }));
       wt.setAttribute("data-queued", w.queued_at);
       top.appendChild(wt);
@@ -419,6 +431,7 @@
       var b = el("button", "pick"); b.type = "button"; b.onclick = function () { select(id); };
       var top = el("span", "top");
       top.appendChild(el("span", "label", shopperLabel(c)));
+      if (c.language) top.appendChild(languageBadge(c.language));
       if (c.unread) top.appendChild(el("span", "unread", String(c.unread)));
       var cd = el("span", "countdown"); cd.setAttribute("data-deadline", c.deadline == null ? "" : c.deadline);
       countdown(cd, c.status === "closed" ? null : c.deadline);
@@ -448,6 +461,7 @@
     if (!c) return;
     var own = c.agent === S.me && c.status !== "closed";
     $("chat-title").textContent = shopperLabel(c);
+    if (c.language) $("chat-title").appendChild(languageBadge(c.language));
     var bits = [];
     if (region(c)) bits.push(region(c));
     bits.push(language(c));

@@ -16,6 +16,7 @@ from chatserver.domain.languages import LanguageRules
 from chatserver.domain.settings import Settings
 from chatserver.store.memory import MemoryStore
 from tests.conftest import Client, FakeClock, Server, ServerFactory
+from tests.test_admin_api import call, login, state
 from tests.test_hub_unit import Peer, settle
 
 FAQ_DATA = Path(__file__).resolve().parent.parent / "faq_data"
@@ -206,3 +207,27 @@ async def test_on_a_real_server_the_agent_sees_the_language_when_they_reconnect(
     welcome = await again.expect("welcome")
     [info] = [c for c in welcome["conversations"] if c["conversation_id"] == conversation_id]
     assert info["language"] == "fr" and info["agent_id"] == "dora"
+
+
+async def test_the_admin_sets_how_long_a_chat_waits_for_its_language(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_shop(start_server)
+    admin = await login(server, "boss")
+    before = await state(server, admin)
+    refused = await call(
+        server, "PUT", "/api/admin/shop", admin, {**before["shop"], "language_wait_s": -5}
+    )
+    assert refused.status_code == 400 and "language_wait_s" in refused.json()["fields"]
+    saved = await call(
+        server, "PUT", "/api/admin/shop", admin, {**before["shop"], "language_wait_s": 10}
+    )
+    assert saved.status_code == 200 and saved.json()["shop"]["language_wait_s"] == 10
+    anna = await online_speaker(server, "anna", ["en"])
+    shopper = await server.shopper()
+    await shopper.send(p.SendMessage(client_id="m1", text=GERMAN))
+    conversation_id = (await shopper.expect("ack", client_id="m1"))["conversation_id"]
+    await server.clock.advance(9)
+    assert (await server.hub.journal.get(conversation_id)).status == "queued"
+    await server.clock.advance(1)
+    await anna.expect("conversation_assigned", conversation_id=conversation_id)

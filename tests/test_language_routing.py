@@ -14,6 +14,7 @@ from chatserver.domain import protocol as p
 from chatserver.domain.bot import NoBot
 from chatserver.domain.languages import LanguageRules
 from chatserver.domain.settings import Settings
+from chatserver.faq.shop_bot import ShopBot
 from chatserver.store.memory import MemoryStore
 from tests.conftest import Client, FakeClock, Server, ServerFactory
 from tests.test_admin_api import call, login, state
@@ -231,3 +232,12 @@ async def test_the_admin_sets_how_long_a_chat_waits_for_its_language(
     assert (await server.hub.journal.get(conversation_id)).status == "queued"
     await server.clock.advance(1)
     await anna.expect("conversation_assigned", conversation_id=conversation_id)
+
+
+def test_the_shop_bot_reads_the_language_or_says_the_line_is_too_short() -> None:
+    bot = ShopBot.from_dir(FAQ_DATA, target_s=60)
+    assert bot.language(GERMAN, "en-GB") == "de"
+    assert bot.language("Où est ma commande ? Je l'attends toujours.", "en") == "fr"
+    assert bot.language("配送まで何日かかりますか", "en") == "ja"  # the script tells at any length
+    assert bot.language("退货", "en") == "zh-CN"
+    assert [bot.language(line, "de") for line in ("hi", "ok?", "Hallo", "  ", "12345")] == [""] * 5

@@ -104,6 +104,22 @@ async def test_with_no_speaker_it_waits_until_the_target_is_at_risk_then_anyone_
     assert assigned_to(anna, conversation_id)
 
 
+async def test_each_waiting_chat_goes_to_anyone_at_its_own_time(hub: Hub) -> None:
+    anna = await speaker(hub, "anna", ["en"], capacity=2)
+    _, first = await shopper_says(hub, GERMAN)
+    await hub.clock.advance(10)  # type: ignore[attr-defined]
+    _, second = await shopper_says(hub, GERMAN)
+    await hub.clock.advance(20)  # type: ignore[attr-defined]
+    await settle()
+    assert assigned_to(anna, first) and not assigned_to(anna, second)
+    await hub.clock.advance(9)  # type: ignore[attr-defined]
+    await settle()
+    assert not assigned_to(anna, second)
+    await hub.clock.advance(1)  # type: ignore[attr-defined]
+    await settle()
+    assert assigned_to(anna, second)
+
+
 async def test_a_speaker_who_comes_online_while_it_waits_gets_it(hub: Hub) -> None:
     anna = await speaker(hub, "anna", ["en"])
     _, conversation_id = await shopper_says(hub, GERMAN)

@@ -13,6 +13,7 @@ from chatserver.core.grace import GracePeriods
 from chatserver.core.journal import Journal
 from chatserver.core.sessions import Session
 from chatserver.core.waits import Outlook, WaitEstimator, availability, snapshot
+from chatserver.core.wakeups import Wakeups
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
 from chatserver.domain.conversation import Conversation, handed_off, start_clock
@@ -44,6 +45,7 @@ class Assigner:
         self.grace_s = grace_s
         #: The shop's rules for waiting on an agent who speaks the shopper's language.
         self.language_rules = LanguageRules()
+        self.wakeups = Wakeups(self.clock, self.dispatch_soon)
         self.waits = WaitEstimator()
         self.graces = GracePeriods(self)
         self._dispatch_wanted = False
@@ -58,6 +60,7 @@ class Assigner:
         await self.dispatch()
 
     async def close(self) -> None:
+        self.wakeups.close()
         await self.graces.close()
 
     # --- the queue -------------------------------------------------------------------------
@@ -87,7 +90,7 @@ class Assigner:
         await self.router.enqueue(
             conversation.id, from_agent is not None, language=language, anyone_from=anyone_from
         )
-        self._dispatch_at(anyone_from)
+        self.wakeups.at(anyone_from)
         self.dispatch_soon()
 
     async def relabel(self, conversation: Conversation) -> None:
@@ -95,7 +98,7 @@ class Assigner:
         its place and waits for a speaker of that language."""
         language, anyone_from = self._label(conversation)
         await self.router.enqueue(conversation.id, language=language, anyone_from=anyone_from)
-        self._dispatch_at(anyone_from)
+        self.wakeups.at(anyone_from)
         self.dispatch_soon()
 
     def _label(self, conversation: Conversation) -> tuple[str, float]:
@@ -106,16 +109,6 @@ class Assigner:
             language_key(conversation.language),
             started + self.language_rules.wait(self.target_s),
         )
-
-    def _dispatch_at(self, when: float) -> None:
-        """Dispatch again once a conversation waiting for a speaker may go to anyone."""
-        delay = when - self.clock.now()
-        if delay > 0:
-            self.fanout.soon(self._dispatch_after(delay))
-
-    async def _dispatch_after(self, seconds: float) -> None:
-        await self.clock.sleep(seconds)
-        self.dispatch_soon()
 
     async def let_go(self, conversation: Conversation) -> None:
         """A conversation ends: out of the queue, and off its agent's hands (their load drops)."""

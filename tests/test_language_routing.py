@@ -257,3 +257,21 @@ def test_the_shop_bot_reads_the_language_or_says_the_line_is_too_short() -> None
     assert bot.language("配送まで何日かかりますか", "en") == "ja"  # the script tells at any length
     assert bot.language("退货", "en") == "zh-CN"
     assert [bot.language(line, "de") for line in ("hi", "ok?", "Hallo", "  ", "12345")] == [""] * 5
+
+
+async def test_languages_changed_on_admin_apply_at_once_to_an_agent_online(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_shop(start_server)
+    admin = await login(server, "boss")
+    anna = await online_speaker(server, "anna", ["en"])
+    shopper = await server.shopper()
+    await shopper.send(p.SendMessage(client_id="m1", text=GERMAN))
+    conversation_id = (await shopper.expect("ack", client_id="m1"))["conversation_id"]
+    assert (await server.hub.journal.get(conversation_id)).status == "queued"
+    changed = await call(
+        server, "PATCH", "/api/admin/agents/anna", admin, {"languages": ["en", "de"]}
+    )
+    assert changed.status_code == 200, changed.text
+    await anna.expect("conversation_assigned", conversation_id=conversation_id)
+    assert server.clock.now() < (await server.hub.journal.get(conversation_id)).created_at + 30

@@ -21,6 +21,9 @@ from chatserver.domain.languages import LanguageRules, language_key
 
 log = logging.getLogger("chatserver.core.assignment")
 
+LANGUAGES_TOPIC = "agent-languages"
+"""The bus topic on which an agent's changed languages are announced (the message: their id)."""
+
 
 class Assigner:
     """Routes waiting conversations to agents and keeps everyone told where the queue stands."""
@@ -55,12 +58,15 @@ class Assigner:
     async def start(self) -> None:
         """Agents who hold chats but are connected nowhere get a grace period, then the queue moves."""
         await self.graces.start()
+        self.bus.on_topic(LANGUAGES_TOPIC, self._languages_changed)
+        await self.bus.watch(LANGUAGES_TOPIC)
         for conversation_id in await self.router.waiting():  # a restarted store lost the labels
             await self.relabel(await self.journal.get(conversation_id))
         await self.dispatch()
 
     async def close(self) -> None:
         self.wakeups.close()
+        await self.bus.unwatch(LANGUAGES_TOPIC)
         await self.graces.close()
 
     # --- the queue -------------------------------------------------------------------------
@@ -259,6 +265,20 @@ class Assigner:
         await self.router.set_presence(agent_id, status, capacity, self.clock.now(), spoken)
         await self.bus.signal(status_topic(agent_id), "")
         await self.dispatch()
+
+    async def languages_changed(self, agent_id: str) -> None:
+        """An agent's account has new languages: routing uses them at once, on whichever worker
+        holds their sockets."""
+        await self.bus.signal(LANGUAGES_TOPIC, agent_id)
+
+    def _languages_changed(self, topic: str, agent_id: str) -> None:
+        if self.fanout.agent_sessions(agent_id):
+            self.fanout.soon(self._reread_languages(agent_id))
+
+    async def _reread_languages(self, agent_id: str) -> None:
+        mine = [a for a in await self.router.presence() if a.agent_id == agent_id]
+        if mine and mine[0].status != "offline":
+            await self.set_status(agent_id, mine[0].status, mine[0].capacity)  # type: ignore[arg-type]
 
     async def send_status(self, session: Session) -> None:
         mine = [a for a in await self.router.presence() if a.agent_id == session.user_id]

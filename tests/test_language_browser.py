@@ -1,4 +1,4 @@
-"""The console shows the shopper's language on every chat: in the queue, the list and the header."""
+"""The shopper's language in the pages: on every chat in the console, per language on /reports."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser_support import NewPage, browser, new_page  # noqa: F401 (fixtures)
-from tests.conftest import ServerFactory
+from tests.conftest import Server, ServerFactory
 from tests.test_browser import REPO, agent_console, shopper_page, shopper_says
+from tests.test_language_reports import seed
 
 pytestmark = pytest.mark.browser
 
@@ -43,3 +44,26 @@ async def test_the_console_shows_the_shoppers_language_with_its_name_on_hover(
     await expect(queued).to_have_text("JA")
     await expect(queued).to_have_attribute("title", "Japanese")
     await agent.screenshot(path=str(tmp_path / "console-languages.png"))
+
+
+async def test_the_reports_page_shows_response_times_per_shopper_language(
+    server: Server, new_page: NewPage, tmp_path: Path
+) -> None:
+    await seed(server.hub.store)
+    await server.hub.accounts.add("mona", "Mona", "pw-mona-123", role="manager")
+    page = await new_page()
+    await page.goto(server.url + "/reports")
+    await page.fill("#login [name=username]", "mona")
+    await page.fill("#login [name=password]", "pw-mona-123")
+    await page.click("#login button[type=submit]")
+    await page.wait_for_selector("body[data-drawn=yes]")
+    await page.fill("#from", "2026-06-01")
+    await page.fill("#to", "2026-06-01")
+    await page.click("#refresh")
+    german = page.locator("#languages tr", has_text="German (de)")
+    await expect(german.locator("td")).to_have_text(
+        ["German (de)", "3", "2", "1", "20", "40", "66.7%"]
+    )
+    await expect(page.locator("#languages")).to_contain_text("Japanese (ja)")
+    await expect(page.locator("#languages")).to_contain_text("(unknown)")
+    await page.locator("#languages").screenshot(path=str(tmp_path / "report-languages.png"))

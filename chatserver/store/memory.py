@@ -103,14 +103,20 @@ class MemoryRouter(Router):
             for i, a in self._agents.items()
             if a.has_room()
         )
+        if not ready:
+            return None
+        best_for: dict[str, str] = {}  # the best agent for each language any of them speaks
+        for _, _, agent_id, spoken in ready:
+            for language in spoken:
+                best_for.setdefault(language, agent_id)
         for conversation_id in self._queue:
             language, anyone_from = self._labels.get(conversation_id, ("", 0.0))
             anyone = not language or now >= anyone_from
-            agent_id = next((i for _, _, i, spoken in ready if anyone or language in spoken), None)
-            if agent_id is not None:
+            chosen = ready[0][2] if anyone else best_for.get(language)
+            if chosen is not None:
                 self._queue.remove(conversation_id)
-                self._take(agent_id, conversation_id, now)
-                return Claim(conversation_id, agent_id)
+                self._take(chosen, conversation_id, now)
+                return Claim(conversation_id, chosen)
         return None
 
     async def assign(self, conversation_id: str, agent_id: str, now: float) -> bool:

@@ -20,21 +20,27 @@ table.sort(ready, function(a, b)
   if a.idle ~= b.idle then return a.idle < b.idle end
   return a.id < b.id
 end)
+-- The best agent for each language any of them speaks: the queue is then walked once.
+local best_for = {}
+for _, agent in ipairs(ready) do
+  for code in pairs(agent.spoken) do
+    if best_for[code] == nil then best_for[code] = agent.id end
+  end
+end
 local now = tonumber(ARGV[2])
 for _, cid in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  local label = redis.call('HGET', P .. 'qlang', cid)
-  local language, anyone = '', true
+  local label, agent = redis.call('HGET', P .. 'qlang', cid), ready[1].id
   if label then
     local bar = string.find(label, '|', 1, true)
-    language = string.sub(label, 1, bar - 1)
-    anyone = language == '' or now >= tonumber(string.sub(label, bar + 1))
-  end
-  for _, agent in ipairs(ready) do
-    if anyone or agent.spoken[language] then
-      redis.call('LREM', KEYS[1], 1, cid)
-      take(agent.id, cid, ARGV[2])
-      return {cid, agent.id}
+    local language = string.sub(label, 1, bar - 1)
+    if language ~= '' and now < tonumber(string.sub(label, bar + 1)) then
+      agent = best_for[language]
     end
+  end
+  if agent then
+    redis.call('LREM', KEYS[1], 1, cid)
+    take(agent, cid, ARGV[2])
+    return {cid, agent}
   end
 end
 return false

@@ -26,6 +26,8 @@ fi
 
 # Debian's Chromium for the browser tests (Playwright drives it through executable_path).
 if ! command -v chromium >/dev/null; then apt_install chromium; fi
+# A font with Chinese, Japanese and Korean, so screenshots of those languages are legible.
+if ! fc-list :lang=ja | grep -q .; then apt_install fonts-wqy-microhei; fi
 
 # pytest exits 5 when it collected no test: that must fail, not pass silently.
 status=0

@@ -101,3 +101,20 @@ def test_faq_eval_prints_the_contract_line_last(
     assert main(["faq", "eval", str(questions)]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last == "correct=1.000 wrong=0.000 abstained=0.000 in_scope_correct=1.000 n=3"
+
+
+def test_apikeys_add_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    assert main(["apikeys", "add", "ERP", "--scope", "notices:write", *data]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    key = printed[-1]
+    key_id = key.split("_")[1]
+    assert key.startswith("csk_") and key_id in printed[0]
+    assert main(["apikeys", "list", *data]) == 0
+    listed = capsys.readouterr().out
+    assert f"{key_id}\tERP\tnotices:write\t" in listed and listed.strip().endswith("active")
+    assert key not in listed
+    assert main(["apikeys", "revoke", key_id, *data]) == 0
+    assert main(["apikeys", "revoke", "nope", *data]) == 1
+    assert main(["apikeys", "list", *data]) == 0
+    assert capsys.readouterr().out.strip().endswith("revoked")

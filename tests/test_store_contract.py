@@ -11,6 +11,7 @@ import pytest
 
 from chatserver.store.base import Store
 from chatserver.store.memory import MemoryStore
+from chatserver.store.notice_ports import LedgerEntry
 from chatserver.store.redis import RedisStore
 from chatserver.store.sqlite import SQLiteStore
 from tests._redis import REDIS_URL, drop_keys, unique_prefix
@@ -540,3 +541,47 @@ async def test_enqueue_again_relabels_a_waiting_conversation_in_its_place(
     await backend.router.dequeue("c2")
     claim = await backend.router.claim_next(NOW + 3)
     assert claim is not None and (claim.conversation_id, claim.agent_id) == ("c3", "pia")
+
+
+# --- API keys and ledgers (notices) -------------------------------------------------------------
+
+
+async def test_api_keys_are_stored_replaced_and_listed_on_every_worker(
+    stores: list[Store],
+) -> None:
+    one, two = stores
+    assert await two.api_keys.get("k1") is None
+    await one.api_keys.put("k2", '{"id":"k2"}')
+    await one.api_keys.put("k1", '{"id":"k1"}')
+    await one.api_keys.put("k1", '{"id":"k1","revoked_at":1}')
+    assert await two.api_keys.get("k1") == '{"id":"k1","revoked_at":1}'
+    assert await two.api_keys.all() == ['{"id":"k1","revoked_at":1}', '{"id":"k2"}']
+
+
+async def test_a_ledger_records_an_entry_once_and_numbers_entries_in_order(
+    stores: list[Store],
+) -> None:
+    one, two = stores
+    # The same entry from two workers at once: one records it, the other finds it.
+    both = await asyncio.gather(
+        one.ledger.record("notices", "n-1", NOW, '{"a":1}'),
+        two.ledger.record("notices", "n-1", NOW + 1, '{"a":2}'),
+    )
+    assert sorted(e.duplicate for e in both) == [False, True]
+    assert {(e.number, e.entry_id) for e in both} == {(1, "n-1")}
+    assert len({(e.at, e.text) for e in both}) == 1  # the duplicate gets the original
+    second = await two.ledger.record("notices", "n-2", NOW + 2, '{"b":1}')
+    other = await one.ledger.record("choices", "n-1", NOW + 3, "{}")
+    assert (second.number, second.duplicate, other.number) == (2, False, 1)
+    listed = await one.ledger.after("notices")
+    assert [(e.number, e.entry_id) for e in listed] == [(1, "n-1"), (2, "n-2")]
+    assert [(e.entry_id, e.at, e.text) for e in await two.ledger.after("notices", 1)] == [
+        ("n-2", NOW + 2, '{"b":1}')
+    ]
+    assert await one.ledger.after("notices", 2) == []
+    assert len(await one.ledger.after("notices", 0, limit=1)) == 1
+    assert await one.ledger.after("nothing") == []
+    assert await two.ledger.get("notices", "n-2") == LedgerEntry(
+        2, "n-2", NOW + 2, '{"b":1}', duplicate=True
+    )
+    assert await two.ledger.get("notices", "n-3") is None

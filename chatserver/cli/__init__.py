@@ -75,6 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
     remove = agent_commands.add_parser("remove", help="delete an agent", parents=[settings])
     remove.add_argument("agent_id")
 
+    apikeys = commands.add_parser("apikeys", help="make, list and revoke the shop's API keys")
+    key_commands = apikeys.add_subparsers(dest="apikeys_command", required=True)
+    add_key = key_commands.add_parser("add", help="make a key (printed once)", parents=[settings])
+    add_key.add_argument("name", help="what the key is for, e.g. the shop system's name")
+    add_key.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        choices=["notices:write", "choices:read"],
+        help="what the key may do (repeat for several)",
+    )
+    key_commands.add_parser("list", help="list keys (never the keys)", parents=[settings])
+    revoke_key = key_commands.add_parser("revoke", help="refuse a key", parents=[settings])
+    revoke_key.add_argument("key_id")
+
     faq = commands.add_parser("faq", help="check the FAQ file or measure the bot on questions")
     faq_commands = faq.add_subparsers(dest="faq_command", required=True)
     check = faq_commands.add_parser("check", help="validate a FAQ file and say what is wrong")
@@ -143,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
 
         run = shop.export if args.shop_command == "export" else shop.import_
         return asyncio.run(run(settings, args))
+    if args.command == "apikeys":
+        from chatserver.cli import apikeys
+
+        key_commands = {"add": apikeys.add, "list": apikeys.list_keys, "revoke": apikeys.revoke}
+        return asyncio.run(key_commands[args.apikeys_command](settings, args))
     if args.command == "agents":
         from chatserver.cli import agents
 

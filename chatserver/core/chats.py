@@ -85,13 +85,21 @@ class Chats:
     async def _start(self, session: Session, text: str) -> Conversation:
         """A shopper's first message: a new conversation, with the bot or in the queue."""
         hello = self.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
+        with_bot = (await self.assigner.outlook()).with_bot
+        return await self.open_conversation(session.user_id, hello, with_bot, text)
+
+    async def open_conversation(
+        self, shopper_id: str, hello: p.Hello, with_bot: bool, text: str = ""
+    ) -> Conversation:
+        """A new conversation for a shopper (their sessions here follow it): with the bot, or
+        in the queue. Callers hold the shopper's lock and know they have no open one; ``text``,
+        the shopper's first message if any, tells its language."""
         now = self.clock.now()
         detected = self.bot.language(text, hello.locale) if text else ""
-        with_bot = (await self.assigner.outlook()).with_bot
         conversation = Conversation(
             id="c-" + uuid.uuid4().hex,
             shop_id=self.settings.shop_id,
-            shopper_id=session.user_id,
+            shopper_id=shopper_id,
             status="bot" if with_bot else "queued",
             created_at=now,
             queued_at=None if with_bot else now,
@@ -103,14 +111,14 @@ class Chats:
             language_detected=bool(detected),
         )
         await self.journal.create(conversation)
-        for shopper_session in self.fanout.shopper_sessions(session.user_id):
+        for shopper_session in self.fanout.shopper_sessions(shopper_id):
             for old in list(shopper_session.feeds):
                 await self.fanout.unfollow(shopper_session, old)
             await self.fanout.follow(shopper_session, conversation.id, 0)
         await self.journal.post(
             conversation.id,
             p.ConversationStarted,
-            shopper_id=session.user_id,
+            shopper_id=shopper_id,
             status=conversation.status,
             locale=conversation.locale,
             timezone=conversation.timezone,

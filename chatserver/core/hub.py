@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatserver.core import agent, shopper
+from chatserver.core.api_keys import KeyRing
 from chatserver.core.assignment import Assigner
 from chatserver.core.auth import Accounts, Tokens
 from chatserver.core.chats import Chats
@@ -23,7 +24,9 @@ from chatserver.core.inbox import Inbox
 from chatserver.core.journal import Journal
 from chatserver.core.mail import Mailer, SmtpSender
 from chatserver.core.metrics import Metrics
+from chatserver.core.notices import Notices
 from chatserver.core.sessions import Session
+from chatserver.core.webhooks import Webhooks
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
 from chatserver.domain.clock import Clock
@@ -71,6 +74,9 @@ class Hub:
         sender = SmtpSender(settings) if settings.smtp_host else None
         self.mailer = Mailer(store.trays, sender, clock, settings)
         self.inbox = Inbox(self.journal, store.trays, self.mailer, self.history, settings)
+        self.keys = KeyRing(store.api_keys, clock)
+        self.webhooks = Webhooks(store.trays, clock, settings)
+        self.notices = Notices(self.chats, store, self.webhooks, self.mailer)
 
     async def start(self) -> None:
         """Listen for published events; pick up chats whose agents are gone."""
@@ -78,8 +84,11 @@ class Hub:
         await self.assigner.start()
         self.history.watch()
         self.inbox.start()
+        self.notices.start()
+        self.webhooks.start()
 
     async def close(self) -> None:
+        await self.webhooks.close()
         await self.inbox.close()
         await self.assigner.close()
         await self.fanout.close()

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatserver.core.chats import Chats
+from chatserver.core.notices import choose_option
 from chatserver.core.sessions import Session
 from chatserver.domain import protocol as p
 from chatserver.domain.conversation import feedback_given, start_clock
@@ -104,6 +105,18 @@ async def leave_email(chats: Chats, session: Session, frame: p.LeaveEmail) -> No
     await chats.journal.post(conversation.id, p.EmailLeft, email=frame.email, name=frame.name)
 
 
+async def set_locale(chats: Chats, session: Session, frame: p.SetLocale) -> None:
+    """Speak the shopper's newly chosen language: in their open chat, the next one on this socket,
+    and the availability (greeting, away text, back time) sent again in it."""
+    hello = chats.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
+    chats.hellos[session] = hello.model_copy(update={"locale": frame.locale})
+    conversation = await chats.journal.latest(session.user_id)
+    if conversation is not None and conversation.status != "closed":
+        await chats.journal.update(conversation, locale=frame.locale)
+    availability = await chats.assigner.availability(frame.locale, hello.timezone)
+    session.send(availability.model_dump_json())
+
+
 Handler = Callable[[Chats, Session, Any], Awaitable[None]]
 
 HANDLERS: dict[type[p.Frame], Handler] = {
@@ -115,4 +128,6 @@ HANDLERS: dict[type[p.Frame], Handler] = {
     p.Rate: rate,
     p.BotFeedback: bot_feedback,
     p.LeaveEmail: leave_email,
+    p.ChooseOption: choose_option,
+    p.SetLocale: set_locale,
 }

@@ -21,6 +21,8 @@ Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
 Role = Literal["shopper", "agent", "bot", "system"]
 AgentStatus = Literal["online", "away", "offline"]
 ConversationStatus = Literal["bot", "queued", "assigned", "closed"]
+NoticeKind = Literal["confirmed", "shipped", "delayed", "refund"]
+NoticeChoice = Literal["keep_waiting", "faster_shipping", "cancel_refund"]
 
 
 class Frame(BaseModel):
@@ -97,6 +99,13 @@ class Rate(Frame):
     type: Literal["rate"] = "rate"
     score: Annotated[int, Field(ge=1, le=5)]
     comment: Annotated[str, Field(max_length=1000)] = ""
+
+
+class SetLocale(Frame):
+    """The shopper picked another language in the widget: the bot answers in it from now on."""
+
+    type: Literal["set_locale"] = "set_locale"
+    locale: Annotated[str, Field(min_length=2, max_length=35, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class SetStatus(Frame):
@@ -183,6 +192,14 @@ class GetHistory(Frame):
     conversation_id: Id
 
 
+class ChooseOption(Frame):
+    """The shopper answers a delay notice with one of its choices (the first answer stands)."""
+
+    type: Literal["choose_option"] = "choose_option"
+    notice_id: Id
+    choice: NoticeChoice
+
+
 ShopperFrame = Annotated[
     Union[
         Hello,
@@ -194,6 +211,8 @@ ShopperFrame = Annotated[
         Rate,
         BotFeedback,
         LeaveEmail,
+        ChooseOption,
+        SetLocale,
     ],
     Field(discriminator="type"),
 ]
@@ -323,6 +342,32 @@ class FileAttached(Event):
     url: str
     client_id: str | None = None
     deadline: float | None = None
+
+
+class NoticePosted(Event):
+    """A notice from the shop (order confirmed, shipped, delayed, refunded), written in the
+    shopper's language; a delay offers ``choices``, answered with ``choose_option``."""
+
+    type: Literal["notice_posted"] = "notice_posted"
+    notice_id: str
+    notice_kind: NoticeKind
+    title: str
+    text: str
+    order: str = ""
+    tracking_link: str = ""
+    new_date: str = ""
+    coupon: str = ""
+    choices: list[NoticeChoice] = []
+    client_id: str | None = None
+
+
+class ChoiceMade(Event):
+    """The shopper's answer to the delay notice ``notice_id``."""
+
+    type: Literal["choice_made"] = "choice_made"
+    notice_id: str
+    choice: NoticeChoice
+    client_id: str | None = None
 
 
 # Agent-only events live in a separate log per conversation, the staff log (see ``staff_log``):
@@ -535,6 +580,8 @@ ServerFrame = Annotated[
         FileAttached,
         NoteAdded,
         TagsChanged,
+        NoticePosted,
+        ChoiceMade,
         Welcome,
         Ack,
         QueuePosition,

@@ -148,6 +148,18 @@ class Settings(BaseSettings):
     notify_batch_s: float = Field(
         10.0, ge=0, description="New offline messages wait this long to share one announcement, s."
     )
+    notice_webhook_url: str = Field(
+        "",
+        pattern=r"^$|^https?://",
+        description="Where shoppers' answers to notices are POSTed (signed); empty: none sent.",
+    )
+    notice_webhook_secret: str = Field(
+        "", description="The HMAC-SHA256 key that signs each webhook (X-Chat-Signature)."
+    )
+    webhook_retry_s: float = Field(
+        30.0, gt=0, description="First wait before retrying a webhook; it doubles each time."
+    )
+    webhook_retry_max_s: float = Field(3600.0, gt=0, description="Longest webhook retry wait, s.")
 
     @property
     def database_path(self) -> Path:

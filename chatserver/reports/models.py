@@ -133,6 +133,19 @@ class DayRow(_Model):
     average_rating: float | None
 
 
+class Count(_Model):
+    key: str
+    count: int
+
+
+class NoticeFigures(_Model):
+    """Notices the shop sent (per kind) and what shoppers chose in answer to delays."""
+
+    sent: int = 0
+    by_kind: list[Count] = []
+    choices: list[Count] = []
+
+
 class Report(_Model):
     since: float
     until: float
@@ -144,6 +157,7 @@ class Report(_Model):
     quality: Quality
     bot: BotFigures
     days: list[DayRow]
+    notices: NoticeFigures = NoticeFigures()
 
 
 class Live(_Model):

@@ -19,6 +19,7 @@ from chatserver.domain.shop import load_shop
 from chatserver.reports import _bot
 from chatserver.reports.compute import Yardstick, compute
 from chatserver.reports.models import Live, Report
+from chatserver.reports.notices import notice_figures
 from chatserver.store.base import Store
 
 
@@ -82,7 +83,9 @@ async def build_report(
         # newer). Not read while computing: the store's thread would then wait for the GIL.
         older = await asyncio.to_thread(_bot.older, rows)
         logs = await store.log.read_many(older) if older else {}
-        return await asyncio.to_thread(_compute, rows, logs, settings, since, until, now)
+        report = await asyncio.to_thread(_compute, rows, logs, settings, since, until, now)
+    notices = await notice_figures(store.ledger, since, until)
+    return report.model_copy(update={"notices": notices})
 
 
 def _compute(

@@ -127,6 +127,13 @@ def summary(report: Report) -> Table:
     return ["figure", "value"], [[name, value] for name, value in figures]
 
 
+def notices(report: Report) -> Table:
+    """Notices sent per kind, then choices made per choice."""
+    rows = [["notice", c.key, c.count] for c in report.notices.by_kind]
+    rows += [["choice", c.key, c.count] for c in report.notices.choices]
+    return ["what", "key", "count"], rows
+
+
 TABLES: dict[str, Callable[[Report], Table]] = {
     "summary": summary,
     "response": response,
@@ -136,6 +143,7 @@ TABLES: dict[str, Callable[[Report], Table]] = {
     "tags": tags,
     "comments": comments,
     "unanswered": unanswered,
+    "notices": notices,
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from chatserver.store.bus import Bus
 from chatserver.store.files import MemoryFiles
+from chatserver.store.notice_adapters import MemoryApiKeys, MemoryLedger
+from chatserver.store.notice_ports import ApiKeys, Ledger
 from chatserver.store.ports import (
     AgentAccounts,
     Files,
@@ -35,6 +37,8 @@ class Store:
         *,
         trays: Trays,
         search: Search,
+        api_keys: ApiKeys | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.log = log
         self.records = records
@@ -45,6 +49,8 @@ class Store:
         self.search = search
         self.files: Files = files or MemoryFiles()
         self.config: ShopConfig = config or MemoryShopConfig()
+        self.api_keys: ApiKeys = api_keys or MemoryApiKeys()
+        self.ledger: Ledger = ledger or MemoryLedger()
 
     async def start(self) -> None:
         """Open connections, recover state, start relaying."""

@@ -19,6 +19,7 @@ from chatserver.store._cache import LRU
 from chatserver.store._redis_base import Keys, connect, guard, lua
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
+from chatserver.store.notice_adapters import RedisApiKeys, RedisLedger
 from chatserver.store.ports import AgentAccounts, Appended, Files, Log, Records, Render
 from chatserver.store.redis_extra import RedisSearch, RedisTrays
 from chatserver.store.redis_relay import RedisRelay
@@ -212,6 +213,8 @@ class RedisStore(Store):
             config=RedisShopConfig(self._redis, keys),
             trays=RedisTrays(self._redis, keys),
             search=RedisSearch(self._redis, keys),
+            api_keys=RedisApiKeys(self._redis, keys),
+            ledger=RedisLedger(self._redis, keys),
         )
 
     async def start(self) -> None:

@@ -17,6 +17,8 @@ from chatserver.store.base import Store
 from chatserver.store.bus import Bus
 from chatserver.store.files import DiskFiles
 from chatserver.store.memory import MemoryRouter
+from chatserver.store.notice_adapters import SQLITE_SCHEMA as _NOTICE_SCHEMA
+from chatserver.store.notice_adapters import SQLiteApiKeys, SQLiteLedger
 from chatserver.store.ports import (
     REPORT_FIELDS,
     AgentAccounts,
@@ -56,7 +58,9 @@ CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 # Reports read REPORT_FIELDS of up to 100k records at once: SQLite keeps them as a JSON array in a
 # column it computes on every write, so a report never parses whole documents.
 _REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
-_SCHEMA = _SCHEMA.replace("{report_row}", _REPORT_ROW) + SQLITE_SCHEMA + _EXTRA_SCHEMA
+_SCHEMA = (
+    _SCHEMA.replace("{report_row}", _REPORT_ROW) + SQLITE_SCHEMA + _EXTRA_SCHEMA + _NOTICE_SCHEMA
+)
 _REPORT_INDEX = (
     "CREATE INDEX IF NOT EXISTS conversations_report ON conversations (created_at, report_row)"
 )
@@ -336,6 +340,8 @@ class SQLiteStore(Store):
             config=SQLiteShopConfig(self.db),
             trays=SQLiteTrays(self.db),
             search=SQLiteSearch(self.db),
+            api_keys=SQLiteApiKeys(self.db),
+            ledger=SQLiteLedger(self.db),
         )
         self._records = records
 

@@ -10,6 +10,7 @@ from chatserver.domain.shop import DEMO_SHOP_NAME
 from chatserver.web import admin_agents as agents
 from chatserver.web import admin_api as api
 from chatserver.web import admin_faq as faq
+from chatserver.web import admin_keys as keys
 from chatserver.web.admin_common import live_of
 from chatserver.web.assets import REVALIDATE, STATIC, CachedFiles, page
 
@@ -45,4 +46,9 @@ def routes() -> list[BaseRoute]:
         Route("/api/admin/agents/{agent_id}", agents.change_agent, methods=["PATCH"]),
         Route("/api/admin/agents/{agent_id}", agents.remove_agent, methods=["DELETE"]),
         Route("/api/admin/agents/{agent_id}/password", agents.reset_password, methods=["POST"]),
+        Route("/api/admin/apikeys", keys.list_keys),
+        Route("/api/admin/apikeys", keys.add_key, methods=["POST"]),
+        Route("/api/admin/apikeys/{key_id}", keys.revoke_key, methods=["DELETE"]),
+        Route("/api/admin/notice-texts/{lang}", keys.get_texts),
+        Route("/api/admin/notice-texts/{lang}", keys.put_texts, methods=["PUT"]),
     ]

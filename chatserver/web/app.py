@@ -25,7 +25,7 @@ from chatserver.domain.settings import Settings
 from chatserver.faq import shop_docs
 from chatserver.store import store_for
 from chatserver.store.base import Store
-from chatserver.web import admin_routes, inbox_api, playbook_api, reports_api
+from chatserver.web import admin_routes, inbox_api, notices_api, playbook_api, reports_api
 from chatserver.web import auth_api as api
 from chatserver.web.admin_common import MAX_BODY as ADMIN_MAX_BODY
 from chatserver.web.assets import asset_middleware, asset_routes
@@ -160,6 +160,8 @@ def create_app(
         Route("/api/inbox", inbox_api.inbox),
         Route("/api/inbox/{conversation_id}/reply", inbox_api.reply, methods=["POST"]),
         Route("/api/history", inbox_api.history),
+        Route("/api/notices", notices_api.post_notice, methods=["POST"]),
+        Route("/api/notices/choices", notices_api.get_choices),
         Route("/api/conversations/{conversation_id}", inbox_api.conversation),
         *file_routes(),
         WebSocketRoute("/ws/shopper", shopper_socket),

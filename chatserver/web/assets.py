@@ -30,8 +30,8 @@ SHOP_CACHE = "public, max-age=300"
 """What shops' pages fetch (the widget, the locale tables): five minutes before checking again."""
 ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
 PAGES = {"/": "demo.html", "/console": "console.html", "/reports": "reports.html"}
-WIDGET_PARTS = ("chat-common.js", "chat-files.js", "widget.js")
-LOCALE_NAME = re.compile(r"[A-Za-z]{1,8}")
+WIDGET_PARTS = ("chat-common.js", "chat-files.js", "notices.js", "widget.js")
+LOCALE_NAME = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?")  # "de", "zh-CN"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

@@ -224,7 +224,7 @@
   }
 
   C.strings("", lang).then(function (loaded) {
-    lang = loaded.lang; texts.use(loaded.table);
+    lang = loaded.lang; texts.use(loaded.table, lang);
     build();
     if (localStorage.getItem("console:token")) loadInbox();
     setInterval(function () { if (localStorage.getItem("console:token") && !document.hidden) loadInbox(); }, 30000);

@@ -15,10 +15,7 @@
   };
 
   function now() { return Date.now() / 1000 + S.offset; }
-  function mmss(sec) {
-    var neg = sec < 0; sec = Math.abs(Math.round(sec));
-    return (neg ? "-" : "") + Math.floor(sec / 60) + ":" + String(sec % 60).padStart(2, "0");
-  }
+  function mmss(sec) { return C.digits(lang, sec); }
   function clock(ts, zone) { return C.clock(lang, ts, zone); }
   function day(ts) {
     try { return new Intl.DateTimeFormat(lang, { dateStyle: "medium" }).format(new Date(ts * 1000)); } catch (e) { return ""; }
@@ -287,14 +284,26 @@
     if (!m) return null;
     return S.canned.filter(function (r) { return r.shortcut.indexOf(m[1].toLowerCase()) === 0 || r.title.toLowerCase().indexOf(m[1].toLowerCase()) >= 0; });
   }
+  // Placeholders shared with the shop's notices: one without a value blocks the insert (never a
+  // literal "{order}" to a shopper); the others are left selected for the agent to type over.
+  var STRICT = { first_name: 1, order: 1, product: 1, tracking_link: 1, new_date: 1 };
   function fill(text) {
-    var c = S.convs[S.selected] || {};
-    var values = { agent_name: S.myName, shopper_name: c.name, product_name: c.context && c.context.product_name };
-    return text.replace(/\{(\w+)\}/g, function (m, k) { return values[k] ? values[k] : m; });
+    var c = S.convs[S.selected] || {}, ctx = c.context || {}, notice = {}, missing = null;
+    (c.events || []).forEach(function (e) { if (e.type === "notice_posted") notice = e; });
+    var values = { agent_name: S.myName, shopper_name: c.name, product_name: ctx.product_name,
+      first_name: (c.name || "").trim().split(/\s+/)[0], product: ctx.product_name, order: notice.order,
+      tracking_link: notice.tracking_link, new_date: notice.new_date };
+    var out = text.replace(/\{(\w+)\}/g, function (m, k) {
+      if (values[k]) return values[k];
+      if (STRICT[k] && !missing) missing = k;
+      return m;
+    });
+    return { text: out, missing: missing };
   }
   function insertCanned(r) {
-    var box = $("reply");
-    box.value = fill(r.text); closeCanned(); box.focus();
+    var box = $("reply"), filled = fill(r.text);
+    if (filled.missing) { toast(t("c.canned_missing", { name: "{" + filled.missing + "}" })); return; }
+    box.value = filled.text; closeCanned(); box.focus();
     if (!selectPlaceholder(0)) box.setSelectionRange(box.value.length, box.value.length);
   }
   function selectPlaceholder(from) {
@@ -517,6 +526,7 @@
     renderInfo(c);
     renderTransfer();
   }
+  var CHOICES = { keep_waiting: "w.choice_keep_waiting", faster_shipping: "w.choice_faster_shipping", cancel_refund: "w.choice_cancel_refund" };
   function systemLine(e, c) {
     switch (e.type) {
       case "conversation_started": return t("c.started", { time: clock(e.ts) });
@@ -527,6 +537,8 @@
       case "conversation_closed": return e.by === "shopper" ? t("c.closed_by_shopper") : t("c.closed_by_agent");
       case "rating_given": return t("c.rated", { score: "\u2605".repeat(e.score) + "\u2606".repeat(5 - e.score), comment: e.comment ? "\u201c" + e.comment + "\u201d" : "" });
       case "email_left": return t("c.email_left", { email: e.email });
+      case "notice_posted": return t("c.notice_sent", { title: e.title, text: e.text });
+      case "choice_made": return t("c.choice_made", { choice: t(CHOICES[e.choice] || e.choice) });
       case "bot_feedback_given": return e.helpful ? t("c.bot_helped") : t("c.bot_not_helped");
       case "tags_changed": return t("c.tags_set", { tags: e.tags.join(", ") || "\u2014" });
     }
@@ -601,7 +613,16 @@
   }, 1000);
 
   C.strings("", lang).then(function (loaded) {
-    lang = loaded.lang; texts.use(loaded.table); document.documentElement.lang = lang;
+    lang = loaded.lang; texts.use(loaded.table, lang); document.documentElement.lang = lang;
+    // The agent's language, picked in the header or on the sign-in card; the whole page follows.
+    [$("logout"), $("login-form").querySelector("h1")].forEach(function (before) {
+      var menu = C.languageMenu(lang, t("c.language"), function (tag) {
+        localStorage.setItem("console:lang", tag);
+        location.reload();
+      });
+      menu.classList.add("ghost");
+      before.parentNode.insertBefore(menu, before);
+    });
     C.translate(document, t); titleBar();
     if (S.token) start(); else showLogin();
   });

@@ -106,6 +106,11 @@
     figures($("bot"), [[t("r.bot_conversations"), String(bot.conversations)], [t("r.settled"), pct(bot.settled_share)],
       [t("r.handoff_rate"), pct(bot.handoff_rate)]]);
     table($("unanswered"), [t("r.question"), t("r.times")], bot.unanswered.map(function (u) { return [u.text, u.count]; }));
+    var n = report.notices;
+    var kinds = { confirmed: "r.notice_confirmed", shipped: "r.notice_shipped", delayed: "r.notice_delayed", refund: "r.notice_refund" };
+    var choices = { keep_waiting: "w.choice_keep_waiting", faster_shipping: "w.choice_faster_shipping", cancel_refund: "w.choice_cancel_refund" };
+    table($("notices"), [t("r.notice_kind"), t("r.times")], n.by_kind.map(function (x) { return [t(kinds[x.key] || x.key), x.count]; }));
+    table($("choices"), [t("r.choice"), t("r.times")], n.choices.map(function (x) { return [t(choices[x.key] || x.key), x.count]; }));
     document.body.dataset.drawn = "yes";
   }
 
@@ -141,7 +146,7 @@
   }
 
   function csvLinks() {
-    var names = ["summary", "response", "languages", "agents", "days", "tags", "comments", "unanswered"];
+    var names = ["summary", "response", "languages", "agents", "days", "tags", "comments", "unanswered", "notices"];
     $("csv").replaceChildren.apply($("csv"), names.map(function (name) {
       var a = document.createElement("a"); a.href = "#"; a.textContent = name + ".csv";
       a.addEventListener("click", function (ev) {
@@ -177,7 +182,7 @@
   $("refresh").addEventListener("click", load);
   $("logout").addEventListener("click", logout);
   C.strings("", lang).then(function (loaded) {
-    texts.use(loaded.table); document.documentElement.lang = loaded.lang;
+    texts.use(loaded.table, loaded.lang); document.documentElement.lang = loaded.lang;
     C.translate(document, t); document.title = t("r.title");
     setInterval(refreshLive, 10000);
     if (token) { showApp(); } else { logout(); }

@@ -15,7 +15,18 @@
   var color = script.getAttribute("data-color") || "#0f766e";
   var KEY = "chatwidget:" + shop;
   var MAX_EVENTS = 300;
-  var locale = script.getAttribute("data-locale") || document.documentElement.lang || navigator.language || "en";
+  // The language: the shopper's own pick (remembered), else the tag's, the page's, the browser's.
+  var LANG_KEY = "chatwidget:lang";
+  var wanted = [script.getAttribute("data-locale"), document.documentElement.lang]
+    .concat(navigator.languages || [navigator.language]).filter(Boolean);
+  var lang = C.language([remembered()].concat(wanted)), locale = localeOf(lang);
+  function remembered() { try { return localStorage.getItem(LANG_KEY); } catch (e) { return null; } }
+  // The tag sent and used by Intl: the page's or browser's own for this table, with its region
+  // when one says it ("de-AT" for "de"), else the table's name.
+  function localeOf(table) {
+    var same = wanted.filter(function (tag) { return C.table(tag) === table; });
+    return same.filter(function (tag) { return /[-_]/.test(tag); })[0] || same[0] || table;
+  }
   var zone = "";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* old browser */ }
 
@@ -23,7 +34,7 @@
   var st = load(); // what survives reloads: token, conversation, events, unsent messages, unread
   var welcomed = false, online = true;
   var avail = null, queue = null, agentTyping = false, agentTypingTimer = null, readSeq = 0;
-  var markedSeq = 0, target = 60;
+  var markedSeq = 0, target = 60, skew = 0;
   var open = false, ui = {};
 
   function load() {
@@ -52,10 +63,15 @@
   function duration(sec) {
     if (sec == null) return "";
     sec = Math.max(0, Math.round(sec));
-    if (sec < 60) return t("w.seconds", { n: Math.max(5, Math.ceil(sec / 5) * 5) });
-    return t("w.minutes", { n: Math.ceil(sec / 60) });
+    return C.duration(locale, sec < 60 ? Math.max(5, Math.ceil(sec / 5) * 5) : sec);
   }
   function clock(ts) { return C.clock(locale, ts); }
+  function stamp(ts) { // "14:05", the full date on hover
+    var at = el("time", "at", clock(ts));
+    at.title = C.longDate(locale, ts);
+    at.dateTime = new Date(ts * 1000).toISOString();
+    return at;
+  }
   function cut(s, n) { return String(s == null ? "" : s).trim().slice(0, n); }
 
   // --- the page's product context: schema.org JSON-LD, microdata, or data-product-* attributes ---
@@ -111,6 +127,7 @@
     switch (f.type) {
       case "welcome":
         welcomed = true; link.resetBackoff(); target = f.response_target_s || 60;
+        skew = f.server_time ? f.server_time - Date.now() / 1000 : 0;
         st.token = f.token || st.token;
         var conv = (f.conversations || [])[0];
         if (!conv || conv.conversation_id !== st.cid) {
@@ -151,8 +168,8 @@
     }
     if (st.events.some(function (x) { return x.seq === e.seq; })) return;
     st.events.push(e);
-    if (e.type === "message_posted" && e.author !== "shopper") {
-      agentTyping = false;
+    if (e.type === "message_posted" && e.author !== "shopper") agentTyping = false;
+    if ((e.type === "message_posted" && e.author !== "shopper") || e.type === "notice_posted") {
       if (!open || document.hidden) st.unread = (st.unread || 0) + 1;
     }
     if (e.type === "message_posted" && e.client_id) {
@@ -244,9 +261,14 @@
         if (e.type === "message_posted") log.appendChild(line("old " + who(e), e.text, e.author === "shopper" ? null : name(e), e.ts));
         else if (e.type === "file_attached") { var f = fileLine(e); f.classList.add("old"); log.appendChild(f); }
       });
-      log.appendChild(el("li", "sys divider", t("w.earlier_above")));
+      var divider = log.appendChild(el("li", "sys divider", t("w.earlier_above")));
+      var last = st.prev[st.prev.length - 1].ts;
+      if (last) { // " · 2 days ago", by Intl.RelativeTimeFormat against the server's clock
+        divider.appendChild(document.createTextNode(" \u00b7 "));
+        divider.appendChild(stamp(last)).textContent = C.relative(locale, last, Date.now() / 1000 + skew);
+      }
     }
-    var lastBot = null, lastMine = 0;
+    var lastBot = null, lastMine = 0, chosen = ChatNotices.answers(st.events);
     st.events.forEach(function (e) { if (e.type === "message_posted" && e.author === "shopper") lastMine = e.seq; });
     st.events.forEach(function (e) {
       if (e.type === "message_posted") {
@@ -263,6 +285,7 @@
       else if (e.type === "email_left") log.appendChild(el("li", "sys", t("w.email_saved", { email: e.email })));
       else if (e.type === "bot_feedback_given" && e.helpful) log.appendChild(el("li", "sys", t("w.glad")));
       else if (e.type === "file_attached") log.appendChild(fileLine(e));
+      else if (e.type === "notice_posted") log.appendChild(ChatNotices.card(e, chosen[e.notice_id], t, choose));
     });
     if (lastBot && lastBot.e.faq_id && (s.status === "bot" || s.status === "queued") && !s.answers[lastBot.e.seq]) {
       var row = el("div", "actions");
@@ -299,6 +322,7 @@
     ui.compose.hidden = false;
     if (open) requestAnimationFrame(function () { log.scrollTop = log.scrollHeight; });
   }
+  function choose(noticeId, choice) { send({ type: "choose_option", notice_id: noticeId, choice: choice }); }
   function who(e) { return e.author === "shopper" ? "me" : e.author === "bot" ? "them bot" : e.author === "system" ? "sys" : "them"; }
   function name(e) { return e.author === "bot" ? t("w.assistant") : e.author_name; }
   // --- attachments (chat-files.js) ----------------------------------------------------------------
@@ -308,7 +332,7 @@
     var li = el("li", "msg file " + (mine ? "me" : "them"));
     if (!mine) li.appendChild(el("span", "who", e.author_name || t("w.team")));
     li.appendChild(ChatFiles.view(base, st.token, e));
-    li.appendChild(el("time", "at", clock(e.ts)));
+    li.appendChild(stamp(e.ts));
     return li;
   }
   function attachFile(file) {
@@ -324,7 +348,7 @@
     var li = el("li", "msg " + cls);
     if (name) li.appendChild(el("span", "who", name));
     li.appendChild(el("p", "text", text));
-    if (ts) li.appendChild(el("time", "at", clock(ts)));
+    if (ts) li.appendChild(stamp(ts));
     return li;
   }
 
@@ -349,7 +373,7 @@
     var host = document.createElement("div");
     host.setAttribute("data-chat-widget", shop);
     var root = host.attachShadow({ mode: "open" });
-    var style = el("style", null, CSS.replace(/--accent:[^;]*;/, "--accent:" + color.replace(/[^#\w(),.% ]/g, "") + ";"));
+    var style = el("style", null, (CSS + ChatNotices.css).replace(/--accent:[^;]*;/, "--accent:" + color.replace(/[^#\w(),.% ]/g, "") + ";"));
     root.appendChild(style);
     var wrap = el("div", "wrap");
     wrap.innerHTML = HTML; // our own fixed markup; every dynamic string below uses textContent
@@ -360,10 +384,15 @@
            email: q(".email"), rate: q(".rate"), compose: q(".compose"), input: q(".compose textarea"), end: q(".end"),
            attach: q(".attach") };
     ui.attach.onclick = ChatFiles.picker(ui.compose, attachFile).pick;
-    C.translate(wrap, t);
-    q(".name").textContent = shopName || t("w.team");
+    ui.lang = C.languageMenu(lang, t("w.language"), function (tag) {
+      try { localStorage.setItem(LANG_KEY, tag); } catch (e) { /* not remembered, still used */ }
+      speak(tag);
+    });
+    var tools = el("div", "tools"); // the language above "End chat": the headline keeps its room
+    q("header").insertBefore(tools, ui.end);
+    tools.appendChild(ui.lang); tools.appendChild(ui.end);
+    ui.wrap = wrap;
     brand(wrap, q);
-    ui.panel.setAttribute("aria-label", t("w.panel_label"));
     ui.bubble.onclick = function () { setOpen(!open); };
     q(".min").onclick = function () { setOpen(false); };
     ui.end.onclick = function () { send({ type: "end_conversation" }); };
@@ -383,7 +412,6 @@
     for (var i = 1; i <= 5; i++) {
       var lab = el("label", "star");
       var r = el("input"); r.type = "radio"; r.name = "score"; r.value = String(i);
-      r.setAttribute("aria-label", t("w.stars", { n: i }));
       lab.appendChild(r); lab.appendChild(el("span", null, "\u2605"));
       stars.appendChild(lab);
     }
@@ -400,8 +428,32 @@
     };
     document.addEventListener("visibilitychange", markRead);
     window.addEventListener("resize", render);
-    window.addEventListener("storage", function (e) { if (e.key === KEY) { st = load(); render(); } });
+    window.addEventListener("storage", function (e) {
+      if (e.key === KEY) { st = load(); render(); }
+      if (e.key === LANG_KEY && e.newValue && C.language(e.newValue) !== lang) speak(e.newValue); // another tab
+    });
+    translated();
     document.body.appendChild(host);
+  }
+  // Every fixed string of the panel, in the current language (again after a switch).
+  function translated() {
+    var wrap = ui.wrap;
+    C.translate(wrap, t);
+    wrap.querySelector(".name").textContent = shopName || t("w.team");
+    ui.panel.setAttribute("aria-label", t("w.panel_label"));
+    ui.panel.lang = locale;
+    ui.lang.setAttribute("aria-label", t("w.language"));
+    ui.lang.value = lang;
+    wrap.querySelectorAll(".stars input").forEach(function (r) { r.setAttribute("aria-label", t("w.stars", { n: +r.value })); });
+  }
+  // Switch language at once: the panel re-renders, and the server speaks it from now on.
+  function speak(tag) {
+    C.strings(base, tag).then(function (loaded) {
+      lang = loaded.lang; locale = localeOf(lang);
+      texts.use(loaded.table, locale);
+      translated(); render();
+      if (welcomed) send({ type: "set_locale", locale: cut(locale, 35) });
+    });
   }
 
   var HTML =
@@ -438,6 +490,8 @@
     ".head{flex:1;min-width:0}.name{font-weight:700;font-size:15px}.subline{display:flex;align-items:center;gap:6px;font-size:12.5px;opacity:.95}" +
     ".dot{width:8px;height:8px;border-radius:50%;background:#fbbf24;flex:none}.dot.on{background:#4ade80}.dot.off{background:#9ca3af}" +
     "header button{background:rgba(255,255,255,.16);border:0;color:#fff;border-radius:8px;padding:6px 10px;cursor:pointer;font-size:12.5px}.min{font-size:18px!important;line-height:1}" +
+    ".tools{display:flex;flex-direction:column;align-items:stretch;gap:4px;flex:none;max-width:110px}.tools .end{padding:4px 8px;font-size:12px}" +
+    ".lang-menu{background:rgba(255,255,255,.16);border:0;color:#fff;border-radius:8px;padding:4px 2px;font-size:12px;cursor:pointer}.lang-menu option{color:#1f2933;background:#fff}" +
     ".banner{background:#fef3c7;color:#92400e;padding:6px 14px;font-size:12.5px}" +
     ".log{list-style:none;margin:0;padding:14px;flex:1;overflow-y:auto;background:#f6f7f9;display:flex;flex-direction:column;gap:8px}" +
     ".msg{max-width:82%;display:flex;flex-direction:column}.msg .text{margin:0;padding:9px 12px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere}" +
@@ -463,8 +517,9 @@
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100%;height:100%;border-radius:0}.bubble{right:14px;bottom:14px}}";
 
   function start() {
-    C.strings(base, C.language(locale)).then(function (loaded) {
-      texts.use(loaded.table);
+    C.strings(base, lang).then(function (loaded) {
+      lang = loaded.lang; locale = localeOf(lang);
+      texts.use(loaded.table, locale);
       build();
       open = !!st.open;
       render();

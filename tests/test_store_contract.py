@@ -543,6 +543,27 @@ async def test_enqueue_again_relabels_a_waiting_conversation_in_its_place(
     assert claim is not None and (claim.conversation_id, claim.agent_id) == ("c3", "pia")
 
 
+# --- reviews --------------------------------------------------------------------------------
+
+
+async def test_reviews_are_kept_per_conversation_and_listed_by_agent_and_by_time(
+    stores: list[Store],
+) -> None:
+    one, other = stores
+    await one.reviews.put("c1", "ann", NOW, '{"r": 1}')
+    await one.reviews.put("c2", "ann", NOW + 10, '{"r": 2}')
+    await other.reviews.put("c3", "bob", NOW + 5, '{"r": 3}')
+    await other.reviews.put("c1", "ann", NOW, '{"r": 4}')  # a second review replaces the first
+    assert await other.reviews.get("c1") == '{"r": 4}'
+    assert await one.reviews.get("none") is None
+    assert await other.reviews.of_agent("ann") == ['{"r": 2}', '{"r": 4}']
+    assert await one.reviews.of_agent("ann", limit=1) == ['{"r": 2}']
+    assert await one.reviews.of_agent("nobody") == []
+    assert await other.reviews.between(NOW, NOW + 10) == ['{"r": 3}', '{"r": 4}']
+    assert await one.reviews.between(NOW + 1, NOW + 11) == ['{"r": 2}', '{"r": 3}']
+    assert await one.reviews.between(NOW + 20, NOW + 30) == []
+
+
 # --- API keys and ledgers (notices) -------------------------------------------------------------
 
 

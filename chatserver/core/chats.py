@@ -18,6 +18,7 @@ from chatserver.domain.bot import Bot
 from chatserver.domain.clock import Clock
 from chatserver.domain.conversation import Conversation, bot_answered
 from chatserver.domain.errors import InvalidFrame, NotAllowed, NotFound, NotYourConversation
+from chatserver.domain.playbook import Playbook
 from chatserver.domain.settings import Settings
 from chatserver.store.ports import Appended
 
@@ -41,6 +42,8 @@ class Chats:
     )
     #: The shop's canned replies from its stored configuration (None: read faq_dir's file).
     canned: list[p.CannedReply] | None = None
+    #: The shop's resolution ladder, role limits and review rubric (``playbook.toml``).
+    playbook: Playbook = field(default_factory=Playbook)
 
     @property
     def target_s(self) -> float:
@@ -168,6 +171,8 @@ class Chats:
         changes = bot_answered(conversation, text, seq, turn.ask_email, turn.asked_for_person)
         if turn.handoff and not turn.asked_for_person:
             changes["question"] = text[:300]
+        if turn.faq_id:
+            changes["faq_ids"] = [*conversation.faq_ids, turn.faq_id][-20:]
         conversation = conversation.model_copy(update=changes)
         await self.journal.post(
             conversation.id,

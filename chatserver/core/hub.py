@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatserver.core import agent, shopper
+from chatserver.core import agent, resolutions, shopper
 from chatserver.core.api_keys import KeyRing
 from chatserver.core.assignment import Assigner
 from chatserver.core.auth import Accounts, Tokens
@@ -34,7 +34,10 @@ from chatserver.domain.errors import InvalidFrame, NotAllowed, Unauthorized
 from chatserver.domain.settings import Settings
 from chatserver.store.base import Store
 
-_HANDLERS = {"shopper": shopper.HANDLERS, "agent": agent.HANDLERS}
+_HANDLERS = {
+    "shopper": shopper.HANDLERS | resolutions.SHOPPER,
+    "agent": agent.HANDLERS | resolutions.AGENT,
+}
 
 
 class Hub:

@@ -28,6 +28,9 @@ class Conversation(BaseModel):
     ``language`` is the shopper's language (a shop language code such as "de" or "zh-CN"): the
     one the bot reads in their text, or the widget's locale while no text has told
     (``language_detected`` False); routing prefers agents who speak it.
+    ``faq_ids`` are the FAQ entries the bot answered with, in order (they name an after-sale
+    problem); ``resolution_offer`` is the latest offer of resolutions and ``resolution`` the one
+    accepted (``core/resolutions.py``).
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -63,6 +66,9 @@ class Conversation(BaseModel):
     unanswered: list[str] = []
     last_question: str = ""
     last_question_seq: int | None = None
+    faq_ids: list[str] = []
+    resolution_offer: dict[str, Any] | None = None
+    resolution: dict[str, Any] | None = None
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Conversation:

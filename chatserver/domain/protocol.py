@@ -21,6 +21,11 @@ Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
 Role = Literal["shopper", "agent", "bot", "system"]
 AgentStatus = Literal["online", "away", "offline"]
 ConversationStatus = Literal["bot", "queued", "assigned", "closed"]
+ResolutionKind = Literal["explain", "coupon", "partial_refund", "resend", "full_refund"]
+"""An after-sale resolution, cheapest first by default (the shop sets each one's cost)."""
+Problem = Literal["damaged", "wrong", "late", "incomplete"]
+"""An after-sale problem: damaged, wrong, late (or lost) or incomplete order."""
+Percent = Annotated[float, Field(ge=0, le=100)]
 NoticeKind = Literal["confirmed", "shipped", "delayed", "refund"]
 NoticeChoice = Literal["keep_waiting", "faster_shipping", "cancel_refund"]
 
@@ -192,6 +197,34 @@ class GetHistory(Frame):
     conversation_id: Id
 
 
+class OfferedOption(Frame):
+    """One resolution an agent offers: its kind and percent of the order value."""
+
+    kind: ResolutionKind
+    percent: Percent
+
+
+class OfferResolutions(Frame):
+    """An agent offers the shopper at least two resolutions of an after-sale problem."""
+
+    type: Literal["offer_resolutions"] = "offer_resolutions"
+    conversation_id: Id
+    client_id: Id
+    problem: Problem
+    order_value: Annotated[float, Field(gt=0, le=1_000_000)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    options: Annotated[list[OfferedOption], Field(min_length=2, max_length=5)]
+
+
+class AcceptResolution(Frame):
+    """The shopper accepts one offered resolution (or their agent records it on their behalf)."""
+
+    type: Literal["accept_resolution"] = "accept_resolution"
+    offer_seq: Annotated[int, Field(ge=1, le=2**63 - 1)]
+    kind: ResolutionKind
+    conversation_id: Id | None = None
+
+
 class ChooseOption(Frame):
     """The shopper answers a delay notice with one of its choices (the first answer stands)."""
 
@@ -211,6 +244,7 @@ ShopperFrame = Annotated[
         Rate,
         BotFeedback,
         LeaveEmail,
+        AcceptResolution,
         ChooseOption,
         SetLocale,
     ],
@@ -231,6 +265,8 @@ AgentFrame = Annotated[
         ListAgents,
         GetHistory,
         PickConversation,
+        OfferResolutions,
+        AcceptResolution,
     ],
     Field(discriminator="type"),
 ]
@@ -342,6 +378,42 @@ class FileAttached(Event):
     url: str
     client_id: str | None = None
     deadline: float | None = None
+
+
+class ResolutionOption(Frame):
+    """An offered resolution with what it costs the shop."""
+
+    kind: ResolutionKind
+    percent: float
+    amount: float
+
+
+class ResolutionsOffered(Event):
+    """Resolutions offered to the shopper (cheapest first); the widget shows them as buttons."""
+
+    type: Literal["resolutions_offered"] = "resolutions_offered"
+    by_id: str
+    problem: Problem
+    order_value: float
+    currency: str
+    options: list[ResolutionOption]
+    client_id: str | None = None
+
+
+class ResolutionAccepted(Event):
+    """The resolution that settled the problem; ``cheapest`` when it was the cheapest offered."""
+
+    type: Literal["resolution_accepted"] = "resolution_accepted"
+    offer_seq: int
+    by: Role
+    by_id: str
+    problem: Problem
+    resolution: ResolutionKind
+    percent: float
+    amount: float
+    currency: str
+    order_value: float
+    cheapest: bool
 
 
 class NoticePosted(Event):
@@ -578,6 +650,8 @@ ServerFrame = Annotated[
         BotFeedbackGiven,
         EmailLeft,
         FileAttached,
+        ResolutionsOffered,
+        ResolutionAccepted,
         NoteAdded,
         TagsChanged,
         NoticePosted,

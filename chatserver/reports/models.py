@@ -133,6 +133,15 @@ class DayRow(_Model):
     average_rating: float | None
 
 
+class AgentQa(_Model):
+    """An agent's reviewed chats and their average score, overall and per criterion."""
+
+    agent_id: str
+    reviews: int
+    score: float | None
+    by_criterion: dict[str, float]
+
+
 class Count(_Model):
     key: str
     count: int
@@ -157,6 +166,8 @@ class Report(_Model):
     quality: Quality
     bot: BotFigures
     days: list[DayRow]
+    qa: list[AgentQa] = []
+    """QA scores per agent, from managers' reviews (``reports/playbook.py``)."""
     notices: NoticeFigures = NoticeFigures()
 
 

@@ -52,8 +52,9 @@ def agents(report: Report) -> Table:
     ratings = {r.agent_id: r for r in report.quality.by_agent}
     header = [
         "agent_id", "conversations", "messages", "resolved", "conversations_per_staffed_hour",
-        "ratings", "average_rating", "share_satisfied",
+        "ratings", "average_rating", "share_satisfied", "qa_reviews", "qa_score",
     ]  # fmt: skip
+    qa = {q.agent_id: q for q in report.qa}
     rows = []
     for load in report.workload.by_agent:
         rated = ratings.get(load.agent_id)
@@ -67,6 +68,8 @@ def agents(report: Report) -> Table:
                 rated.ratings if rated else 0,
                 rated.average if rated else None,
                 rated.share_satisfied if rated else None,
+                qa[load.agent_id].reviews if load.agent_id in qa else 0,
+                qa[load.agent_id].score if load.agent_id in qa else None,
             ]
         )
     return header, rows

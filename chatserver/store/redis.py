@@ -24,6 +24,7 @@ from chatserver.store.ports import AgentAccounts, Appended, Files, Log, Records,
 from chatserver.store.redis_extra import RedisSearch, RedisTrays
 from chatserver.store.redis_relay import RedisRelay
 from chatserver.store.redis_router import RedisRouter
+from chatserver.store.reviews import RedisReviews
 from chatserver.store.shop_config import RedisShopConfig
 
 _LOGS_IN_MEMORY = 20_000
@@ -213,6 +214,7 @@ class RedisStore(Store):
             config=RedisShopConfig(self._redis, keys),
             trays=RedisTrays(self._redis, keys),
             search=RedisSearch(self._redis, keys),
+            reviews=RedisReviews(self._redis, keys),
             api_keys=RedisApiKeys(self._redis, keys),
             ledger=RedisLedger(self._redis, keys),
         )

@@ -29,6 +29,8 @@ from chatserver.store.ports import (
     Render,
     StoreUnavailable,
 )
+from chatserver.store.reviews import SQLITE_SCHEMA as _REVIEWS_SCHEMA
+from chatserver.store.reviews import SQLiteReviews
 from chatserver.store.shop_config import SQLITE_SCHEMA, SQLiteShopConfig
 from chatserver.store.sqlite_extra import SCHEMA as _EXTRA_SCHEMA
 from chatserver.store.sqlite_extra import SQLiteSearch, SQLiteTrays
@@ -59,7 +61,11 @@ CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 # column it computes on every write, so a report never parses whole documents.
 _REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
 _SCHEMA = (
-    _SCHEMA.replace("{report_row}", _REPORT_ROW) + SQLITE_SCHEMA + _EXTRA_SCHEMA + _NOTICE_SCHEMA
+    _SCHEMA.replace("{report_row}", _REPORT_ROW)
+    + SQLITE_SCHEMA
+    + _EXTRA_SCHEMA
+    + _NOTICE_SCHEMA
+    + _REVIEWS_SCHEMA
 )
 _REPORT_INDEX = (
     "CREATE INDEX IF NOT EXISTS conversations_report ON conversations (created_at, report_row)"
@@ -340,6 +346,7 @@ class SQLiteStore(Store):
             config=SQLiteShopConfig(self.db),
             trays=SQLiteTrays(self.db),
             search=SQLiteSearch(self.db),
+            reviews=SQLiteReviews(self.db),
             api_keys=SQLiteApiKeys(self.db),
             ledger=SQLiteLedger(self.db),
         )

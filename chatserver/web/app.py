@@ -21,11 +21,21 @@ from chatserver.core.shop_config import LiveBot, LiveShop
 from chatserver.domain.bot import Bot
 from chatserver.domain.clock import Clock, SystemClock
 from chatserver.domain.languages import LanguageRules
+from chatserver.domain.playbook import DOCUMENT as PLAYBOOK
+from chatserver.domain.playbook import parse_playbook
 from chatserver.domain.settings import Settings
 from chatserver.faq import shop_docs
 from chatserver.store import store_for
 from chatserver.store.base import Store
-from chatserver.web import admin_routes, inbox_api, notices_api, playbook_api, reports_api
+from chatserver.web import (
+    admin_routes,
+    inbox_api,
+    notices_api,
+    playbook_api,
+    playbook_reports,
+    reports_api,
+    review_api,
+)
 from chatserver.web import auth_api as api
 from chatserver.web.admin_common import MAX_BODY as ADMIN_MAX_BODY
 from chatserver.web.assets import asset_middleware, asset_routes
@@ -97,6 +107,7 @@ def follow_shop(hub: Hub, live: LiveShop) -> None:
             live.shop.languages[0], live.shop.language_wait_s
         )
     hub.chats.canned = live.canned
+    hub.chats.playbook = parse_playbook(live.documents.get(PLAYBOOK))
 
 
 def create_app(
@@ -153,6 +164,8 @@ def create_app(
         Route("/api/invite", api.accept_invite, methods=["POST"]),
         Route("/api/health", api.health),
         Route("/api/playbook/tone", playbook_api.tone_rules),
+        *review_api.routes(),
+        *playbook_reports.routes(),
         Route("/api/reports", reports_api.report),
         Route("/api/reports/live", reports_api.live_state),
         Route("/api/reports/{table}.csv", reports_api.table_csv),

@@ -82,6 +82,9 @@
     down: function () { setConn(false); }
   });
   function send(f) { return link.send(f); }
+  // What the console's add-ons (console-ladder.js, console-reviews.js) use; they listen for
+  // "console:chat" (the selected chat was drawn) on document.
+  window.ConsoleBridge = { send: send, state: S, t: function (k, v) { return t(k, v); }, lang: function () { return lang; } };
   function setConn(ok) { $("conn").textContent = ok ? "" : t("c.reconnecting"); $("conn").hidden = ok; }
 
   function conv(id) {
@@ -525,6 +528,7 @@
     $("shopper-typing").textContent = t("c.shopper_typing", { name: shopperLabel(c) });
     renderInfo(c);
     renderTransfer();
+    document.dispatchEvent(new CustomEvent("console:chat", { detail: c }));
   }
   var CHOICES = { keep_waiting: "w.choice_keep_waiting", faster_shipping: "w.choice_faster_shipping", cancel_refund: "w.choice_cancel_refund" };
   function systemLine(e, c) {
@@ -541,8 +545,14 @@
       case "choice_made": return t("c.choice_made", { choice: t(CHOICES[e.choice] || e.choice) });
       case "bot_feedback_given": return e.helpful ? t("c.bot_helped") : t("c.bot_not_helped");
       case "tags_changed": return t("c.tags_set", { tags: e.tags.join(", ") || "\u2014" });
+      case "resolutions_offered": return t("c.res_offered", { options: e.options.map(function (o) { return resName(o.kind) + " " + formatPrice(o.amount, e.currency); }).join(", ") });
+      case "resolution_accepted": return t(e.by === "shopper" ? "c.res_accepted" : "c.res_recorded", { what: resName(e.resolution), amount: formatPrice(e.amount, e.currency) });
     }
     return "";
+  }
+  function resName(kind) {
+    return t({ explain: "c.res_explain", coupon: "c.res_coupon", partial_refund: "c.res_partial_refund",
+      resend: "c.res_resend", full_refund: "c.res_full_refund" }[kind] || kind);
   }
   function renderInfo(c) {
     var p = $("product"); p.textContent = "";

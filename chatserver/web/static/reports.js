@@ -91,11 +91,14 @@
       }));
     var ratings = {};
     report.quality.by_agent.forEach(function (r) { ratings[r.agent_id] = r; });
-    table($("agents"), [t("r.agent"), t("r.conversations"), t("r.messages"), t("r.per_staffed_hour"), t("r.within"), t("r.average")],
+    var qa = {};
+    (report.qa || []).forEach(function (r) { qa[r.agent_id] = r; });
+    table($("agents"), [t("r.agent"), t("r.conversations"), t("r.messages"), t("r.per_staffed_hour"), t("r.within"), t("r.average"), t("r.qa_score")],
       report.workload.by_agent.map(function (a) {
         var row = report.response.by_agent.filter(function (r) { return r.key === a.agent_id; })[0];
         return [a.agent_id, a.conversations, a.messages, num(a.conversations_per_staffed_hour),
-          pct(row ? row.first.share_within : null), num(ratings[a.agent_id] ? ratings[a.agent_id].average : null)];
+          pct(row ? row.first.share_within : null), num(ratings[a.agent_id] ? ratings[a.agent_id].average : null),
+          qa[a.agent_id] ? num(qa[a.agent_id].score) + " (" + qa[a.agent_id].reviews + ")" : "\u2013"];
       }));
     var q = report.quality;
     figures($("quality"), [[t("r.csat"), pct(q.csat)], [t("r.average"), num(q.average)], [t("r.ratings"), String(q.ratings)],
@@ -112,6 +115,7 @@
     table($("notices"), [t("r.notice_kind"), t("r.times")], n.by_kind.map(function (x) { return [t(kinds[x.key] || x.key), x.count]; }));
     table($("choices"), [t("r.choice"), t("r.times")], n.choices.map(function (x) { return [t(choices[x.key] || x.key), x.count]; }));
     document.body.dataset.drawn = "yes";
+    document.dispatchEvent(new CustomEvent("reports:drawn", { detail: { query: range(), token: token, pct: pct, num: num, table: table, figures: figures } }));
   }
 
   function languageName(code) { // "de" -> "German (de)" in the page's language
@@ -146,7 +150,7 @@
   }
 
   function csvLinks() {
-    var names = ["summary", "response", "languages", "agents", "days", "tags", "comments", "unanswered", "notices"];
+    var names = ["summary", "response", "languages", "agents", "days", "tags", "comments", "unanswered", "notices", "resolutions"];
     $("csv").replaceChildren.apply($("csv"), names.map(function (name) {
       var a = document.createElement("a"); a.href = "#"; a.textContent = name + ".csv";
       a.addEventListener("click", function (ev) {

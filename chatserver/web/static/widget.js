@@ -153,7 +153,7 @@
       case "read_receipt": if (f.role === "agent" && f.seq > readSeq) readSeq = f.seq; break;
       case "error":
         if (f.code === "unauthorized" && st.token) { st.token = null; st.cid = null; st.events = []; save(); }
-        if (f.frame_type === "send_message" || f.frame_type === "rate" || f.frame_type === "leave_email") notice(f.message);
+        if (f.frame_type === "send_message" || f.frame_type === "rate" || f.frame_type === "leave_email" || f.frame_type === "accept_resolution") notice(f.message);
         break;
       default:
         if (typeof f.seq === "number" && f.conversation_id) stored(f);
@@ -218,6 +218,8 @@
       if (e.type === "rating_given") s.rated = true;
       if (e.type === "email_left") s.email = e.email;
       if (e.type === "bot_feedback_given") s.answers[e.answer_seq] = true;
+      if (e.type === "resolutions_offered") s.offer = e;
+      if (e.type === "resolution_accepted") s.accepted = e;
     });
     return s;
   }
@@ -285,6 +287,8 @@
       else if (e.type === "email_left") log.appendChild(el("li", "sys", t("w.email_saved", { email: e.email })));
       else if (e.type === "bot_feedback_given" && e.helpful) log.appendChild(el("li", "sys", t("w.glad")));
       else if (e.type === "file_attached") log.appendChild(fileLine(e));
+      else if (e.type === "resolutions_offered") log.appendChild(offerCard(e, s));
+      else if (e.type === "resolution_accepted") log.appendChild(el("li", "sys", t("w.resolution_accepted", { what: resName(e.resolution), amount: money(e.amount, e.currency) })));
       else if (e.type === "notice_posted") log.appendChild(ChatNotices.card(e, chosen[e.notice_id], t, choose));
     });
     if (lastBot && lastBot.e.faq_id && (s.status === "bot" || s.status === "queued") && !s.answers[lastBot.e.seq]) {
@@ -321,6 +325,31 @@
     ui.rate.hidden = !(s.closed && !s.rated && st.skipped !== st.cid);
     ui.compose.hidden = false;
     if (open) requestAnimationFrame(function () { log.scrollTop = log.scrollHeight; });
+  }
+  // An agent's offer of resolutions: one button each; the latest offer can be taken once.
+  function offerCard(e, s) {
+    var li = el("li", "msg them offer");
+    li.appendChild(el("span", "who", t("w.team")));
+    li.appendChild(el("p", "text", t("w.offer_intro")));
+    var row = el("div", "actions"), live = s.offer === e && !s.accepted && s.status !== "closed";
+    e.options.forEach(function (o) {
+      var label = resName(o.kind) + (o.amount ? " \u00b7 " + money(o.amount, e.currency) : "");
+      var b = el("button", "chip", label);
+      b.type = "button"; b.disabled = !live;
+      b.setAttribute("data-resolution", o.kind);
+      b.onclick = function () { send({ type: "accept_resolution", offer_seq: e.seq, kind: o.kind }); };
+      row.appendChild(b);
+    });
+    li.appendChild(row);
+    return li;
+  }
+  function resName(kind) {
+    return t({ explain: "w.res_explain", coupon: "w.res_coupon", partial_refund: "w.res_partial_refund",
+      resend: "w.res_resend", full_refund: "w.res_full_refund" }[kind] || kind);
+  }
+  function money(amount, currency) {
+    try { return new Intl.NumberFormat(locale, { style: "currency", currency: currency }).format(amount); }
+    catch (err) { return amount.toFixed(2) + " " + currency; }
   }
   function choose(noticeId, choice) { send({ type: "choose_option", notice_id: noticeId, choice: choice }); }
   function who(e) { return e.author === "shopper" ? "me" : e.author === "bot" ? "them bot" : e.author === "system" ? "sys" : "them"; }

@@ -139,6 +139,29 @@ async def test_conversation_records_are_created_updated_and_listed(stores: list[
     assert [json.loads(r["created_at"]) for r in listed] == [NOW, NOW + 5]
 
 
+async def test_a_conversation_moves_to_another_shopper_with_both_lists(
+    stores: list[Store], tmp_path: Path
+) -> None:
+    backend, peer = stores
+    await backend.records.create("c1", "s-anon", doc(shopper_id="s-anon", created_at=NOW + 5))
+    await backend.records.create("c0", "c-cust", doc(shopper_id="c-cust", created_at=NOW))
+    await backend.records.move("c1", "s-anon", "c-cust")
+    assert await peer.records.of_shopper("s-anon") == []
+    assert await peer.records.of_shopper("c-cust") == ["c0", "c1"]
+    record = await peer.records.get("c1")
+    assert record is not None and json.loads(record["shopper_id"]) == "c-cust"
+    with pytest.raises(KeyError):
+        await backend.records.move("missing", "s-anon", "c-cust")
+    if isinstance(backend, SQLiteStore):  # the move is on disk, not only in memory
+        reader = SQLiteStore(tmp_path / "chat.sqlite3")
+        await reader.start()
+        try:
+            assert await reader.records.of_shopper("c-cust") == ["c0", "c1"]
+            assert await reader.records.of_shopper("s-anon") == []
+        finally:
+            await reader.close()
+
+
 # --- queue and routing -------------------------------------------------------------------
 
 

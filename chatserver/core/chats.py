@@ -6,12 +6,15 @@ import asyncio
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from chatserver.core.assignment import Assigner
 from chatserver.core.auth import Accounts, Tokens
 from chatserver.core.fanout import Fanout
+from chatserver.core.identity import Customer
 from chatserver.core.journal import Journal
 from chatserver.core.metrics import Metrics
+from chatserver.core.orders_bot import OrderDesk
 from chatserver.core.sessions import Session
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
@@ -44,6 +47,10 @@ class Chats:
     canned: list[p.CannedReply] | None = None
     #: The shop's resolution ladder, role limits and review rubric (``playbook.toml``).
     playbook: Playbook = field(default_factory=Playbook)
+    #: The verified customer of each identified shopper session.
+    customers: dict[Session, Customer] = field(default_factory=dict)
+    #: Answers order questions with the shop's real order data (None: the FAQ's answers only).
+    orders: OrderDesk | None = None
 
     @property
     def target_s(self) -> float:
@@ -83,20 +90,37 @@ class Chats:
             conversation = await self.journal.latest(session.user_id)
             if conversation is None or conversation.status == "closed":
                 conversation = await self._start(session, text)
+            customer = self.customers.get(session)
+            if customer is not None and conversation.customer_id != customer.id:
+                # Opened without them (a shop's notice): the record learns who the customer is.
+                conversation = await self.journal.update(
+                    conversation,
+                    customer_id=customer.id,
+                    customer_name=customer.name or conversation.customer_name,
+                    customer_email=customer.email or conversation.customer_email,
+                )
             return conversation
 
     async def _start(self, session: Session, text: str) -> Conversation:
         """A shopper's first message: a new conversation, with the bot or in the queue."""
         hello = self.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
         with_bot = (await self.assigner.outlook()).with_bot
-        return await self.open_conversation(session.user_id, hello, with_bot, text)
+        customer = self.customers.get(session)
+        return await self.open_conversation(session.user_id, hello, with_bot, customer, text)
 
     async def open_conversation(
-        self, shopper_id: str, hello: p.Hello, with_bot: bool, text: str = ""
+        self,
+        shopper_id: str,
+        hello: p.Hello,
+        with_bot: bool,
+        customer: Customer | None = None,
+        text: str = "",
     ) -> Conversation:
         """A new conversation for a shopper (their sessions here follow it): with the bot, or
-        in the queue. Callers hold the shopper's lock and know they have no open one; ``text``,
-        the shopper's first message if any, tells its language."""
+        in the queue; ``customer``: the verified customer it is; ``text``: the shopper's first
+        message, if any, which tells its language. Callers hold the shopper's lock and know they
+        have no open one."""
+        customer = customer or Customer("")
         now = self.clock.now()
         detected = self.bot.language(text, hello.locale) if text else ""
         conversation = Conversation(
@@ -112,6 +136,9 @@ class Chats:
             context=hello.context,
             language=detected or hello.locale,
             language_detected=bool(detected),
+            customer_id=customer.id,
+            customer_name=customer.name,
+            customer_email=customer.email,
         )
         await self.journal.create(conversation)
         for shopper_session in self.fanout.shopper_sessions(shopper_id):
@@ -127,6 +154,8 @@ class Chats:
             timezone=conversation.timezone,
             context=conversation.context,
             language=conversation.language,
+            customer_name=conversation.customer_name,
+            customer_email=conversation.customer_email,
         )
         if not with_bot:
             await self.assigner.enqueue(conversation, "new")
@@ -162,13 +191,18 @@ class Chats:
             outlook.online > 0,
             timezone=conversation.timezone,
         )
+        found: dict[str, Any] = {}
+        if self.orders is not None:
+            turn, found = await self.orders.reply(conversation, text, turn)
         if conversation.status == "queued" and turn.handoff:
             if not turn.asked_for_person:
                 await self.journal.update(conversation, question=text[:300])
                 self.assigner.dispatch_soon()  # agents see the new question in the queue
             return
         # The reply records what it answered: the question's seq is known only once it is stored.
-        changes = bot_answered(conversation, text, seq, turn.ask_email, turn.asked_for_person)
+        changes = found | bot_answered(
+            conversation, text, seq, turn.ask_email, turn.asked_for_person
+        )
         if turn.handoff and not turn.asked_for_person:
             changes["question"] = text[:300]
         if turn.faq_id:

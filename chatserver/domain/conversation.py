@@ -31,6 +31,9 @@ class Conversation(BaseModel):
     ``faq_ids`` are the FAQ entries the bot answered with, in order (they name an after-sale
     problem); ``resolution_offer`` is the latest offer of resolutions and ``resolution`` the one
     accepted (``core/resolutions.py``).
+    ``customer_*`` name the shop's verified customer (empty: an anonymous shopper);
+    ``order_asked`` says the bot asked for an order number and its e-mail or postcode, and
+    ``bot_order_answers`` counts the bot's answers with the shop's real order data.
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -69,6 +72,11 @@ class Conversation(BaseModel):
     faq_ids: list[str] = []
     resolution_offer: dict[str, Any] | None = None
     resolution: dict[str, Any] | None = None
+    customer_id: str = ""
+    customer_name: str = ""
+    customer_email: str = ""
+    order_asked: bool = False
+    bot_order_answers: int = 0
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Conversation:
@@ -99,6 +107,8 @@ class Conversation(BaseModel):
             created_at=self.created_at,
             deadline=self.deadline(target_s),
             language=self.language,
+            customer_name=self.customer_name,
+            customer_email=self.customer_email,
         )
 
 

@@ -45,6 +45,18 @@ class PageContext(Frame):
     currency: Annotated[str, Field(max_length=8)] = ""
 
 
+class CustomerIdentity(Frame):
+    """The shop's logged-in customer, signed by the shop: ``hash`` is the hex HMAC-SHA256, with
+    the shop's identity secret, of ``"<id>:<expires>"`` (``expires``: Unix seconds)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=128)]
+    name: Annotated[str, Field(max_length=100)] = ""
+    email: Annotated[str, Field(max_length=254)] = ""
+    locale: Annotated[str, Field(max_length=35)] = ""
+    expires: Annotated[int, Field(ge=0, le=2**53)] = 0
+    hash: Annotated[str, Field(max_length=128)] = ""
+
+
 # --- client -> server -------------------------------------------------------------------
 
 
@@ -59,6 +71,7 @@ class Hello(Frame):
     locale: Annotated[str, Field(max_length=35)] = "en"
     timezone: Annotated[str, Field(max_length=64)] = ""
     context: PageContext | None = None
+    customer: CustomerIdentity | None = None
 
 
 class SendMessage(Frame):
@@ -292,6 +305,16 @@ class ConversationStarted(Event):
     context: PageContext | None = None
     #: The shopper's language as first known (see ``ConversationInfo.language``).
     language: str = ""
+    customer_name: str = ""
+    customer_email: str = ""
+
+
+class CustomerIdentified(Event):
+    """An anonymous shopper logged in: their open conversation now belongs to this customer."""
+
+    type: Literal["customer_identified"] = "customer_identified"
+    customer_name: str = ""
+    customer_email: str = ""
 
 
 class MessagePosted(Event):
@@ -469,6 +492,26 @@ class TagsChanged(Event):
     tags: list[str]
 
 
+class OrderCard(Frame):
+    """One order as agents see it beside the chat."""
+
+    number: str
+    status: str
+    items: list[str] = []
+    carrier: str = ""
+    tracking_url: str = ""
+    estimated_delivery: str = ""
+
+
+class OrderLookedUp(Event):
+    """The bot looked orders up for the shopper, in the staff log; ``outcome`` is ``found``,
+    ``not_found`` or ``unavailable``."""
+
+    type: Literal["order_looked_up"] = "order_looked_up"
+    outcome: Literal["found", "not_found", "unavailable"]
+    orders: list[OrderCard] = []
+
+
 # --- server -> client: live notices --------------------------------------------------------
 
 
@@ -484,6 +527,8 @@ class ConversationInfo(Frame):
     deadline: float | None = None
     #: The shopper's language ("de", "zh-CN"): read from their text, else the widget's locale.
     language: str = ""
+    customer_name: str = ""
+    customer_email: str = ""
 
 
 class Welcome(Frame):
@@ -640,6 +685,7 @@ class Error(Frame):
 ServerFrame = Annotated[
     Union[
         ConversationStarted,
+        CustomerIdentified,
         MessagePosted,
         ConversationQueued,
         ConversationAssigned,
@@ -654,6 +700,7 @@ ServerFrame = Annotated[
         ResolutionAccepted,
         NoteAdded,
         TagsChanged,
+        OrderLookedUp,
         NoticePosted,
         ChoiceMade,
         Welcome,

@@ -29,6 +29,8 @@ DOCUMENT_NAME = re.compile(
     r"^(shop|canned|playbook|faq(\.[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?)?"
     r"|notices\.[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?)\.toml$"
 )  # notices.<lang>.toml: the shop's notice texts (core/notices.py)
+STORE_ONLY = frozenset({"integrations.toml"})
+"""Documents kept in the store only and never written out as files: they hold secrets."""
 
 
 class ConfigProblems(ValueError):
@@ -63,6 +65,8 @@ def write_dir(documents: Mapping[str, str], folder: Path) -> None:
     """Write documents as files; the names are checked so nothing lands outside ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in documents.items():
+        if name in STORE_ONLY:
+            continue
         if not DOCUMENT_NAME.match(name):
             raise ValueError(f"not a configuration document name: {name!r}")
         (folder / name).write_text(text, encoding="utf-8")

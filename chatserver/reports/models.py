@@ -121,6 +121,8 @@ class BotFigures(_Model):
     handoff_rate: float | None
     unanswered: list[Question]
     """Questions the bot could not answer, most frequent first."""
+    order_answers: int = 0
+    """"Where is my order" chats the bot settled with the shop's real order data."""
 
 
 class DayRow(_Model):

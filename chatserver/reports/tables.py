@@ -126,6 +126,7 @@ def summary(report: Report) -> Table:
         ("bot_conversations", report.bot.conversations),
         ("bot_settled_share", report.bot.settled_share),
         ("bot_handoff_rate", report.bot.handoff_rate),
+        ("bot_order_answers", report.bot.order_answers),
     ]
     return ["figure", "value"], [[name, value] for name, value in figures]
 

@@ -10,6 +10,7 @@ trays and search: see ``redis_extra``.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Mapping
 
@@ -114,6 +115,7 @@ class RedisRecords(Records):
         self._redis = client
         self._k = keys
         self._update = client.register_script(lua("update_if_exists"))
+        self._move = client.register_script(lua("move_conversation"))
 
     async def create(
         self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
@@ -145,6 +147,19 @@ class RedisRecords(Records):
     async def of_shopper(self, shopper_id: str) -> list[str]:
         with guard():
             return list(await self._redis.zrange(self._k("shopper", shopper_id), 0, -1))
+
+    async def move(self, conversation_id: str, from_shopper: str, to_shopper: str) -> None:
+        with guard():
+            found = await self._move(
+                [
+                    self._k("conv", conversation_id),
+                    self._k("shopper", from_shopper),
+                    self._k("shopper", to_shopper),
+                ],
+                [conversation_id, json.dumps(to_shopper)],
+            )
+        if not found:
+            raise KeyError(conversation_id)
 
     async def created_between(self, since: float, until: float) -> list[dict[str, str]]:
         with guard():

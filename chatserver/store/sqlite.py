@@ -168,6 +168,22 @@ class SQLiteRecords(Records):
     async def of_shopper(self, shopper_id: str) -> list[str]:
         return [conversation_id for _, conversation_id in await self._shopper_index(shopper_id)]
 
+    async def move(self, conversation_id: str, from_shopper: str, to_shopper: str) -> None:
+        doc = await self.loaded(conversation_id)
+        old, new = await self._shopper_index(from_shopper), await self._shopper_index(to_shopper)
+        entry = (json.loads(doc.get("created_at", "0")), conversation_id)
+        field = {"shopper_id": json.dumps(to_shopper)}
+        patch = self.patch(conversation_id, doc, field)
+        column = (
+            "UPDATE conversations SET shopper_id = ? WHERE id = ?",
+            (to_shopper, conversation_id),
+        )
+        with self.writing(conversation_id, from_shopper, to_shopper):
+            if entry in old:
+                old.remove(entry)
+            bisect.insort(new, entry)
+            await self._db.write([patch, column])
+
     async def _shopper_index(self, shopper_id: str) -> list[tuple[float, str]]:
         known = self._by_shopper.get(shopper_id)
         if known is None:

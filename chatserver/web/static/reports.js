@@ -107,7 +107,7 @@
     table($("comments"), [t("r.agent"), t("r.rating"), t("r.comment")], q.comments.map(function (c) { return [c.agent_id, c.rating, c.comment]; }));
     var bot = report.bot;
     figures($("bot"), [[t("r.bot_conversations"), String(bot.conversations)], [t("r.settled"), pct(bot.settled_share)],
-      [t("r.handoff_rate"), pct(bot.handoff_rate)]]);
+      [t("r.handoff_rate"), pct(bot.handoff_rate)], [t("r.order_answers"), String(bot.order_answers || 0)]]);
     table($("unanswered"), [t("r.question"), t("r.times")], bot.unanswered.map(function (u) { return [u.text, u.count]; }));
     var n = report.notices;
     var kinds = { confirmed: "r.notice_confirmed", shipped: "r.notice_shipped", delayed: "r.notice_delayed", refund: "r.notice_refund" };

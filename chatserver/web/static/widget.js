@@ -1,8 +1,9 @@
 /* chatserver shopper widget: one tag, <script src="https://HOST/widget.js" data-shop="ID" async>.
    Plain JS in a Shadow DOM. Every string comes from HOST/locales/<lang>.json; shopper and agent
    text is only ever set with textContent, never parsed as HTML. Optional script attributes:
-   data-shop-name, data-locale, data-color. The server serves it after chat-common.js (ChatCommon):
-   /widget.js is the two in one function. */
+   data-shop-name, data-locale, data-color; the shop's logged-in customer, signed by the shop:
+   data-customer-id, -name, -email, -locale, -expires, -hash (or ChatWidget.identify({...})).
+   The server serves it after chat-common.js (ChatCommon): /widget.js is the two in one function. */
 (function () {
   "use strict";
   var C = ChatCommon;
@@ -34,7 +35,29 @@
   var st = load(); // what survives reloads: token, conversation, events, unsent messages, unread
   var welcomed = false, online = true;
   var avail = null, queue = null, agentTyping = false, agentTypingTimer = null, readSeq = 0;
-  var markedSeq = 0, target = 60, skew = 0;
+  var markedSeq = 0, target = 60, skew = 0, typingRole = "";
+  var customer = customerOf(function (name) { return script.getAttribute("data-customer-" + name); });
+
+  // --- the shop's logged-in customer: sent in hello; refused (bad or old signature): a guest ----
+  function customerOf(get) {
+    var id = get("id"), expires = Number(get("expires"));
+    if (!id) return null; // a missing signature or expiry is the server's to refuse, and to say so
+    return { id: cut(id, 128), name: cut(get("name"), 100), email: cut(get("email"), 254),
+             locale: cut(get("locale"), 35), expires: isFinite(expires) && expires > 0 ? Math.floor(expires) : 0,
+             hash: cut(get("hash"), 128) };
+  }
+  window.ChatWidget = {
+    /* The shop's page logs its customer in (or out, with null) without reloading. */
+    identify: function (c) {
+      var was = customer;
+      customer = c ? customerOf(function (name) { return c[name] == null ? "" : String(c[name]); }) : null;
+      if (was ? customer && customer.id === was.id && customer.hash === was.hash : !customer) return;
+      if (was && (!customer || customer.id !== was.id)) { // logged out: their chat leaves this browser
+        st.cid = null; st.events = []; st.prev = []; st.pending = []; st.unread = 0; save(); render();
+      }
+      if (welcomed) link.drop();
+    }
+  };
   var open = false, ui = {};
 
   function load() {
@@ -114,8 +137,10 @@
   // --- the socket: hello, resume, backoff ------------------------------------------------------
   var link = C.link(base.replace(/^http/, "ws") + "/ws/shopper", {
     open: function () {
-      send({ type: "hello", version: 2, token: st.token || null, last_seq: st.cid ? lastSeq() : 0,
-             locale: cut(locale, 35), timezone: cut(zone, 64), context: context() });
+      var hello = { type: "hello", version: 2, token: st.token || null, last_seq: st.cid ? lastSeq() : 0,
+                    locale: cut(locale, 35), timezone: cut(zone, 64), context: context() };
+      if (customer) hello.customer = customer;
+      send(hello);
     },
     frame: function (f) { onFrame(f); },
     down: function () { welcomed = false; setOnline(false); }
@@ -145,7 +170,7 @@
         save(); break;
       case "typing_notice":
         if (f.role !== "shopper") {
-          agentTyping = f.is_typing;
+          agentTyping = f.is_typing; typingRole = f.role;
           clearTimeout(agentTypingTimer);
           if (agentTyping) agentTypingTimer = setTimeout(function () { agentTyping = false; render(); }, 8000);
         }
@@ -153,6 +178,7 @@
       case "read_receipt": if (f.role === "agent" && f.seq > readSeq) readSeq = f.seq; break;
       case "error":
         if (f.code === "unauthorized" && st.token) { st.token = null; st.cid = null; st.events = []; save(); }
+        if (f.code === "identity_refused") { customer = null; if (window.console) console.warn("chat: " + f.message); }
         if (f.frame_type === "send_message" || f.frame_type === "rate" || f.frame_type === "leave_email" || f.frame_type === "accept_resolution") notice(f.message);
         break;
       default:
@@ -312,9 +338,11 @@
       log.appendChild(li);
     });
     uploads.forEach(function (u) { log.appendChild(line("me pending", t("w.uploading", { name: u.name }), null, null)); });
-    ui.attach.hidden = !(st.cid && st.token && s.status && s.status !== "closed");
-    ui.typing.hidden = !(agentTyping && s.status === "assigned");
-    ui.typing.textContent = t("w.agent_typing", { name: s.agent || t("w.team") });
+    // Attachments go with the guest's token: a logged-in customer's chat is not the guest's.
+    ui.attach.hidden = !(st.cid && st.token && s.status && s.status !== "closed") || !!customer;
+    var botTyping = agentTyping && typingRole === "bot";
+    ui.typing.hidden = !(agentTyping && (s.status === "assigned" || botTyping));
+    ui.typing.textContent = botTyping ? t("w.bot_typing") : t("w.agent_typing", { name: s.agent || t("w.team") });
 
     // Nobody online (the live queue notice wins over the availability seen at connect): offer e-mail.
     var nobodyNow = s.status === "queued" && queue ? !queue.agents_online

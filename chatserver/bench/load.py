@@ -70,6 +70,20 @@ class LoadGen:
                 shopper.send_message(now)
         shopper.on_answer()
 
+    def refused(self, shopper: ShopperBase, message_id: str) -> None:
+        """The server refused a message as overloaded: it expects no answer (the bench does not
+        send it again; the widget would)."""
+        entry = shopper.pending.pop(message_id, None)
+        if entry is None:
+            return
+        self.outstanding -= 1
+        phase = entry[1]
+        if phase is not None:
+            phase.refused += 1
+            if phase is self.phase and phase.closed and time.perf_counter() < phase.until:
+                shopper.send_message(time.perf_counter())
+        shopper.on_answer()
+
     def error(self, text: str) -> None:
         self.errors += 1
         if len(self.error_samples) < 5:
@@ -141,6 +155,7 @@ class LoadGen:
             "in_window": phase.in_window,
             "window_s": duration,
             "lost": lost,
+            "refused": phase.refused,
             "latencies_us": [round(x * 1e6) for x in phase.latencies],
             "loadgen_cpu_pct": round(100 * cpu / wall, 1) if wall else 0.0,
         }

@@ -132,11 +132,9 @@ def test_churn_ratio_is_hub_over_bare_in_the_summary() -> None:
 def test_overload_offers_twice_the_closed_loop_and_reports_what_was_relayed_and_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    args = ["--shoppers", "20", "--agents", "4", "--rate", "20", "--duration", "1"]
-    main(
-        ["bench", *args, "--warmup", "0.5", "--drain", "3", "--overload"]
-        + ["--overload-duration", "1.5", "--json"]
-    )
+    load = ["--shoppers", "20", "--agents", "4", "--rate", "20", "--duration", "1"]
+    times = ["--warmup", "0.5", "--drain", "3", "--overload-duration", "1.5"]
+    main(["bench", *load, *times, "--overload", "--json"])
     out = capsys.readouterr().out
     summary = json.loads(out.strip().splitlines()[-1])
     phases = summary["phases"]["hub"]

@@ -410,7 +410,7 @@ async def _run_overload(
     """The closed loop's rate (measured now unless this run has it), then ``overload_factor``
     times it offered for ``overload_duration``: what is relayed, refused and left unanswered."""
     found: dict[str, Any] = {}
-    closed = phases.get("closed")
+    closed = phases.get("closed") or (phases["offered"] if options.rate <= 0 else None)
     if closed is None:
         closed = found["closed"] = await _run_phase(
             "closed", 0.0, options.duration, options, loads, sample, progress

@@ -45,10 +45,15 @@ def summary(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str | None, 
 # Held-out figures missed so far (checked once at the end, not tuned on), one line per language.
 # (pl missed twice, 0.775 and 0.525 correct; each of those sets then became dev lines and a fresh
 # set was written before tuning: the third scored 0.875 correct, 0.000 wrong.)
-# (pt: first set correct=0.824 wrong=0.088, since folded into dev; fresh set 0.643/0.071.)
+# de and pt: every earlier held-out set is now in dev. de: 0.875/0.050 (40 lines); a set written
+# before tuning but shaping it, so not counted (0.842/0.020); a fresh set 0.547/0.063. pt:
+# 0.824/0.088, 0.643/0.071, then 0.910/0.020 (not counted, as de) and 0.571/0.022. The current
+# sets were written after the last tuning and scored once (90 lines each), below.
 MISSED = {
-    "de",  # wrong=0.050 (2/40)
-    "pt",  # correct=0.643 wrong=0.071 (fresh set)
+    # Scored once at threshold 0.45: de 0.678/0.056, pt 0.689/0.067. The per-language 0.45 was
+    # then dropped for the shared 0.5 (fewer wrong answers), so these were seen twice:
+    "de",  # correct=0.622 wrong=0.022 (fourth set, 90 lines)
+    "pt",  # correct=0.611 wrong=0.033 (fourth set, 90 lines)
 }
 
 
@@ -58,7 +63,7 @@ MISSED = {
         pytest.param(
             lang,
             marks=pytest.mark.xfail(
-                lang in MISSED, reason="held-out wrong above 0.03", strict=True
+                lang in MISSED, reason="held-out figures below the targets", strict=True
             ),
         )
         for lang in SHIPPED
@@ -358,3 +363,46 @@ def test_bot_texts_follow_the_detected_language_not_only_the_locale() -> None:
     shop = load_shop(SHOP)
     bot = ShopBot(FaqBot(load_faq(FAQ), languages=shop.languages), shop, 60)
     assert bot.reply("Hallo zusammen", "en-GB", SATURDAY_5PM).text == shop.texts["de"].greeting
+
+
+@pytest.fixture(scope="module")
+def german_portuguese_bot() -> FaqBot:
+    return FaqBot(load_faq(FAQ), languages=["en", "de", "pt"])
+
+
+@pytest.mark.parametrize(
+    ("text", "entry_id"),
+    [
+        # Umlauts typed as ae/oe/ue: read as the umlaut when that makes a word the FAQ uses.
+        ("gibt es eine groessentabelle", "size-guide"),
+        ("keine bestellbestaetigung bekommen", "order-confirmation"),
+        # "schickt" is shipping in the language data: not "fixed" to "schicke" (of returns).
+        ("schickt ihr nach norwegen", "shipping-countries"),
+    ],
+)
+def test_german_typed_without_umlauts_or_with_a_known_word_gets_its_answer(
+    german_portuguese_bot: FaqBot, text: str, entry_id: str
+) -> None:
+    reply = german_portuguese_bot.reply(text)
+    assert (reply.kind, reply.entry_id, reply.lang) == ("answer", entry_id, "de")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Ich möchte das lieber mit einem Menschen klären", "de"),
+        ("Kundenservice bitte, der Bot versteht mich nicht", "de"),
+        ("quero falar com um assistente", "pt"),
+        ("podem-me ligar?", "pt"),
+    ],
+)
+def test_german_and_portuguese_hand_off_requests_are_honoured(text: str, lang: str) -> None:
+    assert detect(text, lang) is Intent.HANDOFF
+
+
+def test_a_portuguese_question_naming_a_product_and_a_span_of_time_is_answered(
+    german_portuguese_bot: FaqBot,
+) -> None:
+    # "relogio" (watch) is a product and "meses" a span of time, not unknown words.
+    reply = german_portuguese_bot.reply("o relogio parou ao fim de 2 meses, tem garantia")
+    assert (reply.kind, reply.entry_id, reply.lang) == ("answer", "warranty", "pt")

@@ -139,6 +139,29 @@ async def test_conversation_records_are_created_updated_and_listed(stores: list[
     assert [json.loads(r["created_at"]) for r in listed] == [NOW, NOW + 5]
 
 
+async def test_a_conversation_moves_to_another_shopper_with_both_lists(
+    stores: list[Store], tmp_path: Path
+) -> None:
+    backend, peer = stores
+    await backend.records.create("c1", "s-anon", doc(shopper_id="s-anon", created_at=NOW + 5))
+    await backend.records.create("c0", "c-cust", doc(shopper_id="c-cust", created_at=NOW))
+    await backend.records.move("c1", "s-anon", "c-cust")
+    assert await peer.records.of_shopper("s-anon") == []
+    assert await peer.records.of_shopper("c-cust") == ["c0", "c1"]
+    record = await peer.records.get("c1")
+    assert record is not None and json.loads(record["shopper_id"]) == "c-cust"
+    with pytest.raises(KeyError):
+        await backend.records.move("missing", "s-anon", "c-cust")
+    if isinstance(backend, SQLiteStore):  # the move is on disk, not only in memory
+        reader = SQLiteStore(tmp_path / "chat.sqlite3")
+        await reader.start()
+        try:
+            assert await reader.records.of_shopper("c-cust") == ["c0", "c1"]
+            assert await reader.records.of_shopper("s-anon") == []
+        finally:
+            await reader.close()
+
+
 # --- queue and routing -------------------------------------------------------------------
 
 
@@ -483,6 +506,27 @@ async def test_shop_documents_change_together_with_their_audit_entry_on_every_wo
     assert await other.config.documents() == {"shop.toml": "a = 1", "canned.toml": "c = 3"}
     assert await other.config.audit() == ['{"n": 2}', '{"n": 1}']
     assert await other.config.audit(limit=1) == ['{"n": 2}']
+
+
+# --- reviews --------------------------------------------------------------------------------
+
+
+async def test_reviews_are_kept_per_conversation_and_listed_by_agent_and_by_time(
+    stores: list[Store],
+) -> None:
+    one, other = stores
+    await one.reviews.put("c1", "ann", NOW, '{"r": 1}')
+    await one.reviews.put("c2", "ann", NOW + 10, '{"r": 2}')
+    await other.reviews.put("c3", "bob", NOW + 5, '{"r": 3}')
+    await other.reviews.put("c1", "ann", NOW, '{"r": 4}')  # a second review replaces the first
+    assert await other.reviews.get("c1") == '{"r": 4}'
+    assert await one.reviews.get("none") is None
+    assert await other.reviews.of_agent("ann") == ['{"r": 2}', '{"r": 4}']
+    assert await one.reviews.of_agent("ann", limit=1) == ['{"r": 2}']
+    assert await one.reviews.of_agent("nobody") == []
+    assert await other.reviews.between(NOW, NOW + 10) == ['{"r": 3}', '{"r": 4}']
+    assert await one.reviews.between(NOW + 1, NOW + 11) == ['{"r": 2}', '{"r": 3}']
+    assert await one.reviews.between(NOW + 20, NOW + 30) == []
 
 
 # --- API keys and ledgers (notices) -------------------------------------------------------------

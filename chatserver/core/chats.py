@@ -6,18 +6,22 @@ import asyncio
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from chatserver.core.assignment import Assigner
 from chatserver.core.auth import Accounts, Tokens
 from chatserver.core.fanout import Fanout
+from chatserver.core.identity import Customer
 from chatserver.core.journal import Journal
 from chatserver.core.metrics import Metrics
+from chatserver.core.orders_bot import OrderDesk
 from chatserver.core.sessions import Session
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
 from chatserver.domain.clock import Clock
 from chatserver.domain.conversation import Conversation, bot_answered
 from chatserver.domain.errors import InvalidFrame, NotAllowed, NotFound, NotYourConversation
+from chatserver.domain.playbook import Playbook
 from chatserver.domain.settings import Settings
 from chatserver.store.ports import Appended
 
@@ -41,6 +45,12 @@ class Chats:
     )
     #: The shop's canned replies from its stored configuration (None: read faq_dir's file).
     canned: list[p.CannedReply] | None = None
+    #: The shop's resolution ladder, role limits and review rubric (``playbook.toml``).
+    playbook: Playbook = field(default_factory=Playbook)
+    #: The verified customer of each identified shopper session.
+    customers: dict[Session, Customer] = field(default_factory=dict)
+    #: Answers order questions with the shop's real order data (None: the FAQ's answers only).
+    orders: OrderDesk | None = None
 
     @property
     def target_s(self) -> float:
@@ -79,19 +89,31 @@ class Chats:
             conversation = await self.journal.latest(session.user_id)
             if conversation is None or conversation.status == "closed":
                 conversation = await self._start(session)
+            customer = self.customers.get(session)
+            if customer is not None and conversation.customer_id != customer.id:
+                # Opened without them (a shop's notice): the record learns who the customer is.
+                conversation = await self.journal.update(
+                    conversation,
+                    customer_id=customer.id,
+                    customer_name=customer.name or conversation.customer_name,
+                    customer_email=customer.email or conversation.customer_email,
+                )
             return conversation
 
     async def _start(self, session: Session) -> Conversation:
         """A shopper's first message: a new conversation, with the bot or in the queue."""
         hello = self.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
         with_bot = (await self.assigner.outlook()).with_bot
-        return await self.open_conversation(session.user_id, hello, with_bot)
+        customer = self.customers.get(session)
+        return await self.open_conversation(session.user_id, hello, with_bot, customer)
 
     async def open_conversation(
-        self, shopper_id: str, hello: p.Hello, with_bot: bool
+        self, shopper_id: str, hello: p.Hello, with_bot: bool, customer: Customer | None = None
     ) -> Conversation:
         """A new conversation for a shopper (their sessions here follow it): with the bot, or
-        in the queue. Callers hold the shopper's lock and know they have no open one."""
+        in the queue; ``customer``: the verified customer it is. Callers hold the shopper's lock
+        and know they have no open one."""
+        customer = customer or Customer("")
         now = self.clock.now()
         conversation = Conversation(
             id="c-" + uuid.uuid4().hex,
@@ -104,6 +126,9 @@ class Chats:
             locale=hello.locale,
             timezone=hello.timezone,
             context=hello.context,
+            customer_id=customer.id,
+            customer_name=customer.name,
+            customer_email=customer.email,
         )
         await self.journal.create(conversation)
         for shopper_session in self.fanout.shopper_sessions(shopper_id):
@@ -118,6 +143,8 @@ class Chats:
             locale=conversation.locale,
             timezone=conversation.timezone,
             context=conversation.context,
+            customer_name=conversation.customer_name,
+            customer_email=conversation.customer_email,
         )
         if not with_bot:
             await self.assigner.enqueue(conversation, "new")
@@ -143,15 +170,22 @@ class Chats:
             outlook.online > 0,
             timezone=conversation.timezone,
         )
+        found: dict[str, Any] = {}
+        if self.orders is not None:
+            turn, found = await self.orders.reply(conversation, text, turn)
         if conversation.status == "queued" and turn.handoff:
             if not turn.asked_for_person:
                 await self.journal.update(conversation, question=text[:300])
                 self.assigner.dispatch_soon()  # agents see the new question in the queue
             return
         # The reply records what it answered: the question's seq is known only once it is stored.
-        changes = bot_answered(conversation, text, seq, turn.ask_email, turn.asked_for_person)
+        changes = found | bot_answered(
+            conversation, text, seq, turn.ask_email, turn.asked_for_person
+        )
         if turn.handoff and not turn.asked_for_person:
             changes["question"] = text[:300]
+        if turn.faq_id:
+            changes["faq_ids"] = [*conversation.faq_ids, turn.faq_id][-20:]
         conversation = conversation.model_copy(update=changes)
         await self.journal.post(
             conversation.id,

@@ -19,7 +19,12 @@ from chatserver.domain.conversation import Conversation
 from chatserver.domain.errors import NotFound
 from chatserver.store.ports import Search, search_words
 
-_INDEXED_ON: tuple[type[p.Event], ...] = (p.ConversationClosed, p.EmailLeft, p.TagsChanged)
+_INDEXED_ON: tuple[type[p.Event], ...] = (
+    p.ConversationClosed,
+    p.EmailLeft,
+    p.TagsChanged,
+    p.CustomerIdentified,
+)
 
 
 class Found(BaseModel):
@@ -66,6 +71,7 @@ class History:
         conversation = await self.journal.get(conversation_id)
         logs = await self.journal.store.log.read_many([conversation_id])
         parts = [conversation.email or "", conversation.agent_name, " ".join(conversation.tags)]
+        parts += [conversation.customer_name, conversation.customer_email]
         for text in logs[conversation_id]:
             event = orjson.loads(text)
             if event["type"] == "message_posted" and event["author"] != "bot":
@@ -108,7 +114,7 @@ class History:
 
 
 def _found(conversation: Conversation, events: Sequence[str]) -> Found:
-    name, preview = "", ""
+    name, preview = conversation.customer_name, ""
     for text in events:
         event = orjson.loads(text)
         if event["type"] == "email_left":
@@ -121,7 +127,7 @@ def _found(conversation: Conversation, events: Sequence[str]) -> Found:
         closed_at=conversation.closed_at,
         status=conversation.status,
         agent_name=conversation.agent_name,
-        email=conversation.email,
+        email=conversation.email or conversation.customer_email or None,
         name=name,
         tags=conversation.tags,
         rating=conversation.rating,

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from chatserver.core import agent, shopper
+from chatserver.core import agent, resolutions, shopper
 from chatserver.core.admission import Admission
 from chatserver.core.api_keys import KeyRing
 from chatserver.core.assignment import Assigner
@@ -23,28 +23,40 @@ from chatserver.core.auth import Accounts, Tokens
 from chatserver.core.chats import Chats
 from chatserver.core.fanout import Fanout
 from chatserver.core.history import History
+from chatserver.core.identity import Identities
 from chatserver.core.inbox import Inbox
 from chatserver.core.journal import Journal
 from chatserver.core.mail import Mailer, SmtpSender
 from chatserver.core.metrics import Metrics
 from chatserver.core.notices import Notices
+from chatserver.core.orders_bot import OrderDesk
 from chatserver.core.sessions import Session
 from chatserver.core.webhooks import Webhooks
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
 from chatserver.domain.clock import Clock
-from chatserver.domain.errors import InvalidFrame, NotAllowed, Unauthorized
+from chatserver.domain.errors import IdentityRefused, InvalidFrame, NotAllowed, Unauthorized
+from chatserver.domain.order_lookup import OrderLookup
 from chatserver.domain.settings import Settings
 from chatserver.store.base import Store
 
-_HANDLERS = {"shopper": shopper.HANDLERS, "agent": agent.HANDLERS}
+_HANDLERS = {
+    "shopper": shopper.HANDLERS | resolutions.SHOPPER,
+    "agent": agent.HANDLERS | resolutions.AGENT,
+}
 
 
 class Hub:
     """Applies client frames to conversations and fans events out to this worker's sessions."""
 
     def __init__(
-        self, settings: Settings, store: Store, tokens: Tokens, clock: Clock, bot: Bot
+        self,
+        settings: Settings,
+        store: Store,
+        tokens: Tokens,
+        clock: Clock,
+        bot: Bot,
+        orders: OrderLookup | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -74,6 +86,9 @@ class Hub:
             self.metrics,
         )
         self.history = History(self.journal, store.search)
+        self.identities = Identities(self.journal, settings)
+        if orders is not None:
+            self.chats.orders = OrderDesk(self.journal, orders)
         sender = SmtpSender(settings) if settings.smtp_host else None
         self.mailer = Mailer(store.trays, sender, clock, settings)
         self.inbox = Inbox(self.journal, store.trays, self.mailer, self.history, settings)
@@ -99,6 +114,8 @@ class Hub:
             self._lag_probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lag_probe
+        if self.chats.orders is not None:
+            await self.chats.orders.close()
         await self.webhooks.close()
         await self.inbox.close()
         await self.assigner.close()
@@ -124,6 +141,8 @@ class Hub:
             session.user_id = self.tokens.shopper_id(token)
         else:
             session.user_id, token = self.tokens.new_shopper()
+        if hello.customer is not None:
+            await self._identify(session, hello.customer)
         conversation = await self.journal.latest(session.user_id)
         self.fanout.add_shopper(session)
         self.chats.hellos[session] = hello
@@ -137,6 +156,24 @@ class Hub:
         session.send(availability.model_dump_json())
         if conversation is not None and conversation.status == "queued":
             await self.assigner.announce_queue()
+
+    async def _identify(self, session: Session, identity: p.CustomerIdentity) -> None:
+        """A verified customer becomes this session's shopper, bringing the guest's open chat;
+        a refused identity is told (an ``error`` frame) and the session goes on as the guest."""
+        try:
+            customer = self.identities.check(identity)
+        except IdentityRefused as exc:
+            error = p.Error(code=exc.code, message=exc.message, frame_type="hello")
+            self.metrics.error(exc.code)
+            session.send(error.model_dump_json())
+            return
+        guest = session.user_id
+        async with self.chats.shopper_locks[guest]:
+            await self.identities.join(guest, customer)
+        if not self.fanout.shopper_sessions(guest):
+            self.chats.shopper_locks.pop(guest, None)
+        session.user_id = customer.shopper_id
+        self.chats.customers[session] = customer
 
     async def connect_agent(self, session: Session, hello: p.Hello) -> None:
         """Check an agent's session token, then resume the chats they hold and show the queue."""
@@ -190,6 +227,7 @@ class Hub:
     async def disconnect(self, session: Session) -> None:
         """Forget a closed socket; an agent's last socket going starts their grace period."""
         self.chats.hellos.pop(session, None)
+        self.chats.customers.pop(session, None)
         if await self.fanout.remove(session):
             await self.assigner.graces.agent_left(session.user_id)
         locks = self.chats.shopper_locks

@@ -111,6 +111,11 @@ class Journal:
         await stored(self.store.records.update(conversation.id, updated.fields(*changes)))
         return updated
 
+    async def move(self, conversation: Conversation, shopper_id: str) -> Conversation:
+        """Give a conversation to another shopper (an anonymous one who logged in)."""
+        await stored(self.store.records.move(conversation.id, conversation.shopper_id, shopper_id))
+        return conversation.model_copy(update={"shopper_id": shopper_id})
+
     async def get(self, conversation_id: str) -> Conversation:
         """A conversation's record. Raises NotFound."""
         fields = await self.store.records.get(conversation_id)

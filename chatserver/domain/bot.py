@@ -16,7 +16,8 @@ class BotTurn:
 
     ``faq_id`` and ``title`` name the FAQ entry an answer came from; ``ask_email`` asks the
     shopper for an address because nobody is staffed; ``asked_for_person`` says the shopper's
-    message asked for a person rather than a question.
+    message asked for a person rather than a question; ``lang`` is the language it answered in
+    (empty: the conversation's).
     """
 
     text: str
@@ -25,6 +26,7 @@ class BotTurn:
     title: str = ""
     ask_email: bool = False
     asked_for_person: bool = False
+    lang: str = ""
 
 
 class Bot(Protocol):

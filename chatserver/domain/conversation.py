@@ -25,6 +25,12 @@ class Conversation(BaseModel):
     got it (handling times for the wait estimate).
     ``last_question`` is the shopper's last real question to the bot (not a request for a person)
     until it is counted as unanswered; ``last_question_seq`` is its place in the log.
+    ``faq_ids`` are the FAQ entries the bot answered with, in order (they name an after-sale
+    problem); ``resolution_offer`` is the latest offer of resolutions and ``resolution`` the one
+    accepted (``core/resolutions.py``).
+    ``customer_*`` name the shop's verified customer (empty: an anonymous shopper);
+    ``order_asked`` says the bot asked for an order number and its e-mail or postcode, and
+    ``bot_order_answers`` counts the bot's answers with the shop's real order data.
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -58,6 +64,14 @@ class Conversation(BaseModel):
     unanswered: list[str] = []
     last_question: str = ""
     last_question_seq: int | None = None
+    faq_ids: list[str] = []
+    resolution_offer: dict[str, Any] | None = None
+    resolution: dict[str, Any] | None = None
+    customer_id: str = ""
+    customer_name: str = ""
+    customer_email: str = ""
+    order_asked: bool = False
+    bot_order_answers: int = 0
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Conversation:
@@ -87,6 +101,8 @@ class Conversation(BaseModel):
             agent_name=self.agent_name,
             created_at=self.created_at,
             deadline=self.deadline(target_s),
+            customer_name=self.customer_name,
+            customer_email=self.customer_email,
         )
 
 

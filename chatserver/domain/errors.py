@@ -10,6 +10,7 @@ ChatError
 ├── Unavailable           the backend cannot store right now; retry later
 ├── Overloaded            the server is behind: a shopper message refused, retry after a hint
 ├── Unauthorized          missing or wrong token, or a refused origin (closes the socket)
+├── IdentityRefused       a customer identity with a wrong signature or past its expiry
 ├── TimedOut              no hello in time (closes the socket, 1008)
 │   └── Idle              no frame for too long (closes the socket, 1000)
 └── TooManySockets        too many open sockets from one address (closes the socket, 1013)
@@ -108,3 +109,10 @@ class TooManySockets(ChatError):
 
     code = "too_many_sockets"
     close_code = 1013
+
+
+class IdentityRefused(ChatError):
+    """Raised when the shop's customer identity has a wrong or missing signature, or expired;
+    the socket stays open and the shopper goes on anonymous."""
+
+    code = "identity_refused"

@@ -21,6 +21,11 @@ Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
 Role = Literal["shopper", "agent", "bot", "system"]
 AgentStatus = Literal["online", "away", "offline"]
 ConversationStatus = Literal["bot", "queued", "assigned", "closed"]
+ResolutionKind = Literal["explain", "coupon", "partial_refund", "resend", "full_refund"]
+"""An after-sale resolution, cheapest first by default (the shop sets each one's cost)."""
+Problem = Literal["damaged", "wrong", "late", "incomplete"]
+"""An after-sale problem: damaged, wrong, late (or lost) or incomplete order."""
+Percent = Annotated[float, Field(ge=0, le=100)]
 NoticeKind = Literal["confirmed", "shipped", "delayed", "refund"]
 NoticeChoice = Literal["keep_waiting", "faster_shipping", "cancel_refund"]
 
@@ -40,6 +45,18 @@ class PageContext(Frame):
     currency: Annotated[str, Field(max_length=8)] = ""
 
 
+class CustomerIdentity(Frame):
+    """The shop's logged-in customer, signed by the shop: ``hash`` is the hex HMAC-SHA256, with
+    the shop's identity secret, of ``"<id>:<expires>"`` (``expires``: Unix seconds)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=128)]
+    name: Annotated[str, Field(max_length=100)] = ""
+    email: Annotated[str, Field(max_length=254)] = ""
+    locale: Annotated[str, Field(max_length=35)] = ""
+    expires: Annotated[int, Field(ge=0, le=2**53)] = 0
+    hash: Annotated[str, Field(max_length=128)] = ""
+
+
 # --- client -> server -------------------------------------------------------------------
 
 
@@ -54,6 +71,7 @@ class Hello(Frame):
     locale: Annotated[str, Field(max_length=35)] = "en"
     timezone: Annotated[str, Field(max_length=64)] = ""
     context: PageContext | None = None
+    customer: CustomerIdentity | None = None
 
 
 class SendMessage(Frame):
@@ -192,6 +210,34 @@ class GetHistory(Frame):
     conversation_id: Id
 
 
+class OfferedOption(Frame):
+    """One resolution an agent offers: its kind and percent of the order value."""
+
+    kind: ResolutionKind
+    percent: Percent
+
+
+class OfferResolutions(Frame):
+    """An agent offers the shopper at least two resolutions of an after-sale problem."""
+
+    type: Literal["offer_resolutions"] = "offer_resolutions"
+    conversation_id: Id
+    client_id: Id
+    problem: Problem
+    order_value: Annotated[float, Field(gt=0, le=1_000_000)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    options: Annotated[list[OfferedOption], Field(min_length=2, max_length=5)]
+
+
+class AcceptResolution(Frame):
+    """The shopper accepts one offered resolution (or their agent records it on their behalf)."""
+
+    type: Literal["accept_resolution"] = "accept_resolution"
+    offer_seq: Annotated[int, Field(ge=1, le=2**63 - 1)]
+    kind: ResolutionKind
+    conversation_id: Id | None = None
+
+
 class ChooseOption(Frame):
     """The shopper answers a delay notice with one of its choices (the first answer stands)."""
 
@@ -211,6 +257,7 @@ ShopperFrame = Annotated[
         Rate,
         BotFeedback,
         LeaveEmail,
+        AcceptResolution,
         ChooseOption,
         SetLocale,
     ],
@@ -231,6 +278,8 @@ AgentFrame = Annotated[
         ListAgents,
         GetHistory,
         PickConversation,
+        OfferResolutions,
+        AcceptResolution,
     ],
     Field(discriminator="type"),
 ]
@@ -254,6 +303,16 @@ class ConversationStarted(Event):
     locale: str = "en"
     timezone: str = ""
     context: PageContext | None = None
+    customer_name: str = ""
+    customer_email: str = ""
+
+
+class CustomerIdentified(Event):
+    """An anonymous shopper logged in: their open conversation now belongs to this customer."""
+
+    type: Literal["customer_identified"] = "customer_identified"
+    customer_name: str = ""
+    customer_email: str = ""
 
 
 class MessagePosted(Event):
@@ -340,6 +399,42 @@ class FileAttached(Event):
     deadline: float | None = None
 
 
+class ResolutionOption(Frame):
+    """An offered resolution with what it costs the shop."""
+
+    kind: ResolutionKind
+    percent: float
+    amount: float
+
+
+class ResolutionsOffered(Event):
+    """Resolutions offered to the shopper (cheapest first); the widget shows them as buttons."""
+
+    type: Literal["resolutions_offered"] = "resolutions_offered"
+    by_id: str
+    problem: Problem
+    order_value: float
+    currency: str
+    options: list[ResolutionOption]
+    client_id: str | None = None
+
+
+class ResolutionAccepted(Event):
+    """The resolution that settled the problem; ``cheapest`` when it was the cheapest offered."""
+
+    type: Literal["resolution_accepted"] = "resolution_accepted"
+    offer_seq: int
+    by: Role
+    by_id: str
+    problem: Problem
+    resolution: ResolutionKind
+    percent: float
+    amount: float
+    currency: str
+    order_value: float
+    cheapest: bool
+
+
 class NoticePosted(Event):
     """A notice from the shop (order confirmed, shipped, delayed, refunded), written in the
     shopper's language; a delay offers ``choices``, answered with ``choose_option``."""
@@ -393,6 +488,26 @@ class TagsChanged(Event):
     tags: list[str]
 
 
+class OrderCard(Frame):
+    """One order as agents see it beside the chat."""
+
+    number: str
+    status: str
+    items: list[str] = []
+    carrier: str = ""
+    tracking_url: str = ""
+    estimated_delivery: str = ""
+
+
+class OrderLookedUp(Event):
+    """The bot looked orders up for the shopper, in the staff log; ``outcome`` is ``found``,
+    ``not_found`` or ``unavailable``."""
+
+    type: Literal["order_looked_up"] = "order_looked_up"
+    outcome: Literal["found", "not_found", "unavailable"]
+    orders: list[OrderCard] = []
+
+
 # --- server -> client: live notices --------------------------------------------------------
 
 
@@ -406,6 +521,8 @@ class ConversationInfo(Frame):
     agent_name: str = ""
     created_at: float
     deadline: float | None = None
+    customer_name: str = ""
+    customer_email: str = ""
 
 
 class Welcome(Frame):
@@ -564,6 +681,7 @@ class Error(Frame):
 ServerFrame = Annotated[
     Union[
         ConversationStarted,
+        CustomerIdentified,
         MessagePosted,
         ConversationQueued,
         ConversationAssigned,
@@ -574,8 +692,11 @@ ServerFrame = Annotated[
         BotFeedbackGiven,
         EmailLeft,
         FileAttached,
+        ResolutionsOffered,
+        ResolutionAccepted,
         NoteAdded,
         TagsChanged,
+        OrderLookedUp,
         NoticePosted,
         ChoiceMade,
         Welcome,

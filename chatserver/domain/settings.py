@@ -154,6 +154,33 @@ class Settings(BaseSettings):
     notify_batch_s: float = Field(
         10.0, ge=0, description="New offline messages wait this long to share one announcement, s."
     )
+    identity_secret: str = Field(
+        "",
+        description="The shop's identity secret: it signs the logged-in customer its pages pass to the widget (HMAC-SHA256 over id and expiry); empty: the demo's (demo_data), or none.",
+    )
+    identity_previous_secret: str = Field(
+        "", description="The identity secret before the last rotation, still valid for a while."
+    )
+    identity_previous_until: float = Field(
+        0.0, ge=0, description="Unix time until which identity_previous_secret stays valid."
+    )
+    orders_url: str = Field(
+        "",
+        description="The shop's order endpoint, with {order} (e.g. https://shop.example/api/chat/orders/{order}); empty: the demo's order service when demo_data is on.",
+    )
+    orders_customer_url: str = Field(
+        "", description="The shop's endpoint of a customer's recent orders, with {customer}."
+    )
+    orders_secret: str = Field(
+        "", description="The secret that signs requests to the shop's order endpoint."
+    )
+    orders_timeout_s: float = Field(
+        2.0, gt=0, le=30, description="The most one order lookup may take, s."
+    )
+    demo_data: bool = Field(
+        True,
+        description="While orders_url (identity_secret) is empty: serve the demo order service at /demo-orders and use it (sign the demo customer with the demo identity secret).",
+    )
     notice_webhook_url: str = Field(
         "",
         pattern=r"^$|^https?://",

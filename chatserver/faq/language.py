@@ -101,6 +101,7 @@ class Language:
     shipping: frozenset[str] = frozenset()
     places: re.Pattern[str] | None = None
     kana_words: frozenset[str] = frozenset()
+    respell: tuple[tuple[str, str], ...] = ()
     tuning: Tuning = Tuning()
     intents: Intents = Intents()
     _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -156,6 +157,13 @@ class Language:
             else:
                 tokens.append(self.shorthand.get(chunk, chunk))
         return tokens
+
+    def respelled(self, word: str) -> str:
+        """Return a normalised word as written with the letters it stands for ("groesse" ->
+        "grosse", German "oe" for "ö"), or the word itself when the language lists none."""
+        for old, new in self.respell:
+            word = word.replace(old, new)
+        return word
 
     def stem(self, word: str) -> str:
         """Return the stem of one normalised word."""
@@ -295,6 +303,7 @@ def parse_language(data: dict[str, Any]) -> Language:
         shipping=frozenset(data.get("shipping", ())),
         places=places,
         kana_words=frozenset(data.get("kana_words", ())),
+        respell=tuple((old, new) for old, new in data.get("respell", ())),
         tuning=Tuning(**data.get("tuning", {})),
         intents=intents,
     )

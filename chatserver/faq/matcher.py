@@ -150,10 +150,31 @@ class Matcher:
             word, self._vocabulary.get(word[0], ()), scorer=OSA.distance, score_cutoff=limit
         )
         fixed = found[0] if found else word
+        # A word with a meaning of its own, from the language data ("schickt": shipping) or as
+        # a form of a FAQ word, is no typo of a FAQ word that means something else ("schicke",
+        # of sending back); only of one that agrees ("cancle": cancel), which helps the n-grams.
+        own = self.lang.concept(word)
+        if (word in self.lang.synonyms or own in self._idf) and self.lang.concept(fixed) != own:
+            fixed = word
         if len(self._corrections) > _CACHE_LIMIT:
             self._corrections.clear()
         self._corrections[word] = fixed
         return fixed
+
+    def _respell(self, word: str) -> list[str]:
+        """Read an unknown word in the letters it stands for, when that makes it known.
+
+        "groessentabelle" is "größentabelle" typed without umlauts: respelled and normalised
+        again ("grosse tabelle"), every word of it is one the FAQ uses. Returns [] otherwise.
+        """
+        if not self.lang.respell or word in self._known:
+            return []
+        respelled = self.lang.respelled(word)
+        if respelled == word:
+            return []
+        words = self.lang.normalise(respelled).split()
+        known = all(w in self._known or self.lang.concept(w) in self._idf for w in words)
+        return words if known else []
 
     def _words(self, text: str) -> list[str]:
         """Normalise a question, fix typos, and read unknown names in a shipping question as places.
@@ -163,7 +184,11 @@ class Matcher:
         town or region. Elsewhere it is not ("how to gain weight").
         """
         lang = self.lang
-        words = [self._correct(word) for word in lang.normalise(text).split()]
+        words = [
+            fixed
+            for word in lang.normalise(text).split()
+            for fixed in self._respell(word) or [self._correct(word)]
+        ]
         if not lang.shipping or not any(lang.concept(word) in lang.shipping for word in words):
             return words
         place, prepositions = lang.place, lang.place_prepositions

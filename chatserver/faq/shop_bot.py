@@ -96,14 +96,18 @@ class ShopBot:
                 answer = decision.answer or ""
                 if decision.in_english:
                     answer = f"{self.shop.english_note(lang)}\n\n{answer}"
-                return BotTurn(answer, faq_id=decision.entry_id, title=decision.title or "")
+                return BotTurn(
+                    answer, faq_id=decision.entry_id, title=decision.title or "", lang=lang
+                )
             case "greeting":
                 return BotTurn(texts.greeting)
             case "thanks":
                 return BotTurn(texts.thanks)
         if people_online:
             said = texts.handoff if decision.kind == "handoff" else texts.abstain
-            return BotTurn(said, handoff=True, asked_for_person=decision.kind == "handoff")
+            return BotTurn(
+                said, handoff=True, asked_for_person=decision.kind == "handoff", lang=lang
+            )
         # Nobody online, staffed hours or not: no promise of a person now, an e-mail offer instead.
         back = self.back_at(now, lang, timezone)
         return BotTurn(
@@ -111,6 +115,7 @@ class ShopBot:
             handoff=True,
             ask_email=True,
             asked_for_person=decision.kind == "handoff",
+            lang=lang,
         )
 
     def texts(self, locale: str) -> tuple[str, str]:

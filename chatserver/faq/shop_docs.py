@@ -17,6 +17,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from chatserver.domain.bot import Bot, NoBot
+from chatserver.domain.playbook import DOCUMENT as PLAYBOOK
+from chatserver.domain.playbook import parse_playbook
 from chatserver.domain.protocol import CannedReply
 from chatserver.domain.shop import ShopSettings, load_shop
 from chatserver.faq.check import check_faq
@@ -24,9 +26,11 @@ from chatserver.faq.models import FaqError, FaqProblem
 from chatserver.faq.shop_bot import ShopBot
 
 DOCUMENT_NAME = re.compile(
-    r"^(shop|canned|faq(\.[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?)?"
+    r"^(shop|canned|playbook|faq(\.[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?)?"
     r"|notices\.[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?)\.toml$"
 )  # notices.<lang>.toml: the shop's notice texts (core/notices.py)
+STORE_ONLY = frozenset({"integrations.toml"})
+"""Documents kept in the store only and never written out as files: they hold secrets."""
 
 
 class ConfigProblems(ValueError):
@@ -61,6 +65,8 @@ def write_dir(documents: Mapping[str, str], folder: Path) -> None:
     """Write documents as files; the names are checked so nothing lands outside ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in documents.items():
+        if name in STORE_ONLY:
+            continue
         if not DOCUMENT_NAME.match(name):
             raise ValueError(f"not a configuration document name: {name!r}")
         (folder / name).write_text(text, encoding="utf-8")
@@ -86,6 +92,10 @@ def build(documents: Mapping[str, str], target_s: float) -> Built:
         ConfigProblems: a document is invalid; nothing of it should be used.
     """
     canned = parse_canned(documents.get("canned.toml", ""))
+    try:
+        parse_playbook(documents.get(PLAYBOOK))
+    except ValueError as exc:
+        raise ConfigProblems([(PLAYBOOK, str(exc))]) from exc
     if "shop.toml" not in documents:
         return Built(NoBot(), None, canned)
     with tempfile.TemporaryDirectory(prefix="chatserver-shop-") as scratch:

@@ -100,6 +100,7 @@ def figures(columns: Mapping[str, Sequence[Any]], resolved: Bools) -> tuple[BotF
     settled = int((spoke & helpful & (handoffs == 0)).sum())
     questions = Counter(q for qs in compress(columns["unanswered"], spoke) if qs for q in qs)
     talked, handed = int(spoke.sum()), int(handed_off.sum())
+    with_orders = int((np.nan_to_num(floats(columns["bot_order_answers"])) > 0).sum())
     bot = BotFigures(
         conversations=talked,
         settled=settled,
@@ -107,5 +108,6 @@ def figures(columns: Mapping[str, Sequence[Any]], resolved: Bools) -> tuple[BotF
         handoffs=handed,
         handoff_rate=share(handed, talked),
         unanswered=[Question(text=q, count=c) for q, c in questions.most_common(MAX_QUESTIONS)],
+        order_answers=with_orders,
     )
     return bot, int(handoffs[resolved].sum())

@@ -118,6 +118,8 @@ class BotFigures(_Model):
     handoff_rate: float | None
     unanswered: list[Question]
     """Questions the bot could not answer, most frequent first."""
+    order_answers: int = 0
+    """"Where is my order" chats the bot settled with the shop's real order data."""
 
 
 class DayRow(_Model):
@@ -128,6 +130,15 @@ class DayRow(_Model):
     first: TimeStats
     csat: float | None
     average_rating: float | None
+
+
+class AgentQa(_Model):
+    """An agent's reviewed chats and their average score, overall and per criterion."""
+
+    agent_id: str
+    reviews: int
+    score: float | None
+    by_criterion: dict[str, float]
 
 
 class Count(_Model):
@@ -154,6 +165,8 @@ class Report(_Model):
     quality: Quality
     bot: BotFigures
     days: list[DayRow]
+    qa: list[AgentQa] = []
+    """QA scores per agent, from managers' reviews (``reports/playbook.py``)."""
     notices: NoticeFigures = NoticeFigures()
 
 

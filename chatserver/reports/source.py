@@ -20,6 +20,7 @@ from chatserver.reports import _bot
 from chatserver.reports.compute import Yardstick, compute
 from chatserver.reports.models import Live, Report
 from chatserver.reports.notices import notice_figures
+from chatserver.reports.playbook import qa_report
 from chatserver.store.base import Store
 
 
@@ -85,7 +86,8 @@ async def build_report(
         logs = await store.log.read_many(older) if older else {}
         report = await asyncio.to_thread(_compute, rows, logs, settings, since, until, now)
     notices = await notice_figures(store.ledger, since, until)
-    return report.model_copy(update={"notices": notices})
+    qa = await qa_report(store, since, until)
+    return report.model_copy(update={"notices": notices, "qa": qa})
 
 
 def _compute(

@@ -42,8 +42,9 @@ def agents(report: Report) -> Table:
     ratings = {r.agent_id: r for r in report.quality.by_agent}
     header = [
         "agent_id", "conversations", "messages", "resolved", "conversations_per_staffed_hour",
-        "ratings", "average_rating", "share_satisfied",
+        "ratings", "average_rating", "share_satisfied", "qa_reviews", "qa_score",
     ]  # fmt: skip
+    qa = {q.agent_id: q for q in report.qa}
     rows = []
     for load in report.workload.by_agent:
         rated = ratings.get(load.agent_id)
@@ -57,6 +58,8 @@ def agents(report: Report) -> Table:
                 rated.ratings if rated else 0,
                 rated.average if rated else None,
                 rated.share_satisfied if rated else None,
+                qa[load.agent_id].reviews if load.agent_id in qa else 0,
+                qa[load.agent_id].score if load.agent_id in qa else None,
             ]
         )
     return header, rows
@@ -113,6 +116,7 @@ def summary(report: Report) -> Table:
         ("bot_conversations", report.bot.conversations),
         ("bot_settled_share", report.bot.settled_share),
         ("bot_handoff_rate", report.bot.handoff_rate),
+        ("bot_order_answers", report.bot.order_answers),
     ]
     return ["figure", "value"], [[name, value] for name, value in figures]
 

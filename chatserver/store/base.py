@@ -16,6 +16,8 @@ from chatserver.store.ports import (
     ShopConfig,
     Trays,
 )
+from chatserver.store.review_ports import Reviews
+from chatserver.store.reviews import MemoryReviews
 from chatserver.store.shop_config import MemoryShopConfig
 
 
@@ -37,6 +39,7 @@ class Store:
         *,
         trays: Trays,
         search: Search,
+        reviews: Reviews | None = None,
         api_keys: ApiKeys | None = None,
         ledger: Ledger | None = None,
     ) -> None:
@@ -49,6 +52,7 @@ class Store:
         self.search = search
         self.files: Files = files or MemoryFiles()
         self.config: ShopConfig = config or MemoryShopConfig()
+        self.reviews: Reviews = reviews or MemoryReviews()
         self.api_keys: ApiKeys = api_keys or MemoryApiKeys()
         self.ledger: Ledger = ledger or MemoryLedger()
 

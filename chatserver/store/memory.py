@@ -214,6 +214,16 @@ class MemoryRecords(Records):
     async def of_shopper(self, shopper_id: str) -> list[str]:
         return [conversation_id for _, conversation_id in self._by_shopper.get(shopper_id, [])]
 
+    async def move(self, conversation_id: str, from_shopper: str, to_shopper: str) -> None:
+        if conversation_id not in self._docs:
+            raise KeyError(conversation_id)
+        entry = (self._created[conversation_id], conversation_id)
+        old = self._by_shopper.get(from_shopper, [])
+        if entry in old:
+            old.remove(entry)
+        bisect.insort(self._by_shopper.setdefault(to_shopper, []), entry)
+        self._docs[conversation_id]["shopper_id"] = json.dumps(to_shopper)
+
     async def created_between(self, since: float, until: float) -> list[dict[str, str]]:
         found = sorted((t, c) for c, t in self._created.items() if since <= t < until)
         return [dict(self._docs[c]) for _, c in found]

@@ -59,6 +59,7 @@ REPORT_FIELDS = (
     "id", "shop_id", "status", "created_at", "agent_id", "queued_at", "clock_started",
     "first_response_s", "response_times", "closed_at", "closed_by", "rating", "rating_comment",
     "messages", "tags", "bot_spoke", "bot_helpful", "handoffs", "unanswered",
+    "bot_order_answers",
 )  # fmt: skip
 """The record fields reports read, in the order ``Records.scan`` gives them."""
 
@@ -119,6 +120,11 @@ class Records(ABC):
     @abstractmethod
     async def of_shopper(self, shopper_id: str) -> list[str]:
         """A shopper's conversation ids, oldest first."""
+
+    @abstractmethod
+    async def move(self, conversation_id: str, from_shopper: str, to_shopper: str) -> None:
+        """Give a conversation to another shopper (an anonymous one who logged in): its
+        ``shopper_id`` field and both shoppers' lists change together. Raises KeyError if none."""
 
     @abstractmethod
     async def created_between(self, since: float, until: float) -> list[dict[str, str]]:

@@ -10,6 +10,7 @@ trays and search: see ``redis_extra``.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Mapping
 
@@ -24,6 +25,7 @@ from chatserver.store.ports import AgentAccounts, Appended, Files, Log, Records,
 from chatserver.store.redis_extra import RedisSearch, RedisTrays
 from chatserver.store.redis_relay import RedisRelay
 from chatserver.store.redis_router import RedisRouter
+from chatserver.store.reviews import RedisReviews
 from chatserver.store.shop_config import RedisShopConfig
 
 _LOGS_IN_MEMORY = 20_000
@@ -113,6 +115,7 @@ class RedisRecords(Records):
         self._redis = client
         self._k = keys
         self._update = client.register_script(lua("update_if_exists"))
+        self._move = client.register_script(lua("move_conversation"))
 
     async def create(
         self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
@@ -144,6 +147,19 @@ class RedisRecords(Records):
     async def of_shopper(self, shopper_id: str) -> list[str]:
         with guard():
             return list(await self._redis.zrange(self._k("shopper", shopper_id), 0, -1))
+
+    async def move(self, conversation_id: str, from_shopper: str, to_shopper: str) -> None:
+        with guard():
+            found = await self._move(
+                [
+                    self._k("conv", conversation_id),
+                    self._k("shopper", from_shopper),
+                    self._k("shopper", to_shopper),
+                ],
+                [conversation_id, json.dumps(to_shopper)],
+            )
+        if not found:
+            raise KeyError(conversation_id)
 
     async def created_between(self, since: float, until: float) -> list[dict[str, str]]:
         with guard():
@@ -213,6 +229,7 @@ class RedisStore(Store):
             config=RedisShopConfig(self._redis, keys),
             trays=RedisTrays(self._redis, keys),
             search=RedisSearch(self._redis, keys),
+            reviews=RedisReviews(self._redis, keys),
             api_keys=RedisApiKeys(self._redis, keys),
             ledger=RedisLedger(self._redis, keys),
         )

@@ -29,6 +29,8 @@ from chatserver.store.ports import (
     Render,
     StoreUnavailable,
 )
+from chatserver.store.reviews import SQLITE_SCHEMA as _REVIEWS_SCHEMA
+from chatserver.store.reviews import SQLiteReviews
 from chatserver.store.shop_config import SQLITE_SCHEMA, SQLiteShopConfig
 from chatserver.store.sqlite_extra import SCHEMA as _EXTRA_SCHEMA
 from chatserver.store.sqlite_extra import SQLiteSearch, SQLiteTrays
@@ -59,7 +61,11 @@ CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 # column it computes on every write, so a report never parses whole documents.
 _REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
 _SCHEMA = (
-    _SCHEMA.replace("{report_row}", _REPORT_ROW) + SQLITE_SCHEMA + _EXTRA_SCHEMA + _NOTICE_SCHEMA
+    _SCHEMA.replace("{report_row}", _REPORT_ROW)
+    + SQLITE_SCHEMA
+    + _EXTRA_SCHEMA
+    + _NOTICE_SCHEMA
+    + _REVIEWS_SCHEMA
 )
 _REPORT_INDEX = (
     "CREATE INDEX IF NOT EXISTS conversations_report ON conversations (created_at, report_row)"
@@ -161,6 +167,22 @@ class SQLiteRecords(Records):
 
     async def of_shopper(self, shopper_id: str) -> list[str]:
         return [conversation_id for _, conversation_id in await self._shopper_index(shopper_id)]
+
+    async def move(self, conversation_id: str, from_shopper: str, to_shopper: str) -> None:
+        doc = await self.loaded(conversation_id)
+        old, new = await self._shopper_index(from_shopper), await self._shopper_index(to_shopper)
+        entry = (json.loads(doc.get("created_at", "0")), conversation_id)
+        field = {"shopper_id": json.dumps(to_shopper)}
+        patch = self.patch(conversation_id, doc, field)
+        column = (
+            "UPDATE conversations SET shopper_id = ? WHERE id = ?",
+            (to_shopper, conversation_id),
+        )
+        with self.writing(conversation_id, from_shopper, to_shopper):
+            if entry in old:
+                old.remove(entry)
+            bisect.insort(new, entry)
+            await self._db.write([patch, column])
 
     async def _shopper_index(self, shopper_id: str) -> list[tuple[float, str]]:
         known = self._by_shopper.get(shopper_id)
@@ -340,6 +362,7 @@ class SQLiteStore(Store):
             config=SQLiteShopConfig(self.db),
             trays=SQLiteTrays(self.db),
             search=SQLiteSearch(self.db),
+            reviews=SQLiteReviews(self.db),
             api_keys=SQLiteApiKeys(self.db),
             ledger=SQLiteLedger(self.db),
         )

@@ -20,15 +20,28 @@ from chatserver.core.hub import Hub
 from chatserver.core.shop_config import LiveBot, LiveShop
 from chatserver.domain.bot import Bot
 from chatserver.domain.clock import Clock, SystemClock
+from chatserver.domain.playbook import DOCUMENT as PLAYBOOK
+from chatserver.domain.playbook import parse_playbook
 from chatserver.domain.settings import Settings
 from chatserver.faq import shop_docs
+from chatserver.orders.answers import ShopOrders
 from chatserver.store import store_for
 from chatserver.store.base import Store
-from chatserver.web import admin_routes, inbox_api, notices_api, playbook_api, reports_api
+from chatserver.web import (
+    admin_integrations,
+    admin_routes,
+    inbox_api,
+    notices_api,
+    playbook_api,
+    playbook_reports,
+    reports_api,
+    review_api,
+)
 from chatserver.web import auth_api as api
 from chatserver.web.admin_common import MAX_BODY as ADMIN_MAX_BODY
 from chatserver.web.assets import asset_middleware, asset_routes
 from chatserver.web.connection import Connection, quiet_client_mistakes
+from chatserver.web.demo_api import demo_routes
 from chatserver.web.files_api import file_routes
 from chatserver.web.guard import AddressCap
 from chatserver.web.limits import BodyLimit, LoginThrottle
@@ -92,6 +105,7 @@ def follow_shop(hub: Hub, live: LiveShop) -> None:
     """Apply a changed configuration to the parts that keep their own copy."""
     hub.assigner.target_s = hub.settings.response_target_s
     hub.chats.canned = live.canned
+    hub.chats.playbook = parse_playbook(live.documents.get(PLAYBOOK))
 
 
 def create_app(
@@ -107,8 +121,9 @@ def create_app(
     secret = load_secret(settings.secret_key, settings.data_dir)
     tokens = Tokens(secret, settings.session_max_age_s, clock)
     live = LiveShop(settings, store, shop_docs.build, shop_docs.read_dir(settings.faq_dir), clock)
-    hub = Hub(settings, store, tokens, clock, bot or LiveBot(live))
+    hub = Hub(settings, store, tokens, clock, bot or LiveBot(live), ShopOrders(settings))
     live.on_change.append(lambda shop: follow_shop(hub, shop))
+    live.on_change.append(admin_integrations.FollowIntegrations(settings))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -143,11 +158,14 @@ def create_app(
 
     routes = [
         *admin_routes.routes(),
+        *admin_integrations.routes(),
         *asset_routes(),
         Route("/api/login", api.login, methods=["POST"]),
         Route("/api/invite", api.accept_invite, methods=["POST"]),
         Route("/api/health", api.health),
         Route("/api/playbook/tone", playbook_api.tone_rules),
+        *review_api.routes(),
+        *playbook_reports.routes(),
         Route("/api/reports", reports_api.report),
         Route("/api/reports/live", reports_api.live_state),
         Route("/api/reports/{table}.csv", reports_api.table_csv),
@@ -159,6 +177,7 @@ def create_app(
         Route("/api/notices/choices", notices_api.get_choices),
         Route("/api/conversations/{conversation_id}", inbox_api.conversation),
         *file_routes(),
+        *demo_routes(settings),
         WebSocketRoute("/ws/shopper", shopper_socket),
         WebSocketRoute("/ws/agent", agent_socket),
     ]

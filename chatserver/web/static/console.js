@@ -82,6 +82,9 @@
     down: function () { setConn(false); }
   });
   function send(f) { return link.send(f); }
+  // What the console's add-ons (console-ladder.js, console-reviews.js) use; they listen for
+  // "console:chat" (the selected chat was drawn) on document.
+  window.ConsoleBridge = { send: send, state: S, t: function (k, v) { return t(k, v); }, lang: function () { return lang; } };
   function setConn(ok) { $("conn").textContent = ok ? "" : t("c.reconnecting"); $("conn").hidden = ok; }
 
   function conv(id) {
@@ -104,6 +107,7 @@
         f.conversations.forEach(function (i) {
           var c = conv(i.conversation_id);
           c.status = i.status; c.agent = i.agent_id; c.deadline = i.deadline; c.shopper = i.shopper_id;
+          if (i.customer_name || i.customer_email) { c.name = i.customer_name || c.name; c.email = i.customer_email || c.email; c.customer = true; }
         });
         send({ type: "list_canned" }); send({ type: "list_agents" });
         if (!S.selected && S.order.length) select(S.order[0]);
@@ -137,13 +141,17 @@
 
   function event(e) {
     var c = conv(e.conversation_id);
-    var staff = e.type === "note_added" || e.type === "tags_changed";
+    var staff = e.type === "note_added" || e.type === "tags_changed" || e.type === "order_looked_up";
     if (staff) { if (e.seq <= c.staffSeq) return; c.staffSeq = e.seq; } else { if (e.seq <= c.seq) return; c.seq = e.seq; }
     c.events.push(e);
     if ("deadline" in e) c.deadline = e.deadline;
     switch (e.type) {
       case "conversation_started":
-        c.context = e.context; c.locale = e.locale; c.zone = e.timezone; c.shopper = e.shopper_id; c.started = e.ts; break;
+        c.context = e.context; c.locale = e.locale; c.zone = e.timezone; c.shopper = e.shopper_id; c.started = e.ts;
+        if (e.customer_name || e.customer_email) { c.name = e.customer_name || c.name; c.email = e.customer_email || c.email; c.customer = true; }
+        break;
+      case "customer_identified":
+        c.name = e.customer_name || c.name; c.email = e.customer_email || c.email; c.customer = true; break;
       case "conversation_assigned": case "conversation_transferred":
         var fresh = c.agent !== e.agent_id && e.agent_id === S.me;
         c.agent = e.agent_id; c.status = "assigned";
@@ -163,6 +171,7 @@
       case "tags_changed": c.tags = e.tags; break;
     }
     if (!S.selected && c.agent === S.me) select(c.id);
+    document.dispatchEvent(new CustomEvent("console:event", { detail: e })); // console-order.js
   }
 
   // --- notifications ------------------------------------------------------------------------------
@@ -511,6 +520,7 @@
     $("shopper-typing").textContent = t("c.shopper_typing", { name: shopperLabel(c) });
     renderInfo(c);
     renderTransfer();
+    document.dispatchEvent(new CustomEvent("console:chat", { detail: c }));
   }
   var CHOICES = { keep_waiting: "w.choice_keep_waiting", faster_shipping: "w.choice_faster_shipping", cancel_refund: "w.choice_cancel_refund" };
   function systemLine(e, c) {
@@ -527,8 +537,16 @@
       case "choice_made": return t("c.choice_made", { choice: t(CHOICES[e.choice] || e.choice) });
       case "bot_feedback_given": return e.helpful ? t("c.bot_helped") : t("c.bot_not_helped");
       case "tags_changed": return t("c.tags_set", { tags: e.tags.join(", ") || "\u2014" });
+      case "resolutions_offered": return t("c.res_offered", { options: e.options.map(function (o) { return resName(o.kind) + " " + formatPrice(o.amount, e.currency); }).join(", ") });
+      case "resolution_accepted": return t(e.by === "shopper" ? "c.res_accepted" : "c.res_recorded", { what: resName(e.resolution), amount: formatPrice(e.amount, e.currency) });
+      case "customer_identified": return t("c.customer_identified", { name: e.customer_name || e.customer_email });
+      case "order_looked_up": return t("c.order_looked_up." + e.outcome, { numbers: e.orders.map(function (o) { return o.number; }).join(", ") });
     }
     return "";
+  }
+  function resName(kind) {
+    return t({ explain: "c.res_explain", coupon: "c.res_coupon", partial_refund: "c.res_partial_refund",
+      resend: "c.res_resend", full_refund: "c.res_full_refund" }[kind] || kind);
   }
   function renderInfo(c) {
     var p = $("product"); p.textContent = "";
@@ -545,6 +563,7 @@
     }
     var dl = $("shopper"); dl.textContent = "";
     var fact = function (k, v) { if (!v) return; dl.appendChild(el("dt", null, t(k))); dl.appendChild(el("dd", null, v)); };
+    fact("c.f_customer", c.customer ? t("c.verified_customer") : "");
     fact("c.f_country", region(c)); fact("c.f_language", language(c));
     fact("c.f_zone", c.zone ? c.zone + " (" + clock(now(), c.zone) + ")" : "");
     fact("c.f_email", c.email); fact("c.f_started", c.started ? day(c.started) + " " + clock(c.started) : "");
@@ -556,6 +575,7 @@
       chip.appendChild(x); tags.appendChild(chip);
     });
     $("tag-form").hidden = c.agent !== S.me;
+    document.dispatchEvent(new CustomEvent("console:info", { detail: c })); // console-order.js
     var h = $("history"); h.textContent = "";
     if (!c.history) h.appendChild(el("li", "muted", c.agent === S.me ? t("c.loading") : "\u2014"));
     else if (!c.history.length) h.appendChild(el("li", "muted", t("c.first_chat")));

@@ -87,11 +87,14 @@
       }));
     var ratings = {};
     report.quality.by_agent.forEach(function (r) { ratings[r.agent_id] = r; });
-    table($("agents"), [t("r.agent"), t("r.conversations"), t("r.messages"), t("r.per_staffed_hour"), t("r.within"), t("r.average")],
+    var qa = {};
+    (report.qa || []).forEach(function (r) { qa[r.agent_id] = r; });
+    table($("agents"), [t("r.agent"), t("r.conversations"), t("r.messages"), t("r.per_staffed_hour"), t("r.within"), t("r.average"), t("r.qa_score")],
       report.workload.by_agent.map(function (a) {
         var row = report.response.by_agent.filter(function (r) { return r.key === a.agent_id; })[0];
         return [a.agent_id, a.conversations, a.messages, num(a.conversations_per_staffed_hour),
-          pct(row ? row.first.share_within : null), num(ratings[a.agent_id] ? ratings[a.agent_id].average : null)];
+          pct(row ? row.first.share_within : null), num(ratings[a.agent_id] ? ratings[a.agent_id].average : null),
+          qa[a.agent_id] ? num(qa[a.agent_id].score) + " (" + qa[a.agent_id].reviews + ")" : "\u2013"];
       }));
     var q = report.quality;
     figures($("quality"), [[t("r.csat"), pct(q.csat)], [t("r.average"), num(q.average)], [t("r.ratings"), String(q.ratings)],
@@ -100,7 +103,7 @@
     table($("comments"), [t("r.agent"), t("r.rating"), t("r.comment")], q.comments.map(function (c) { return [c.agent_id, c.rating, c.comment]; }));
     var bot = report.bot;
     figures($("bot"), [[t("r.bot_conversations"), String(bot.conversations)], [t("r.settled"), pct(bot.settled_share)],
-      [t("r.handoff_rate"), pct(bot.handoff_rate)]]);
+      [t("r.handoff_rate"), pct(bot.handoff_rate)], [t("r.order_answers"), String(bot.order_answers || 0)]]);
     table($("unanswered"), [t("r.question"), t("r.times")], bot.unanswered.map(function (u) { return [u.text, u.count]; }));
     var n = report.notices;
     var kinds = { confirmed: "r.notice_confirmed", shipped: "r.notice_shipped", delayed: "r.notice_delayed", refund: "r.notice_refund" };
@@ -108,6 +111,7 @@
     table($("notices"), [t("r.notice_kind"), t("r.times")], n.by_kind.map(function (x) { return [t(kinds[x.key] || x.key), x.count]; }));
     table($("choices"), [t("r.choice"), t("r.times")], n.choices.map(function (x) { return [t(choices[x.key] || x.key), x.count]; }));
     document.body.dataset.drawn = "yes";
+    document.dispatchEvent(new CustomEvent("reports:drawn", { detail: { query: range(), token: token, pct: pct, num: num, table: table, figures: figures } }));
   }
 
   function drawLive(live) {
@@ -138,7 +142,7 @@
   }
 
   function csvLinks() {
-    var names = ["summary", "response", "agents", "days", "tags", "comments", "unanswered", "notices"];
+    var names = ["summary", "response", "agents", "days", "tags", "comments", "unanswered", "notices", "resolutions"];
     $("csv").replaceChildren.apply($("csv"), names.map(function (name) {
       var a = document.createElement("a"); a.href = "#"; a.textContent = name + ".csv";
       a.addEventListener("click", function (ev) {

@@ -1,8 +1,9 @@
 /* chatserver shopper widget: one tag, <script src="https://HOST/widget.js" data-shop="ID" async>.
    Plain JS in a Shadow DOM. Every string comes from HOST/locales/<lang>.json; shopper and agent
    text is only ever set with textContent, never parsed as HTML. Optional script attributes:
-   data-shop-name, data-locale, data-color. The server serves it after chat-common.js (ChatCommon):
-   /widget.js is the two in one function. */
+   data-shop-name, data-locale, data-color; the shop's logged-in customer, signed by the shop:
+   data-customer-id, -name, -email, -locale, -expires, -hash (or ChatWidget.identify({...})).
+   The server serves it after chat-common.js (ChatCommon): /widget.js is the two in one function. */
 (function () {
   "use strict";
   var C = ChatCommon;
@@ -34,7 +35,29 @@
   var st = load(); // what survives reloads: token, conversation, events, unsent messages, unread
   var welcomed = false, online = true;
   var avail = null, queue = null, agentTyping = false, agentTypingTimer = null, readSeq = 0;
-  var markedSeq = 0, target = 60, skew = 0;
+  var markedSeq = 0, target = 60, skew = 0, typingRole = "";
+  var customer = customerOf(function (name) { return script.getAttribute("data-customer-" + name); });
+
+  // --- the shop's logged-in customer: sent in hello; refused (bad or old signature): a guest ----
+  function customerOf(get) {
+    var id = get("id"), expires = Number(get("expires"));
+    if (!id) return null; // a missing signature or expiry is the server's to refuse, and to say so
+    return { id: cut(id, 128), name: cut(get("name"), 100), email: cut(get("email"), 254),
+             locale: cut(get("locale"), 35), expires: isFinite(expires) && expires > 0 ? Math.floor(expires) : 0,
+             hash: cut(get("hash"), 128) };
+  }
+  window.ChatWidget = {
+    /* The shop's page logs its customer in (or out, with null) without reloading. */
+    identify: function (c) {
+      var was = customer;
+      customer = c ? customerOf(function (name) { return c[name] == null ? "" : String(c[name]); }) : null;
+      if (was ? customer && customer.id === was.id && customer.hash === was.hash : !customer) return;
+      if (was && (!customer || customer.id !== was.id)) { // logged out: their chat leaves this browser
+        st.cid = null; st.events = []; st.prev = []; st.pending = []; st.unread = 0; save(); render();
+      }
+      if (welcomed) link.drop(); else if (needed()) wake();
+    }
+  };
   var open = false, ui = {};
 
   function load() {
@@ -115,19 +138,21 @@
   // It opens only when needed, so most page views cost one cached file: when the shopper opens
   // the chat, when a conversation is to follow (live: set as one starts, cleared as it ends or
   // after a day), when messages wait to be sent, or when the token is not one the widget was
-  // handed as a new visitor (a signed-in customer's, set by the shop: notices may be waiting).
+  // handed as a new visitor, or the shop's page names its logged-in customer: notices may wait.
   var DAY_MS = 86400000, linked = false, fresh = false, retryTimer = null;
   function needed() {
     return !!(st.open || (st.pending && st.pending.length) || (st.live && Date.now() - st.live < DAY_MS) ||
-              (st.token && !st.anon));
+              (st.token && !st.anon) || customer);
   }
   function wake() { if (!linked) { linked = true; link.connect(); } }
   function following(conv) { st.live = conv && conv.status && conv.status !== "closed" ? Date.now() : 0; }
   var link = C.link(base.replace(/^http/, "ws") + "/ws/shopper", {
     open: function () {
       fresh = !st.token;
-      send({ type: "hello", version: 2, token: st.token || null, last_seq: st.cid ? lastSeq() : 0,
-             locale: cut(locale, 35), timezone: cut(zone, 64), context: context() });
+      var hello = { type: "hello", version: 2, token: st.token || null, last_seq: st.cid ? lastSeq() : 0,
+                    locale: cut(locale, 35), timezone: cut(zone, 64), context: context() };
+      if (customer) hello.customer = customer;
+      send(hello);
     },
     frame: function (f) { onFrame(f); },
     down: function () { welcomed = false; setOnline(false); }
@@ -159,7 +184,7 @@
         save(); break;
       case "typing_notice":
         if (f.role !== "shopper") {
-          agentTyping = f.is_typing;
+          agentTyping = f.is_typing; typingRole = f.role;
           clearTimeout(agentTypingTimer);
           if (agentTyping) agentTypingTimer = setTimeout(function () { agentTyping = false; render(); }, 8000);
         }
@@ -167,8 +192,9 @@
       case "read_receipt": if (f.role === "agent" && f.seq > readSeq) readSeq = f.seq; break;
       case "error":
         if (f.code === "unauthorized" && st.token) { st.token = null; st.anon = false; st.cid = null; st.events = []; save(); }
+        if (f.code === "identity_refused") { customer = null; if (window.console) console.warn("chat: " + f.message); }
         if (f.code === "overloaded") { resendLater(f.retry_after_ms); break; }
-        if (f.frame_type === "send_message" || f.frame_type === "rate" || f.frame_type === "leave_email") notice(f.message);
+        if (f.frame_type === "send_message" || f.frame_type === "rate" || f.frame_type === "leave_email" || f.frame_type === "accept_resolution") notice(f.message);
         break;
       default:
         if (typeof f.seq === "number" && f.conversation_id) stored(f);
@@ -243,6 +269,8 @@
       if (e.type === "rating_given") s.rated = true;
       if (e.type === "email_left") s.email = e.email;
       if (e.type === "bot_feedback_given") s.answers[e.answer_seq] = true;
+      if (e.type === "resolutions_offered") s.offer = e;
+      if (e.type === "resolution_accepted") s.accepted = e;
     });
     return s;
   }
@@ -310,6 +338,8 @@
       else if (e.type === "email_left") log.appendChild(el("li", "sys", t("w.email_saved", { email: e.email })));
       else if (e.type === "bot_feedback_given" && e.helpful) log.appendChild(el("li", "sys", t("w.glad")));
       else if (e.type === "file_attached") log.appendChild(fileLine(e));
+      else if (e.type === "resolutions_offered") log.appendChild(offerCard(e, s));
+      else if (e.type === "resolution_accepted") log.appendChild(el("li", "sys", t("w.resolution_accepted", { what: resName(e.resolution), amount: money(e.amount, e.currency) })));
       else if (e.type === "notice_posted") log.appendChild(ChatNotices.card(e, chosen[e.notice_id], t, choose));
     });
     if (lastBot && lastBot.e.faq_id && (s.status === "bot" || s.status === "queued") && !s.answers[lastBot.e.seq]) {
@@ -333,9 +363,11 @@
       log.appendChild(li);
     });
     uploads.forEach(function (u) { log.appendChild(line("me pending", t("w.uploading", { name: u.name }), null, null)); });
-    ui.attach.hidden = !(st.cid && st.token && s.status && s.status !== "closed");
-    ui.typing.hidden = !(agentTyping && s.status === "assigned");
-    ui.typing.textContent = t("w.agent_typing", { name: s.agent || t("w.team") });
+    // Attachments go with the guest's token: a logged-in customer's chat is not the guest's.
+    ui.attach.hidden = !(st.cid && st.token && s.status && s.status !== "closed") || !!customer;
+    var botTyping = agentTyping && typingRole === "bot";
+    ui.typing.hidden = !(agentTyping && (s.status === "assigned" || botTyping));
+    ui.typing.textContent = botTyping ? t("w.bot_typing") : t("w.agent_typing", { name: s.agent || t("w.team") });
 
     // Nobody online (the live queue notice wins over the availability seen at connect): offer e-mail.
     var nobodyNow = s.status === "queued" && queue ? !queue.agents_online
@@ -346,6 +378,31 @@
     ui.rate.hidden = !(s.closed && !s.rated && st.skipped !== st.cid);
     ui.compose.hidden = false;
     if (open) requestAnimationFrame(function () { log.scrollTop = log.scrollHeight; });
+  }
+  // An agent's offer of resolutions: one button each; the latest offer can be taken once.
+  function offerCard(e, s) {
+    var li = el("li", "msg them offer");
+    li.appendChild(el("span", "who", t("w.team")));
+    li.appendChild(el("p", "text", t("w.offer_intro")));
+    var row = el("div", "actions"), live = s.offer === e && !s.accepted && s.status !== "closed";
+    e.options.forEach(function (o) {
+      var label = resName(o.kind) + (o.amount ? " \u00b7 " + money(o.amount, e.currency) : "");
+      var b = el("button", "chip", label);
+      b.type = "button"; b.disabled = !live;
+      b.setAttribute("data-resolution", o.kind);
+      b.onclick = function () { send({ type: "accept_resolution", offer_seq: e.seq, kind: o.kind }); };
+      row.appendChild(b);
+    });
+    li.appendChild(row);
+    return li;
+  }
+  function resName(kind) {
+    return t({ explain: "w.res_explain", coupon: "w.res_coupon", partial_refund: "w.res_partial_refund",
+      resend: "w.res_resend", full_refund: "w.res_full_refund" }[kind] || kind);
+  }
+  function money(amount, currency) {
+    try { return new Intl.NumberFormat(locale, { style: "currency", currency: currency }).format(amount); }
+    catch (err) { return amount.toFixed(2) + " " + currency; }
   }
   function choose(noticeId, choice) { send({ type: "choose_option", notice_id: noticeId, choice: choice }); }
   function who(e) { return e.author === "shopper" ? "me" : e.author === "bot" ? "them bot" : e.author === "system" ? "sys" : "them"; }

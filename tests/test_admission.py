@@ -64,6 +64,18 @@ def test_a_long_overload_keeps_a_floor_of_messages_moving() -> None:
     assert rule.retry_after_ms() == round(1000 * (1 - FLOOR) * 2.0)
 
 
+def test_no_more_than_max_in_flight_shopper_messages_are_stored_at_once() -> None:
+    rule = Admission(FakeClock(), max_lag_s=0.05, max_in_flight=2)
+    with rule.shopper_message("a"), rule.shopper_message("b"):
+        with pytest.raises(Overloaded) as refused, rule.shopper_message("c"):
+            pass
+        assert refused.value.client_id == "c" and refused.value.retry_after_ms == 200
+        assert rule.in_flight == 2
+    assert rule.in_flight == 0 and rule.refused == 1
+    with rule.shopper_message("c"):  # stored: room again
+        assert rule.in_flight == 1
+
+
 def test_no_bound_never_refuses() -> None:
     rule = Admission(FakeClock(), max_lag_s=0.0)
     rule.observe(10.0)

@@ -30,7 +30,7 @@ class LoadGen(Protocol):
     seq_repeats: int
 
     def sent(self) -> None: ...
-    def refused(self, shopper: ShopperBase, message_id: str) -> None: ...
+    def refused(self, shopper: ShopperBase, message_id: str, retry_after_ms: int) -> None: ...
     def answered(self, shopper: ShopperBase, message_id: str) -> None: ...
     def error(self, text: str) -> None: ...
 
@@ -165,7 +165,7 @@ class HubShopper(ShopperBase):
                 self.gen.answered(self, frame["text"].split(" ", 1)[0])
         elif kind == "error":
             if frame["code"] == "overloaded" and frame.get("client_id"):
-                self.gen.refused(self, frame["client_id"])
+                self.gen.refused(self, frame["client_id"], frame.get("retry_after_ms") or 0)
             else:
                 self.gen.error(raw)
         else:

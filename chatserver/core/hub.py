@@ -95,7 +95,9 @@ class Hub:
         self.keys = KeyRing(store.api_keys, clock)
         self.webhooks = Webhooks(store.trays, clock, settings)
         self.notices = Notices(self.chats, store, self.webhooks, self.mailer)
-        self.admission = Admission(clock, settings.max_loop_lag_ms / 1000)
+        self.admission = Admission(
+            clock, settings.max_loop_lag_ms / 1000, settings.max_shopper_sends_in_flight
+        )
         self._lag_probe: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -129,7 +131,9 @@ class Hub:
         if handler is None:
             raise InvalidFrame(f"frame type {getattr(frame, 'type', '?')!r} is not handled")
         if session.role == "shopper" and isinstance(frame, p.SendMessage):
-            self.admission.admit_shopper_message(frame.client_id)
+            with self.admission.shopper_message(frame.client_id):
+                await handler(self.chats, session, frame)
+            return
         await handler(self.chats, session, frame)
 
     # --- connecting --------------------------------------------------------------------------

@@ -11,10 +11,16 @@ from chatserver.core.admission import FLOOR, Admission
 from chatserver.core.hub import Hub
 from chatserver.domain import protocol as p
 from chatserver.domain.errors import Overloaded
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, ServerFactory
 from tests.test_hub_unit import agent, hub, settle, shopper
 
 __all__ = ["hub"]  # the fixture, shared with the hub's unit tests
+
+
+@pytest.fixture
+def backend_kind() -> str:
+    """Admission is the hub's, whatever the store: one backend is enough."""
+    return "sqlite"
 
 
 def admitted(rule: Admission, messages: int) -> int:
@@ -114,3 +120,20 @@ async def test_the_hub_refuses_shopper_messages_but_not_agent_replies_and_recove
     await clock.advance(hub.admission.recover_s)  # the load dropped: back to all
     await bob.send(p.SendMessage(client_id=refused_id or "", text="Hello?"))
     assert bob.frames("message_posted")[-1]["client_id"] == refused_id
+
+
+async def test_an_overloaded_send_gets_an_error_frame_with_its_client_id_and_a_hint(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(max_shopper_sends_in_flight=1)
+    shopper = await server.shopper()
+    admission = server.hub.admission
+    with admission.shopper_message("someone-else"):  # the one message being stored now
+        await shopper.send(p.SendMessage(client_id="m1", text="Hello?"))
+        error = await shopper.expect("error", code="overloaded")
+    assert error["client_id"] == "m1" and error["frame_type"] == "send_message"
+    assert error["retry_after_ms"] >= 200 and "not sent" in error["message"]
+    await shopper.send(p.SendMessage(client_id="m1", text="Hello?"))  # the same, after the hint
+    ack = await shopper.expect("ack", client_id="m1")
+    log = await server.hub.store.log.read(ack["conversation_id"])
+    assert sum("Hello?" in text for _, text in log) == 1  # the refused try stored nothing

@@ -119,7 +119,7 @@ async def test_outside_hours_nobody_online_says_when_people_are_back_in_the_shop
     await server.clock.advance(FRIDAY_9PM_BERLIN)
     shopper, _ = await ask(
         server,
-        "Wo ist mein Paket mit der Nummer 4711?",
+        "Habt ihr einen Laden in Wien, wo ich vorbeikommen kann?",  # nothing the FAQ answers
         locale="de-DE",
         timezone="America/New_York",
     )

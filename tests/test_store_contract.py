@@ -139,6 +139,23 @@ async def test_conversation_records_are_created_updated_and_listed(stores: list[
     assert [json.loads(r["created_at"]) for r in listed] == [NOW, NOW + 5]
 
 
+async def test_scan_fields_gives_the_named_fields_of_records_in_the_range(
+    stores: list[Store],
+) -> None:
+    backend, peer = stores
+    context = {"product_id": "P1", "product_name": "Kite"}
+    await backend.records.create("c1", "s1", doc(created_at=NOW, effort=6, context=context))
+    await backend.records.create("c2", "s2", doc(created_at=NOW + 5, tone_by_agent={"al": [2, 1]}))
+    await backend.records.create("c3", "s3", doc(created_at=NOW + 10, effort=1))
+    names = ("created_at", "effort", "context", "tone_by_agent")
+    rows = json.loads(await peer.records.scan_fields(NOW, NOW + 10, names))
+    assert sorted(rows, key=lambda row: row[0]) == [
+        [NOW, 6, context, None],
+        [NOW + 5, None, None, {"al": [2, 1]}],
+    ]
+    assert json.loads(await peer.records.scan_fields(NOW + 20, NOW + 30, names)) == []
+
+
 async def test_a_conversation_moves_to_another_shopper_with_both_lists(
     stores: list[Store], tmp_path: Path
 ) -> None:

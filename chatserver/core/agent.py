@@ -7,17 +7,19 @@ from chatserver.core.chats import Chats
 from chatserver.core.sessions import Session
 from chatserver.core.shopper import Handler, mark_read, typing
 from chatserver.domain import protocol as p
-from chatserver.domain.conversation import stop_clock
+from chatserver.domain.conversation import stop_clock, tone_counted
 from chatserver.domain.errors import NotAllowed, NotFound
 
 
 async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> None:
-    """Store the reply; it stops the response clock and its time is measured."""
+    """Store the reply; it stops the response clock and its time is measured; its tone is counted."""
     conversation = await chats.own(session, frame.conversation_id)
     if conversation.status == "closed":
         raise NotAllowed(f"conversation {conversation.id} is closed")
     changes = stop_clock(conversation, chats.clock.now())
     changes["messages"] = conversation.messages + 1
+    flagged = chats.tone_check(frame.text, conversation.locale)  # counted, never refused
+    changes |= tone_counted(conversation, session.user_id, flagged)
     stored = await chats.journal.post(
         conversation.id,
         p.MessagePosted,

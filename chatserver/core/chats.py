@@ -16,6 +16,7 @@ from chatserver.core.journal import Journal
 from chatserver.core.metrics import Metrics
 from chatserver.core.orders_bot import OrderDesk
 from chatserver.core.sessions import Session
+from chatserver.core.tone import ToneCheck, no_tone_check
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
 from chatserver.domain.clock import Clock
@@ -45,6 +46,8 @@ class Chats:
     )
     #: The shop's canned replies from its stored configuration (None: read faq_dir's file).
     canned: list[p.CannedReply] | None = None
+    #: Whether the shop's tone rules flag an agent's message ``(text, locale)``; set by the app.
+    tone_check: ToneCheck = no_tone_check
     #: The shop's resolution ladder, role limits and review rubric (``playbook.toml``).
     playbook: Playbook = field(default_factory=Playbook)
     #: The verified customer of each identified shopper session.

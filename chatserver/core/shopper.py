@@ -84,6 +84,21 @@ async def rate(chats: Chats, session: Session, frame: p.Rate) -> None:
     )
 
 
+async def rate_effort(chats: Chats, session: Session, frame: p.RateEffort) -> None:
+    """The customer-effort answer, asked after the rating: stored on the record, once."""
+    conversation = await chats.journal.latest(session.user_id)
+    if conversation is None or conversation.status != "closed":
+        raise NotAllowed("effort can be rated once the conversation has ended")
+    if conversation.effort is not None:
+        raise NotAllowed("the effort question is already answered")
+    await chats.journal.post(
+        conversation.id,
+        p.EffortGiven,
+        record=conversation.model_copy(update={"effort": frame.score}).fields("effort"),
+        score=frame.score,
+    )
+
+
 async def bot_feedback(chats: Chats, session: Session, frame: p.BotFeedback) -> None:
     conversation = await chats.own(session, None)
     changes = feedback_given(conversation, frame.seq, frame.helpful)
@@ -123,6 +138,7 @@ HANDLERS: dict[type[p.Frame], Handler] = {
     p.RequestHuman: request_human,
     p.EndConversation: end_conversation,
     p.Rate: rate,
+    p.RateEffort: rate_effort,
     p.BotFeedback: bot_feedback,
     p.LeaveEmail: leave_email,
     p.ChooseOption: choose_option,

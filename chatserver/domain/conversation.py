@@ -31,6 +31,8 @@ class Conversation(BaseModel):
     ``customer_*`` name the shop's verified customer (empty: an anonymous shopper);
     ``order_asked`` says the bot asked for an order number and its e-mail or postcode, and
     ``bot_order_answers`` counts the bot's answers with the shop's real order data.
+    ``tone_flagged`` counts the agent messages the tone rules flagged; ``tone_by_agent`` holds,
+    per agent, ``[messages, flagged]``. ``effort`` is the shopper's customer-effort score (1-7).
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -72,6 +74,9 @@ class Conversation(BaseModel):
     customer_email: str = ""
     order_asked: bool = False
     bot_order_answers: int = 0
+    tone_flagged: int = 0
+    tone_by_agent: dict[str, list[int]] = {}
+    effort: int | None = None
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Conversation:
@@ -175,3 +180,13 @@ def feedback_given(conversation: Conversation, answer_seq: int, helpful: bool) -
     if seq is None or seq >= answer_seq:
         return {}
     return _unanswered(conversation, conversation.last_question)
+
+
+def tone_counted(conversation: Conversation, agent_id: str, flagged: bool) -> dict[str, Any]:
+    """Changes that count one agent message, and whether the tone rules flagged it."""
+    messages, flags = conversation.tone_by_agent.get(agent_id, [0, 0])
+    counts = {**conversation.tone_by_agent, agent_id: [messages + 1, flags + int(flagged)]}
+    changes: dict[str, Any] = {"tone_by_agent": counts}
+    if flagged:
+        changes["tone_flagged"] = conversation.tone_flagged + 1
+    return changes

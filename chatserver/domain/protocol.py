@@ -119,6 +119,13 @@ class Rate(Frame):
     comment: Annotated[str, Field(max_length=1000)] = ""
 
 
+class RateEffort(Frame):
+    """After rating, the shopper says how easy it was to get help: 1 (very hard) to 7 (very easy)."""
+
+    type: Literal["rate_effort"] = "rate_effort"
+    score: Annotated[int, Field(ge=1, le=7)]
+
+
 class SetLocale(Frame):
     """The shopper picked another language in the widget: the bot answers in it from now on."""
 
@@ -255,6 +262,7 @@ ShopperFrame = Annotated[
         RequestHuman,
         EndConversation,
         Rate,
+        RateEffort,
         BotFeedback,
         LeaveEmail,
         AcceptResolution,
@@ -367,6 +375,13 @@ class RatingGiven(Event):
     type: Literal["rating_given"] = "rating_given"
     score: int
     comment: str = ""
+
+
+class EffortGiven(Event):
+    """The shopper's customer-effort score (1-7) for an ended conversation."""
+
+    type: Literal["effort_given"] = "effort_given"
+    score: int
 
 
 class BotFeedbackGiven(Event):
@@ -689,6 +704,7 @@ ServerFrame = Annotated[
         ConversationRequeued,
         ConversationClosed,
         RatingGiven,
+        EffortGiven,
         BotFeedbackGiven,
         EmailLeft,
         FileAttached,

@@ -100,6 +100,8 @@ class ShopSettings(BaseModel):
     color: str = Field(default="", pattern=r"^(#[0-9a-fA-F]{6})?$")
     logo_url: str = Field(default="", max_length=500, pattern=r"^(https?://\S+)?$")
     demo_page: bool = True
+    #: After the rating, the widget asks "How easy was it to get help?" (1-7, customer effort).
+    ask_effort: bool = True
     allowed_origins: tuple[str, ...] = ()
 
     @field_validator("allowed_origins")

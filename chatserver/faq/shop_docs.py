@@ -27,8 +27,10 @@ from chatserver.faq.shop_bot import ShopBot
 
 DOCUMENT_NAME = re.compile(
     r"^(shop|canned|playbook|faq(\.[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?)?"
+    r"|tone\.[a-z]{2,3}(-[A-Za-z0-9]{2,8})?"
     r"|notices\.[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?)\.toml$"
-)  # notices.<lang>.toml: the shop's notice texts (core/notices.py)
+)  # notices.<lang>.toml: the shop's notice texts (core/notices.py); tone.<lang>.toml: the tone
+# coach's rules, checked by the playbook
 STORE_ONLY = frozenset({"integrations.toml"})
 """Documents kept in the store only and never written out as files: they hold secrets."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import redis.asyncio as aioredis
 
@@ -169,6 +169,19 @@ class RedisRecords(Records):
                     pipe.hgetall(self._k("conv", conversation_id))
                 docs = await pipe.execute()
         return [doc for doc in docs if doc]
+
+    async def scan_fields(self, since: float, until: float, names: Sequence[str]) -> str:
+        with guard():
+            ids = await self._redis.zrangebyscore(self._k("conversations"), since, f"({until}")
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for conversation_id in ids:
+                    pipe.hmget(self._k("conv", conversation_id), list(names))
+                rows = await pipe.execute()
+        return (
+            "["
+            + ",".join("[" + ",".join(v or "null" for v in row) + "]" for row in rows if any(row))
+            + "]"
+        )
 
 
 class RedisAccounts(AgentAccounts):

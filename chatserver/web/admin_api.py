@@ -190,8 +190,12 @@ async def public_shop(request: Request) -> Any:
     from chatserver.web.admin_common import answer
 
     shop = live_of(request).shop
-    public = {"name", "console_title", "color", "logo_url"}
-    shown = {k: "" for k in public} if shop is None else shop.model_dump(include=public)
+    public = {"name", "console_title", "color", "logo_url", "ask_effort"}
+    shown = (
+        {"name": "", "console_title": "", "color": "", "logo_url": "", "ask_effort": True}
+        if shop is None
+        else shop.model_dump(include=public)
+    )
     response = answer(shown)
     response.headers["Access-Control-Allow-Origin"] = "*"  # the widget runs on the shop's pages
     return response

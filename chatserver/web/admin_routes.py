@@ -11,6 +11,7 @@ from chatserver.web import admin_agents as agents
 from chatserver.web import admin_api as api
 from chatserver.web import admin_faq as faq
 from chatserver.web import admin_keys as keys
+from chatserver.web import admin_tone as tone
 from chatserver.web.admin_common import live_of
 from chatserver.web.assets import REVALIDATE, STATIC, CachedFiles, page
 
@@ -41,6 +42,10 @@ def routes() -> list[BaseRoute]:
         Route("/api/admin/canned", api.put_canned, methods=["PUT"]),
         Route("/api/admin/canned/{shortcut}", api.delete_canned, methods=["DELETE"]),
         Route("/api/admin/try", faq.try_question, methods=["POST"]),
+        Route("/api/admin/tone", tone.tone_rules),
+        Route("/api/admin/tone/{lang}", tone.put_rule, methods=["PUT"]),
+        Route("/api/admin/tone/{lang}", tone.restore_defaults, methods=["DELETE"]),
+        Route("/api/admin/tone/{lang}/{index}", tone.delete_rule, methods=["DELETE"]),
         Route("/api/admin/origin", api.check_origin),
         Route("/api/admin/agents", agents.add_agent, methods=["POST"]),
         Route("/api/admin/agents/{agent_id}", agents.change_agent, methods=["PATCH"]),

@@ -120,10 +120,15 @@ def create_app(
     clock = clock or SystemClock()
     secret = load_secret(settings.secret_key, settings.data_dir)
     tokens = Tokens(secret, settings.session_max_age_s, clock)
-    live = LiveShop(settings, store, shop_docs.build, shop_docs.read_dir(settings.faq_dir), clock)
+    live = LiveShop(
+        settings, store, playbook_api.build, shop_docs.read_dir(settings.faq_dir), clock
+    )
     hub = Hub(settings, store, tokens, clock, bot or LiveBot(live), ShopOrders(settings))
     live.on_change.append(lambda shop: follow_shop(hub, shop))
     live.on_change.append(admin_integrations.FollowIntegrations(settings))
+    tone = playbook_api.ToneInUse()
+    live.on_change.append(tone.follow)
+    hub.chats.tone_check = tone.flagged
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -164,10 +169,12 @@ def create_app(
         Route("/api/invite", api.accept_invite, methods=["POST"]),
         Route("/api/health", api.health),
         Route("/api/playbook/tone", playbook_api.tone_rules),
+        Route("/api/playbook/closings", playbook_api.closings),
         *review_api.routes(),
         *playbook_reports.routes(),
         Route("/api/reports", reports_api.report),
         Route("/api/reports/live", reports_api.live_state),
+        Route("/api/reports/insight", reports_api.insight),
         Route("/api/reports/{table}.csv", reports_api.table_csv),
         Route("/metrics", reports_api.metrics),
         Route("/api/inbox", inbox_api.inbox),
@@ -191,6 +198,7 @@ def create_app(
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.hub = hub
     app.state.live = live
+    app.state.tone = tone
     app.state.settings = settings
     app.state.sockets = AddressCap(settings.max_sockets_per_address)
     app.state.login_throttle = LoginThrottle(

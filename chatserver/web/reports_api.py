@@ -2,7 +2,8 @@
 
 ``GET /api/reports?from=YYYY-MM-DD&to=YYYY-MM-DD`` the whole report (days in the shop's zone,
 both included; default the last 7 days); ``GET /api/reports/{table}.csv`` one of its tables;
-``GET /api/reports/live`` agents, chats and queue now. Each needs ``Authorization: Bearer
+``GET /api/reports/live`` agents, chats and queue now; ``GET /api/reports/insight`` tone, effort
+and products (tables ``tone``, ``effort``, ``products`` as CSV). Each needs ``Authorization: Bearer
 <session token>`` of a manager or admin: 401 without a valid one, 403 for an agent.
 """
 
@@ -19,6 +20,9 @@ from chatserver.core.hub import Hub
 from chatserver.core.metrics import CONTENT_TYPE
 from chatserver.domain.errors import Unauthorized
 from chatserver.reports import tables
+from chatserver.reports.insight import build_insight
+from chatserver.reports.insight_models import InsightReport
+from chatserver.reports.insight_tables import INSIGHT_TABLES
 from chatserver.reports.models import Report
 from chatserver.reports.source import build_report, day_range, live, report_settings
 from chatserver.web.responses import error_response
@@ -71,6 +75,23 @@ async def _report(request: Request) -> Report:
     return await build_report(hub.store, settings, since, until, now)
 
 
+async def _insight(request: Request) -> InsightReport:
+    hub = await _manager(request)
+    zone = report_settings(hub.settings).time_zone
+    today = datetime.fromtimestamp(hub.clock.now(), ZoneInfo(zone)).date()
+    since, until = day_range(*_dates(request, today), zone)
+    return await build_insight(hub.store, since, until, zone)
+
+
+async def insight(request: Request) -> Response:
+    """``GET /api/reports/insight``: flagged tone, customer effort and products, as JSON."""
+    try:
+        result = await _insight(request)
+    except _Refused as refused:
+        return refused.response
+    return Response(result.model_dump_json(), media_type="application/json")
+
+
 async def report(request: Request) -> Response:
     """``GET /api/reports``: the whole report as JSON."""
     try:
@@ -83,15 +104,19 @@ async def report(request: Request) -> Response:
 async def table_csv(request: Request) -> Response:
     """``GET /api/reports/{table}.csv``: one table of the report as CSV."""
     name = request.path_params["table"]
-    make = tables.TABLES.get(name)
+    make, make_insight = tables.TABLES.get(name), INSIGHT_TABLES.get(name)
     try:
-        if make is None:
-            raise _Refused(404, f"no table {name!r}; tables: {', '.join(tables.TABLES)}")
-        result = await _report(request)
+        if make is not None:
+            table = make(await _report(request))
+        elif make_insight is not None:
+            table = make_insight(await _insight(request))
+        else:
+            names = ", ".join([*tables.TABLES, *INSIGHT_TABLES])
+            raise _Refused(404, f"no table {name!r}; tables: {names}")
     except _Refused as refused:
         return refused.response
     return Response(
-        tables.to_csv(make(result)),
+        tables.to_csv(table),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )

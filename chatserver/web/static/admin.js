@@ -69,7 +69,12 @@
     document.querySelectorAll("#agents button, #canned-list button, #faq-list button, #faq-new").forEach(function (b) { b.disabled = readonly; });
     $("title").textContent = (d.shop.name || "Shop") + " settings";
     renderShop(); renderTexts(); renderFaq(); renderCanned(); renderAgents(); renderAudit();
+    sections.forEach(function (fn) { fn(d); });
   }
+  // What the page's other sections (admin-tone.js) share with it; each is drawn on every load.
+  var sections = [];
+  window.Admin = { api: api, el: el, toast: toast, showErrors: showErrors, load: load,
+    section: function (fn) { sections.push(fn); } };
 
   // --- shop, hours, texts, embed: one document, saved whole ------------------------------------
   function renderShop() {

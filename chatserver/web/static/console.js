@@ -252,6 +252,8 @@
     render(); markRead();
     $("reply").focus();
   }
+  // What the console's add-ons (closings.js) may read: the open conversation, the strings.
+  window.ConsoleChat = { current: function () { return S.convs[S.selected] || null; }, t: t };
   function markRead() {
     var c = S.convs[S.selected];
     if (!c || document.hidden || c.agent !== S.me || c.status === "closed") return;

@@ -8,6 +8,7 @@
   var TOKEN_KEY = "console:token"; // shared with the console: one login for both pages
   var token = localStorage.getItem(TOKEN_KEY);
   var charts = {};
+  var loaders = []; // other report sections (reports-playbook.js), given the range on each load
   var $ = function (id) { return document.getElementById(id); };
 
   function pct(x) { return x == null ? "–" : Math.round(x * 1000) / 10 + "%"; }
@@ -134,6 +135,7 @@
     api("/api/reports?" + range()).then(function (r) { return r.json(); }).then(draw)
       .catch(function (e) { if (e.message !== "401") { $("error").textContent = t("r.failed", { error: e.message }); } });
     refreshLive();
+    loaders.forEach(function (fn) { fn(range()); });
   }
 
   function refreshLive() {
@@ -142,7 +144,7 @@
   }
 
   function csvLinks() {
-    var names = ["summary", "response", "agents", "days", "tags", "comments", "unanswered", "notices", "resolutions"];
+    var names = ["summary", "response", "agents", "days", "tags", "comments", "unanswered", "notices", "resolutions", "tone", "effort", "products"];
     $("csv").replaceChildren.apply($("csv"), names.map(function (name) {
       var a = document.createElement("a"); a.href = "#"; a.textContent = name + ".csv";
       a.addEventListener("click", function (ev) {
@@ -175,6 +177,9 @@
       .then(function (body) { token = body.token; localStorage.setItem(TOKEN_KEY, token); $("login-error").textContent = ""; showApp(); })
       .catch(function () { $("login-error").textContent = t("r.login_failed"); });
   });
+  // What the other report sections share with this page.
+  window.Reports = { api: api, t: t, pct: pct, num: num, figures: figures, table: table, chart: chart,
+    onLoad: function (fn) { loaders.push(fn); } };
   $("refresh").addEventListener("click", load);
   $("logout").addEventListener("click", logout);
   C.strings("", lang).then(function (loaded) {

@@ -15,6 +15,7 @@
   var edge = "[\\p{L}\\p{N}_]";
 
   function compile(book) {
+    rules = [];
     book.languages.forEach(function (lang) {
       lang.rules.forEach(function (rule) {
         var source = lang.boundaries
@@ -62,9 +63,17 @@
   reply.addEventListener("input", maybe);
   reply.addEventListener("keyup", maybe);
   setInterval(maybe, 400);
-  fetch("/api/playbook/tone").then(function (r) { return r.json(); }).then(function (book) {
-    compile(book);
-    seen = null;
-    maybe();
-  }).catch(function () { /* no coach: sending works as ever */ });
+  // The shop edits its rules on /admin: an open console reads them again at most once a minute,
+  // when the agent comes back to the reply box.
+  var fetched = 0;
+  function fetchRules() {
+    fetched = Date.now();
+    fetch("/api/playbook/tone").then(function (r) { return r.json(); }).then(function (book) {
+      compile(book);
+      seen = null;
+      maybe();
+    }).catch(function () { /* no coach: sending works as ever */ });
+  }
+  reply.addEventListener("focus", function () { if (Date.now() - fetched > 60000) fetchRules(); });
+  fetchRules();
 })();

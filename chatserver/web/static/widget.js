@@ -8,8 +8,8 @@
   "use strict";
   var C = ChatCommon;
   var script = document.currentScript || document.querySelector("script[data-shop][src*='widget.js']");
-  if (!script || window.__chatWidget) return;
-  window.__chatWidget = true;
+  if (!script || window.ChatWidget) return; // one widget per page, its one global below
+  window.ChatWidget = {};
   var base = new URL(script.src, location.href).origin;
   var shop = script.getAttribute("data-shop") || "default";
   var shopName = script.getAttribute("data-shop-name") || "";
@@ -46,17 +46,15 @@
              locale: cut(get("locale"), 35), expires: isFinite(expires) && expires > 0 ? Math.floor(expires) : 0,
              hash: cut(get("hash"), 128) };
   }
-  window.ChatWidget = {
-    /* The shop's page logs its customer in (or out, with null) without reloading. */
-    identify: function (c) {
-      var was = customer;
-      customer = c ? customerOf(function (name) { return c[name] == null ? "" : String(c[name]); }) : null;
-      if (was ? customer && customer.id === was.id && customer.hash === was.hash : !customer) return;
-      if (was && (!customer || customer.id !== was.id)) { // logged out: their chat leaves this browser
-        st.cid = null; st.events = []; st.prev = []; st.pending = []; st.unread = 0; save(); render();
-      }
-      if (welcomed) link.drop(); else if (needed()) wake();
+  /* The shop's page logs its customer in (or out, with null) without reloading. */
+  window.ChatWidget.identify = function (c) {
+    var was = customer;
+    customer = c ? customerOf(function (name) { return c[name] == null ? "" : String(c[name]); }) : null;
+    if (was ? customer && customer.id === was.id && customer.hash === was.hash : !customer) return;
+    if (was && (!customer || customer.id !== was.id)) { // logged out: their chat leaves this browser
+      st.cid = null; st.events = []; st.prev = []; st.pending = []; st.unread = 0; save(); render();
     }
+    if (welcomed) link.drop(); else if (needed()) wake();
   };
   var open = false, ui = {};
 
@@ -67,7 +65,7 @@
     } catch (e) { /* private mode or bad JSON: start clean */ }
     return { token: null, cid: null, events: [], prev: [], pending: [], unread: 0, open: false, skipped: null };
   }
-  var KEEP = { message_posted: 1, file_attached: 1, conversation_closed: 1, rating_given: 1, email_left: 1 };
+  var KEEP = { message_posted: 1, file_attached: 1, conversation_closed: 1, rating_given: 1, effort_given: 1, email_left: 1 };
   function retire() { // the conversation ends here: keep what it said, readable above the next one
     var kept = st.events.filter(function (e) { return KEEP[e.type]; });
     if (kept.length) st.prev = kept.slice(-MAX_EVENTS / 2);
@@ -260,13 +258,14 @@
 
   // --- the view ---------------------------------------------------------------------------------
   function state() {
-    var s = { status: null, closed: null, rated: false, agent: "", email: false, bot: false, answers: {} };
+    var s = { status: null, closed: null, rated: false, effort: false, agent: "", email: false, bot: false, answers: {} };
     st.events.forEach(function (e) {
       if (e.type === "conversation_started") s.status = e.status;
       if (e.type === "conversation_queued" || e.type === "conversation_requeued") s.status = "queued";
       if (e.type === "conversation_assigned" || e.type === "conversation_transferred") { s.status = "assigned"; s.agent = e.agent_name; }
-      if (e.type === "conversation_closed") { s.status = "closed"; s.closed = e; s.rated = false; }
+      if (e.type === "conversation_closed") { s.status = "closed"; s.closed = e; s.rated = false; s.effort = false; }
       if (e.type === "rating_given") s.rated = true;
+      if (e.type === "effort_given") s.effort = true;
       if (e.type === "email_left") s.email = e.email;
       if (e.type === "bot_feedback_given") s.answers[e.answer_seq] = true;
       if (e.type === "resolutions_offered") s.offer = e;
@@ -335,6 +334,7 @@
       else if (e.type === "conversation_queued" && e.reason === "handoff") log.appendChild(el("li", "sys", t("w.handoff")));
       else if (e.type === "conversation_closed") log.appendChild(el("li", "sys", t(e.by === "shopper" ? "w.you_ended" : "w.agent_ended")));
       else if (e.type === "rating_given") log.appendChild(el("li", "sys", t("w.rating_thanks")));
+      else if (e.type === "effort_given") log.appendChild(el("li", "sys", t("w.effort_thanks")));
       else if (e.type === "email_left") log.appendChild(el("li", "sys", t("w.email_saved", { email: e.email })));
       else if (e.type === "bot_feedback_given" && e.helpful) log.appendChild(el("li", "sys", t("w.glad")));
       else if (e.type === "file_attached") log.appendChild(fileLine(e));
@@ -376,6 +376,8 @@
     if (avail && avail.away) ui.email.querySelector("p").textContent = avail.away;
     // Rating is an offer, never a gate: the message box stays, and writing again skips it.
     ui.rate.hidden = !(s.closed && !s.rated && st.skipped !== st.cid);
+    // The effort question (CES) follows the rating, when the shop asks it; skippable like it.
+    ui.effort.hidden = !(askEffort && s.closed && s.rated && !s.effort && st.skippedEffort !== st.cid);
     ui.compose.hidden = false;
     if (open) requestAnimationFrame(function () { log.scrollTop = log.scrollHeight; });
   }
@@ -434,6 +436,7 @@
     return li;
   }
 
+  var askEffort = true; // the shop's setting (GET /api/shop, ask_effort)
   // The shop's name, colour and logo as set on /admin; the tag's own attributes win.
   function brand(wrap, q) {
     fetch(base + "/api/shop").then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
@@ -442,6 +445,7 @@
         wrap.style.setProperty("--accent", s.color);
       }
       if (!shopName && s.name) { shopName = s.name; q(".name").textContent = s.name; }
+      if (s.ask_effort === false) { askEffort = false; render(); }
       if (/^https?:\/\//.test(s.logo_url || "")) {
         var img = el("img");
         img.src = s.logo_url; img.alt = ""; img.className = "logo";
@@ -464,7 +468,7 @@
     ui = { root: root, bubble: q(".bubble"), badge: q(".badge"), panel: q(".panel"), sub: q(".sub"),
            dot: q(".dot"), banner: q(".banner"), log: q(".log"), typing: q(".typing"), notice: q(".notice"),
            email: q(".email"), rate: q(".rate"), compose: q(".compose"), input: q(".compose textarea"), end: q(".end"),
-           attach: q(".attach") };
+           attach: q(".attach"), effort: q(".effort") };
     ui.attach.onclick = ChatFiles.picker(ui.compose, attachFile).pick;
     ui.lang = C.languageMenu(lang, t("w.language"), function (tag) {
       try { localStorage.setItem(LANG_KEY, tag); } catch (e) { /* not remembered, still used */ }
@@ -508,6 +512,14 @@
       if (!v) return notice(t("w.pick_stars"));
       send({ type: "rate", score: v, comment: cut(q(".rate textarea").value, 1000) });
     };
+    var scale = q(".scale");
+    for (var n = 1; n <= 7; n++) {
+      var b = el("button", "point", String(n)); b.type = "button";
+      b.setAttribute("aria-label", t("w.effort_point", { n: n }));
+      b.onclick = (function (score) { return function () { send({ type: "rate_effort", score: score }); }; })(n);
+      scale.appendChild(b);
+    }
+    q(".effort .skip").onclick = function () { st.skippedEffort = st.cid; save(); render(); ui.input.focus(); };
     document.addEventListener("visibilitychange", markRead);
     window.addEventListener("resize", render);
     window.addEventListener("storage", function (e) {
@@ -554,6 +566,9 @@
     '<form class="rate card" hidden><p data-t="w.rate_question"></p><div class="stars" role="radiogroup"></div>' +
     '<textarea rows="2" maxlength="1000" data-ph="w.rate_comment" data-label="w.rate_comment"></textarea>' +
     '<div class="row"><button type="button" class="skip" data-t="w.rate_skip"></button><button type="submit" class="primary" data-t="w.rate_send"></button></div></form>' +
+    '<div class="effort card" hidden><p data-t="w.effort_question"></p><div class="scale" role="group" data-label="w.effort_question"></div>' +
+    '<div class="ends" aria-hidden="true"><span data-t="w.effort_hard"></span><span data-t="w.effort_easy"></span></div>' +
+    '<div class="row"><button type="button" class="skip" data-t="w.rate_skip"></button></div></div>' +
     '<form class="compose"><button type="button" class="attach" data-label="w.attach" hidden><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/></svg></button><textarea rows="1" maxlength="2000" data-ph="w.placeholder" data-label="w.placeholder"></textarea>' +
     '<button type="submit" class="send" data-label="w.send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20l18-8L3 4v6l12 2-12 2z"/></svg></button></form>' +
     '<footer data-t="w.footer"></footer></section>';
@@ -587,6 +602,7 @@
     ".card input,.card textarea{border:1px solid #d1d5db;border-radius:8px;padding:8px 10px;width:100%}" +
     ".primary{background:var(--accent);color:#fff;border:0;border-radius:8px;padding:9px;cursor:pointer;font-weight:600}" +
     ".stars{display:flex;gap:4px}.star{cursor:pointer;font-size:28px;color:#d1d5db;position:relative}.star input{position:absolute;opacity:0;width:1px;height:1px}.star.lit,.star:hover{color:#f59e0b}.star:focus-within{outline:2px solid #f59e0b;border-radius:4px}" +
+    ".scale{display:flex;gap:4px}.point{flex:1;border:1px solid #d1d5db;background:#fff;border-radius:8px;padding:8px 0;cursor:pointer}.point:hover{border-color:var(--accent);color:var(--accent)}.ends{display:flex;justify-content:space-between;font-size:12px;color:#6b7280}" +
     ".row{display:flex;gap:8px}.row .primary{flex:1}.skip{background:#fff;border:1px solid #d1d5db;border-radius:8px;padding:9px 12px;cursor:pointer}" +
     ".old{opacity:.6}.divider{font-weight:600}.bot .who{font-weight:600;color:var(--accent)}" +
     ".compose{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid #e5e7eb}" +

@@ -695,6 +695,10 @@ class Error(Frame):
     code: str
     message: str
     frame_type: str | None = None
+    retry_after_ms: int | None = Field(
+        None, description="overloaded: send the same frame again after this many ms"
+    )
+    client_id: str | None = Field(None, description="overloaded: the client_id of the refused send")
 
 
 ServerFrame = Annotated[

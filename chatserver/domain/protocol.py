@@ -11,7 +11,10 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
+#: The oldest version still served: version 3 only added frames and optional fields, so a widget
+#: or console of version 2 (still in a browser's cache) keeps working; it just never sends them.
+OLDEST_VERSION = 2
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]

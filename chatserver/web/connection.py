@@ -270,7 +270,7 @@ class Connection:
 
     async def _apply(self, frame: Any) -> None:
         if isinstance(frame, p.Hello) and not self._connected:
-            if frame.version != p.PROTOCOL_VERSION:
+            if not p.OLDEST_VERSION <= frame.version <= p.PROTOCOL_VERSION:
                 raise InvalidFrame(
                     f"protocol version {frame.version} is not supported; use {p.PROTOCOL_VERSION}"
                 )

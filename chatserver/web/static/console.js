@@ -77,7 +77,7 @@
     return out;
   }
   var link = C.link(location.origin.replace(/^http/, "ws") + "/ws/agent", {
-    open: function () { send({ type: "hello", version: 2, token: S.token, last_seqs: lastSeqs() }); },
+    open: function () { send({ type: "hello", version: 3, token: S.token, last_seqs: lastSeqs() }); },
     frame: function (f) { onFrame(f); },
     down: function () { setConn(false); }
   });

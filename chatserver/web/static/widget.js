@@ -147,7 +147,7 @@
   var link = C.link(base.replace(/^http/, "ws") + "/ws/shopper", {
     open: function () {
       fresh = !st.token;
-      var hello = { type: "hello", version: 2, token: st.token || null, last_seq: st.cid ? lastSeq() : 0,
+      var hello = { type: "hello", version: 3, token: st.token || null, last_seq: st.cid ? lastSeq() : 0,
                     locale: cut(locale, 35), timezone: cut(zone, 64), context: context() };
       if (customer) hello.customer = customer;
       send(hello);

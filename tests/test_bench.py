@@ -125,3 +125,25 @@ def test_churn_ratio_is_hub_over_bare_in_the_summary() -> None:
     summary = summarize(options, hub, bare)
     assert summary["churn_ratio"] == 0.5 and summary["bare_churn_per_s"] == 600.0
     assert "ratio 0.5" in table(summary)
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.slow
+def test_overload_offers_twice_the_closed_loop_and_reports_what_was_relayed_and_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    load = ["--shoppers", "20", "--agents", "4", "--rate", "20", "--duration", "1"]
+    times = ["--warmup", "0.5", "--drain", "3", "--overload-duration", "1.5"]
+    main(["bench", *load, *times, "--overload", "--json"])
+    out = capsys.readouterr().out
+    summary = json.loads(out.strip().splitlines()[-1])
+    phases = summary["phases"]["hub"]
+    assert summary["sustainable_per_s"] == phases["closed"]["relayed_per_s"] > 0
+    over = phases["overload"]
+    assert over["offered_rate"] == max(1, round(2 * summary["sustainable_per_s"]))
+    assert summary["overload_relayed_per_s"] > 0 and summary["overload_p99_ms"] > 0
+    # Every message sent was answered, refused with a retry hint, or counted unanswered.
+    assert over["answered"] + over["refused"] + over["lost"] == over["sent"]
+    assert summary["overload_unanswered"] == over["lost"] == summary["lost"]
+    assert summary["duplicated"] == 0 and summary["overload_rss_mib"] > 0
+    assert "overload: offered" in out and "unanswered after the load stopped" in out

@@ -174,6 +174,18 @@ async def test_unsupported_protocol_version_is_named(server: Server) -> None:
     await client.send(p.Hello(version=99))
     error = await client.expect("error", code="invalid_frame")
     assert "version 99" in error["message"]
+    await client.send(p.Hello(version=1))
+    error = await client.expect("error", code="invalid_frame")
+    assert "version 1 is not supported; use 3" in error["message"]
+
+
+async def test_a_version_2_client_still_served(server: Server) -> None:
+    """A widget of the previous version, still in a shopper's cache, keeps chatting."""
+    client = await server.raw("/ws/shopper", origin=server.settings.base_url)
+    await client.send(p.Hello(version=2))
+    await client.expect("welcome")
+    await client.send(p.SendMessage(client_id="m1", text="hello from an old widget"))
+    await client.expect("ack")
 
 
 async def test_bad_frames_get_clear_errors_and_socket_stays_usable(server: Server) -> None:

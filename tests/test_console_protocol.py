@@ -178,6 +178,9 @@ class AlwaysBot:
     def back_at(self, now: float, locale: str, timezone: str) -> str:
         return ""
 
+    def language(self, text: str, locale: str) -> str:
+        return ""
+
 
 async def test_bot_feedback_is_stored_and_request_human_queues(start_server: ServerFactory) -> None:
     server = await start_server(bot=AlwaysBot())

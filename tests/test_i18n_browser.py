@@ -78,7 +78,7 @@ async def test_the_widget_speaks_german_on_a_german_page(
     await page.locator(".end").click()
     await expect(page.locator(".rate")).to_be_visible()
     assert await star_labels(page) == ["1 Stern", "2 Sterne", "3 Sterne", "4 Sterne", "5 Sterne"]
-    await page.locator(".skip").click()
+    await page.locator(".rate .skip").click()
 
     # Three hours later the earlier chat is "vor 3 Stunden", by Intl.RelativeTimeFormat.
     await server.clock.advance(3 * 3600)
@@ -161,6 +161,8 @@ async def test_the_console_in_chinese(
     folder.mkdir()
     shutil.copy(FAQ / "canned.toml", folder / "canned.toml")  # no FAQ: every chat goes to a person
     server = await start_server(faq_dir=folder)
+    maria = await server.hub.accounts.add("maria", "Maria", "secret-maria", capacity=3)
+    await server.hub.accounts.save(maria.model_copy(update={"languages": ["zh", "de", "en"]}))
     agent = await agent_console(new_page, server, viewport=DESKTOP)
     await agent.locator("#app .lang-menu").select_option(label="简体中文")
     await expect(agent.locator("[data-status=online]")).to_have_text("在线")

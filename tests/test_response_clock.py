@@ -26,6 +26,9 @@ class AlwaysBot:
     def back_at(self, now: float, locale: str, timezone: str) -> str:
         return ""
 
+    def language(self, text: str, locale: str) -> str:
+        return ""
+
 
 async def record(server: Server, conversation_id: str) -> dict:
     fields = await server.hub.store.records.get(conversation_id)

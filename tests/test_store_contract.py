@@ -545,6 +545,64 @@ async def test_shop_documents_change_together_with_their_audit_entry_on_every_wo
     assert await other.config.audit(limit=1) == ['{"n": 2}']
 
 
+async def test_a_conversation_waits_for_a_speaker_of_its_language_until_anyone_may_take_it(
+    stores: list[Store],
+) -> None:
+    backend, peer = stores
+    await backend.router.set_presence("anna", "online", 2, NOW, languages=["en"])
+    await backend.router.enqueue("c-de", language="de", anyone_from=NOW + 30)
+    await peer.router.enqueue("c-en", language="en", anyone_from=NOW + 30)
+    # The German chat is first in line, but anna speaks only English: she gets the one behind.
+    claim = await peer.router.claim_next(NOW + 1)
+    assert claim is not None and (claim.conversation_id, claim.agent_id) == ("c-en", "anna")
+    assert await backend.router.claim_next(NOW + 29) is None
+    assert await backend.router.waiting() == ["c-de"]
+    # Once the response target is at risk, anyone with a seat takes it.
+    claim = await backend.router.claim_next(NOW + 30)
+    assert claim is not None and (claim.conversation_id, claim.agent_id) == ("c-de", "anna")
+    by_id = {p.agent_id: p for p in await peer.router.presence()}
+    assert by_id["anna"].languages == ("en",)
+
+
+async def test_among_speakers_fewest_open_chats_then_longest_idle_wins(stores: list[Store]) -> None:
+    backend, peer = stores
+    await backend.router.set_presence("anna", "online", 3, NOW - 50, languages=["en"])
+    await backend.router.set_presence("dora", "online", 3, NOW, languages=["de", "en"])
+    await peer.router.set_presence("dirk", "online", 3, NOW + 1, languages=["de"])
+    for i in range(3):
+        await backend.router.enqueue(f"c{i}", language="de", anyone_from=NOW + 100)
+    claims = [await peer.router.claim_next(NOW + 10 + i) for i in range(4)]
+    assert [(c.conversation_id, c.agent_id) for c in claims if c] == [
+        ("c0", "dora"),  # anna is idle longest but speaks no German
+        ("c1", "dirk"),
+        ("c2", "dora"),  # both hold one; dora idle since NOW+10, dirk since NOW+11
+    ]
+    assert claims[3] is None
+    by_id = {p.agent_id: p for p in await backend.router.presence()}
+    assert by_id["dora"].languages == ("de", "en") and by_id["anna"].open_chats == 0
+
+
+async def test_enqueue_again_relabels_a_waiting_conversation_in_its_place(
+    stores: list[Store],
+) -> None:
+    backend, peer = stores
+    await backend.router.enqueue("c1", language="en", anyone_from=NOW + 30)
+    await backend.router.enqueue("c2")
+    await backend.router.set_presence("pia", "online", 1, NOW, languages=["pl"])
+    await peer.router.enqueue("c1", language="pl", anyone_from=NOW + 30)  # its language is known
+    assert await backend.router.waiting() == ["c1", "c2"]
+    claim = await peer.router.claim_next(NOW + 1)
+    assert claim is not None and (claim.conversation_id, claim.agent_id) == ("c1", "pia")
+    # A dequeued conversation's label goes with it: queued again unlabelled, anyone may take it.
+    await backend.router.enqueue("c3", language="ja", anyone_from=NOW + 30)
+    assert await backend.router.dequeue("c3")
+    await backend.router.enqueue("c3")
+    await backend.router.release("pia", "c1", NOW + 2)
+    await backend.router.dequeue("c2")
+    claim = await backend.router.claim_next(NOW + 3)
+    assert claim is not None and (claim.conversation_id, claim.agent_id) == ("c3", "pia")
+
+
 # --- reviews --------------------------------------------------------------------------------
 
 

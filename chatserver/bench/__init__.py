@@ -56,6 +56,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "token, close) on the hub and on the bare relay",
     )
     parser.add_argument(
+        "--overload",
+        action="store_true",
+        help="also offer twice the closed loop's rate (measured in the same run) to the hub: "
+        "relayed/s, p99, messages refused as overloaded, unanswered after the load stops, RSS",
+    )
+    parser.add_argument(
+        "--overload-duration",
+        type=float,
+        default=d.overload_duration,
+        help=f"measured seconds of the overload phase (default {d.overload_duration:g})",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print the summary as one JSON object on the last line"
     )
     parser.add_argument(
@@ -111,6 +123,8 @@ def main(args: argparse.Namespace) -> int:
         workers=args.workers,
         load_procs=args.load_procs,
         churn=args.churn,
+        overload=args.overload,
+        overload_duration=args.overload_duration,
     )
     try:
         summary = asyncio.run(run_bench(options))

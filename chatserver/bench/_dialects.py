@@ -30,6 +30,7 @@ class LoadGen(Protocol):
     seq_repeats: int
 
     def sent(self) -> None: ...
+    def refused(self, shopper: ShopperBase, message_id: str, retry_after_ms: int) -> None: ...
     def answered(self, shopper: ShopperBase, message_id: str) -> None: ...
     def error(self, text: str) -> None: ...
 
@@ -163,7 +164,10 @@ class HubShopper(ShopperBase):
             if frame["author"] == "agent":
                 self.gen.answered(self, frame["text"].split(" ", 1)[0])
         elif kind == "error":
-            self.gen.error(raw)
+            if frame["code"] == "overloaded" and frame.get("client_id"):
+                self.gen.refused(self, frame["client_id"], frame.get("retry_after_ms") or 0)
+            else:
+                self.gen.error(raw)
         else:
             self._arrived(kind, frame)
 

@@ -13,7 +13,7 @@ class Phase:
         self.start = time.perf_counter()
         self.measure_from = self.start + warmup
         self.until = self.measure_from + duration
-        self.sent = self.answered = self.in_window = 0
+        self.sent = self.answered = self.in_window = self.refused = 0
         self.latencies: list[float] = []
 
     def record(self, scheduled: float, now: float) -> None:

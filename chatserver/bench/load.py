@@ -70,6 +70,27 @@ class LoadGen:
                 shopper.send_message(now)
         shopper.on_answer()
 
+    def refused(self, shopper: ShopperBase, message_id: str, retry_after_ms: int) -> None:
+        """The server refused a message as overloaded: it expects no answer (the bench does not
+        send it again; the widget would)."""
+        entry = shopper.pending.pop(message_id, None)
+        if entry is None:
+            return
+        self.outstanding -= 1
+        phase = entry[1]
+        if phase is not None:
+            phase.refused += 1
+            if phase is self.phase and phase.closed and time.perf_counter() < phase.until:
+                # As the widget does: the next message after the server's hint.
+                asyncio.get_running_loop().call_later(
+                    retry_after_ms / 1000, self._again, shopper, phase
+                )
+        shopper.on_answer()
+
+    def _again(self, shopper: ShopperBase, phase: Phase) -> None:
+        if phase is self.phase and time.perf_counter() < phase.until:
+            shopper.send_message(time.perf_counter())
+
     def error(self, text: str) -> None:
         self.errors += 1
         if len(self.error_samples) < 5:
@@ -141,6 +162,7 @@ class LoadGen:
             "in_window": phase.in_window,
             "window_s": duration,
             "lost": lost,
+            "refused": phase.refused,
             "latencies_us": [round(x * 1e6) for x in phase.latencies],
             "loadgen_cpu_pct": round(100 * cpu / wall, 1) if wall else 0.0,
         }

@@ -42,6 +42,7 @@ def merge_phase(parts: list[dict[str, Any]], server: dict[str, Any]) -> dict[str
         "max_ms": round(latencies[-1] / 1000, 2) if latencies else 0.0,
         "samples": len(latencies),
         "lost": sum(part["lost"] for part in parts),
+        "refused": sum(part.get("refused", 0) for part in parts),
         "loadgen_cpu_pct": round(sum(part["loadgen_cpu_pct"] for part in parts), 1),
         **server,
     }
@@ -113,6 +114,17 @@ def summarize(
                 "bare_churn_per_s": bare_churn,
                 "churn_ratio": _ratio(churn["churn_per_s"], bare_churn),
             }
+    if "overload" in hub["phases"]:
+        over = hub["phases"]["overload"]
+        summary |= {
+            "sustainable_per_s": over["sustainable_per_s"],
+            "overload_offered_per_s": over["offered_rate"],
+            "overload_relayed_per_s": over["relayed_per_s"],
+            "overload_p99_ms": over["p99_ms"],
+            "overload_refused": over["refused"],
+            "overload_unanswered": over["lost"],
+            "overload_rss_mib": over["server_rss_mib"],
+        }
     return summary
 
 
@@ -140,7 +152,7 @@ def table(summary: dict[str, Any]) -> str:
             rows.append(
                 (
                     server,
-                    "closed loop" if offered <= 0 else "offered",
+                    "closed loop" if offered <= 0 else phase["phase"],
                     "max" if offered <= 0 else f"{offered:g}",
                     f"{phase['relayed_per_s']:.0f}",
                     f"{phase['p50_ms']:.1f}",
@@ -187,5 +199,13 @@ def table(summary: dict[str, Any]) -> str:
                 else ""
             )
             + f"; server RSS growth {summary['rss_growth_per_visit_bytes']} bytes per visit"
+        )
+    if "overload_relayed_per_s" in summary:
+        lines.append(
+            f"overload: offered {summary['overload_offered_per_s']:g}/s (2x the closed loop's "
+            f"{summary['sustainable_per_s']:g}/s): relayed {summary['overload_relayed_per_s']:g}/s, "
+            f"p99 {summary['overload_p99_ms']:g} ms, refused {summary['overload_refused']}, "
+            f"unanswered after the load stopped {summary['overload_unanswered']}, "
+            f"server RSS {summary['overload_rss_mib']:g} MiB"
         )
     return "\n".join(lines)

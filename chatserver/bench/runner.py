@@ -51,6 +51,9 @@ class Options:
     text_bytes: int = 64
     churn: bool = False
     churn_concurrency: int = 32
+    overload: bool = False
+    overload_duration: float = 30.0
+    overload_factor: float = 2.0
 
     def plan(self) -> list[tuple[str, float]]:
         """The phases each server runs: the offered rate, then (with a baseline) the closed loop."""
@@ -278,6 +281,8 @@ async def run_target(kind: str, options: Options, out: TextIO) -> dict[str, Any]
                 child.command(cmd="prime", timeout=60 + chatting / 20)
             await _gather_events(loads, "primed", 90 + chatting / 20, progress)
             phases, last = await _run_phases(options, loads, sample, progress)
+            if options.overload and kind == "hub":
+                phases |= await _run_overload(options, phases, loads, sample, progress)
             if options.churn:
                 phases["churn"] = await _run_churn(options, loads, sample, progress)
             rss_end = sample.rss()
@@ -365,6 +370,60 @@ async def _run_phases(
     return phases, last
 
 
+async def _run_phase(
+    name: str,
+    rate: float,
+    duration: float,
+    options: Options,
+    loads: list[_Child],
+    sample: _ServerSample,
+    progress: Progress,
+) -> dict[str, Any]:
+    """One phase at ``rate`` (0: closed loop) for ``duration`` measured seconds."""
+    for child in loads:
+        child.command(
+            cmd="phase",
+            name=name,
+            rate=rate / options.load_procs,
+            warmup=options.warmup,
+            duration=duration,
+            drain=options.drain,
+        )
+    window = asyncio.create_task(_window_cpu(sample, options.warmup, duration))
+    done = await _gather_events(
+        loads, "phase_done", options.warmup + duration + options.drain + 60, progress
+    )
+    server = {
+        "server_cpu_pct": round(await window, 1),
+        "server_rss_mib": round(sample.rss() / 2**20, 1),
+    }
+    return merge_phase(done, server)
+
+
+async def _run_overload(
+    options: Options,
+    phases: dict[str, Any],
+    loads: list[_Child],
+    sample: _ServerSample,
+    progress: Progress,
+) -> dict[str, Any]:
+    """The closed loop's rate (measured now unless this run has it), then ``overload_factor``
+    times it offered for ``overload_duration``: what is relayed, refused and left unanswered."""
+    found: dict[str, Any] = {}
+    closed = phases.get("closed") or (phases["offered"] if options.rate <= 0 else None)
+    if closed is None:
+        closed = found["closed"] = await _run_phase(
+            "closed", 0.0, options.duration, options, loads, sample, progress
+        )
+    sustainable = closed["relayed_per_s"]
+    rate = max(1.0, round(options.overload_factor * sustainable))
+    over = await _run_phase(
+        "overload", rate, options.overload_duration, options, loads, sample, progress
+    )
+    found["overload"] = {**over, "sustainable_per_s": sustainable}
+    return found
+
+
 async def _run_churn(
     options: Options, loads: list[_Child], sample: _ServerSample, progress: Progress
 ) -> dict[str, Any]:
@@ -401,7 +460,8 @@ async def _window_cpu(sample: _ServerSample, warmup: float, duration: float) -> 
 def _time_limit(options: Options, chatting: int) -> float:
     """How long a load generator may live before it gives up by itself."""
     per_phase = options.warmup + options.duration + options.drain + 60
-    return 300 + options.shoppers / 20 + chatting / 10 + per_phase * len(options.plan())
+    overload = 2 * per_phase + options.overload_duration if options.overload else 0.0
+    return 300 + options.shoppers / 20 + chatting / 10 + per_phase * len(options.plan()) + overload
 
 
 def _server_argv(kind: str, options: Options, port: int, tmp: Path, prefix: str) -> list[str]:

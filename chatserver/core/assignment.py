@@ -13,11 +13,16 @@ from chatserver.core.grace import GracePeriods
 from chatserver.core.journal import Journal
 from chatserver.core.sessions import Session
 from chatserver.core.waits import Outlook, WaitEstimator, availability, snapshot
+from chatserver.core.wakeups import Wakeups
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
 from chatserver.domain.conversation import Conversation, handed_off, start_clock
+from chatserver.domain.languages import LanguageRules, language_key
 
 log = logging.getLogger("chatserver.core.assignment")
+
+LANGUAGES_TOPIC = "agent-languages"
+"""The bus topic on which an agent's changed languages are announced (the message: their id)."""
 
 
 class Assigner:
@@ -41,6 +46,9 @@ class Assigner:
         self.bot = bot
         self.target_s = target_s
         self.grace_s = grace_s
+        #: The shop's rules for waiting on an agent who speaks the shopper's language.
+        self.language_rules = LanguageRules()
+        self.wakeups = Wakeups(self.clock, self.dispatch_soon)
         self.waits = WaitEstimator()
         self.graces = GracePeriods(self)
         self._dispatch_wanted = False
@@ -50,9 +58,15 @@ class Assigner:
     async def start(self) -> None:
         """Agents who hold chats but are connected nowhere get a grace period, then the queue moves."""
         await self.graces.start()
+        self.bus.on_topic(LANGUAGES_TOPIC, self._languages_changed)
+        await self.bus.watch(LANGUAGES_TOPIC)
+        for conversation_id in await self.router.waiting():  # a restarted store lost the labels
+            await self.relabel(await self.journal.get(conversation_id))
         await self.dispatch()
 
     async def close(self) -> None:
+        self.wakeups.close()
+        await self.bus.unwatch(LANGUAGES_TOPIC)
         await self.graces.close()
 
     # --- the queue -------------------------------------------------------------------------
@@ -78,8 +92,29 @@ class Assigner:
             await self.journal.post(
                 conversation.id, p.ConversationQueued, reason=reason, deadline=deadline
             )
-        await self.router.enqueue(conversation.id, at_head=from_agent is not None)
+        language, anyone_from = self._label(conversation)
+        await self.router.enqueue(
+            conversation.id, from_agent is not None, language=language, anyone_from=anyone_from
+        )
+        self.wakeups.at(anyone_from)
         self.dispatch_soon()
+
+    async def relabel(self, conversation: Conversation) -> None:
+        """A waiting conversation's language became known (or the store restarted): it keeps
+        its place and waits for a speaker of that language."""
+        language, anyone_from = self._label(conversation)
+        await self.router.enqueue(conversation.id, language=language, anyone_from=anyone_from)
+        self.wakeups.at(anyone_from)
+        self.dispatch_soon()
+
+    def _label(self, conversation: Conversation) -> tuple[str, float]:
+        """The language a conversation waits for, and from when anyone with a seat may take it
+        (the response target is then at risk)."""
+        started = conversation.clock_started or conversation.queued_at or self.clock.now()
+        return (
+            language_key(conversation.language),
+            started + self.language_rules.wait(self.target_s),
+        )
 
     async def let_go(self, conversation: Conversation) -> None:
         """A conversation ends: out of the queue, and off its agent's hands (their load drops)."""
@@ -154,6 +189,7 @@ class Assigner:
             agent_id=agent_id,
             agent_name=name,
             deadline=conversation.deadline(self.target_s),
+            language=conversation.language,
         )
         await self.bus.signal(follow_topic(agent_id), conversation.id)
         await self.bus.signal(status_topic(agent_id), "")
@@ -221,13 +257,28 @@ class Assigner:
 
     async def set_status(self, agent_id: str, status: p.AgentStatus, capacity: int | None) -> None:
         """An agent goes online, away or offline; new chats may go to them at once."""
+        account = await self.accounts.get(agent_id)
         if capacity is None:
             current = [a for a in await self.router.presence() if a.agent_id == agent_id]
-            account = await self.accounts.get(agent_id)
             capacity = current[0].capacity if current else (account.capacity if account else 1)
-        await self.router.set_presence(agent_id, status, capacity, self.clock.now())
+        spoken = self.language_rules.spoken(account.languages if account else ())
+        await self.router.set_presence(agent_id, status, capacity, self.clock.now(), spoken)
         await self.bus.signal(status_topic(agent_id), "")
         await self.dispatch()
+
+    async def languages_changed(self, agent_id: str) -> None:
+        """An agent's account has new languages: routing uses them at once, on whichever worker
+        holds their sockets."""
+        await self.bus.signal(LANGUAGES_TOPIC, agent_id)
+
+    def _languages_changed(self, topic: str, agent_id: str) -> None:
+        if self.fanout.agent_sessions(agent_id):
+            self.fanout.soon(self._reread_languages(agent_id))
+
+    async def _reread_languages(self, agent_id: str) -> None:
+        mine = [a for a in await self.router.presence() if a.agent_id == agent_id]
+        if mine and mine[0].status != "offline":
+            await self.set_status(agent_id, mine[0].status, mine[0].capacity)  # type: ignore[arg-type]
 
     async def send_status(self, session: Session) -> None:
         mine = [a for a in await self.router.presence() if a.agent_id == session.user_id]

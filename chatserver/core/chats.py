@@ -88,12 +88,13 @@ class Chats:
             raise NotYourConversation(f"conversation {conversation_id!r} is not assigned to you")
         return conversation
 
-    async def current(self, session: Session) -> Conversation:
-        """A shopper's open conversation; a new one if they have none."""
+    async def current(self, session: Session, text: str = "") -> Conversation:
+        """A shopper's open conversation; a new one if they have none (``text``: the message
+        that starts it, which tells its language)."""
         async with self.shopper_locks[session.user_id]:
             conversation = await self.journal.latest(session.user_id)
             if conversation is None or conversation.status == "closed":
-                conversation = await self._start(session)
+                conversation = await self._start(session, text)
             elif conversation.messages == 0:
                 # Just started, maybe by another worker (another tab): after its first event.
                 await self._until_started(conversation.id)
@@ -108,21 +109,28 @@ class Chats:
                 )
             return conversation
 
-    async def _start(self, session: Session) -> Conversation:
+    async def _start(self, session: Session, text: str) -> Conversation:
         """A shopper's first message: a new conversation, with the bot or in the queue."""
         hello = self.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
         with_bot = (await self.assigner.outlook()).with_bot
         customer = self.customers.get(session)
-        return await self.open_conversation(session.user_id, hello, with_bot, customer)
+        return await self.open_conversation(session.user_id, hello, with_bot, customer, text)
 
     async def open_conversation(
-        self, shopper_id: str, hello: p.Hello, with_bot: bool, customer: Customer | None = None
+        self,
+        shopper_id: str,
+        hello: p.Hello,
+        with_bot: bool,
+        customer: Customer | None = None,
+        text: str = "",
     ) -> Conversation:
         """A new conversation for a shopper (their sessions here follow it): with the bot, or
-        in the queue; ``customer``: the verified customer it is. Callers hold the shopper's lock
-        and know they have no open one."""
+        in the queue; ``customer``: the verified customer it is; ``text``: the shopper's first
+        message, if any, which tells its language. Callers hold the shopper's lock and know they
+        have no open one."""
         customer = customer or Customer("")
         now = self.clock.now()
+        detected = self.bot.language(text, hello.locale) if text else ""
         conversation = Conversation(
             id="c-" + uuid.uuid4().hex,
             shop_id=self.settings.shop_id,
@@ -134,6 +142,8 @@ class Chats:
             locale=hello.locale,
             timezone=hello.timezone,
             context=hello.context,
+            language=detected or hello.locale,
+            language_detected=bool(detected),
             customer_id=customer.id,
             customer_name=customer.name,
             customer_email=customer.email,
@@ -151,6 +161,7 @@ class Chats:
             locale=conversation.locale,
             timezone=conversation.timezone,
             context=conversation.context,
+            language=conversation.language,
             customer_name=conversation.customer_name,
             customer_email=conversation.customer_email,
         )
@@ -167,6 +178,16 @@ class Chats:
             if await stored(self.journal.store.log.read(conversation_id, 0, 1)):
                 return
             await asyncio.sleep(_STARTED_POLL_S)
+
+    def refined_language(self, conversation: Conversation, text: str) -> dict[str, object]:
+        """Changes that set the shopper's language from ``text`` while it is known only from the
+        widget's locale and no agent has the chat yet (empty: nothing to change)."""
+        if conversation.language_detected or conversation.status not in ("bot", "queued"):
+            return {}
+        detected = self.bot.language(text, conversation.locale)
+        if not detected:
+            return {}
+        return {"language": detected, "language_detected": True}
 
     async def bot_reply(self, conversation: Conversation, text: str, seq: int) -> None:
         """The assistant answers the shopper message ``text`` (stored at ``seq``).

@@ -11,9 +11,12 @@ assigner touch the store, besides the trays (inbox, mail) and the search index.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from chatserver.core import agent, resolutions, shopper
+from chatserver.core.admission import Admission
 from chatserver.core.api_keys import KeyRing
 from chatserver.core.assignment import Assigner
 from chatserver.core.auth import Accounts, Tokens
@@ -92,6 +95,10 @@ class Hub:
         self.keys = KeyRing(store.api_keys, clock)
         self.webhooks = Webhooks(store.trays, clock, settings)
         self.notices = Notices(self.chats, store, self.webhooks, self.mailer)
+        self.admission = Admission(
+            clock, settings.max_loop_lag_ms / 1000, settings.max_shopper_sends_in_flight
+        )
+        self._lag_probe: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Listen for published events; pick up chats whose agents are gone."""
@@ -101,8 +108,14 @@ class Hub:
         self.inbox.start()
         self.notices.start()
         self.webhooks.start()
+        if self.settings.max_loop_lag_ms:
+            self._lag_probe = asyncio.create_task(self.admission.watch())
 
     async def close(self) -> None:
+        if self._lag_probe is not None:
+            self._lag_probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lag_probe
         if self.chats.orders is not None:
             await self.chats.orders.close()
         await self.webhooks.close()
@@ -117,6 +130,10 @@ class Hub:
         handler = _HANDLERS[session.role].get(type(frame))
         if handler is None:
             raise InvalidFrame(f"frame type {getattr(frame, 'type', '?')!r} is not handled")
+        if session.role == "shopper" and isinstance(frame, p.SendMessage):
+            with self.admission.shopper_message(frame.client_id):
+                await handler(self.chats, session, frame)
+            return
         await handler(self.chats, session, frame)
 
     # --- connecting --------------------------------------------------------------------------

@@ -183,3 +183,6 @@ class LiveBot:
 
     def back_at(self, now: float, locale: str, timezone: str) -> str:
         return self._live.bot.back_at(now, locale, timezone)
+
+    def language(self, text: str, locale: str) -> str:
+        return self._live.bot.language(text, locale)

@@ -24,12 +24,13 @@ async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> 
         if original is not None:
             chats.ack(session, latest.id, frame.client_id, original)
             return
-    conversation = await chats.current(session)
+    conversation = await chats.current(session, frame.text)
     running = conversation.status == "queued" or (
         conversation.status == "assigned" and conversation.first_response_s is not None
     )
     changes = start_clock(conversation, chats.clock.now()) if running else {}
     changes["messages"] = conversation.messages + 1
+    changes |= chats.refined_language(conversation, frame.text)
     if not conversation.question:
         changes["question"] = frame.text[:300]  # what the queue's preview shows agents
     updated = conversation.model_copy(update=changes)
@@ -46,6 +47,8 @@ async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> 
         deadline=updated.deadline(chats.target_s) if updated.clock_started is not None else None,
     )
     chats.ack(session, conversation.id, frame.client_id, stored)
+    if "language" in changes and updated.status == "queued" and not stored.duplicate:
+        await chats.assigner.relabel(updated)
     if not stored.duplicate and conversation.status in ("bot", "queued"):
         await chats.bot_reply(updated, frame.text, stored.seq)
 

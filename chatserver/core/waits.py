@@ -97,6 +97,7 @@ def snapshot(queue: list[Conversation], online: int, target_s: float) -> str:
             queued_at=conversation.queued_at or conversation.created_at,
             deadline=conversation.deadline(target_s),
             question=conversation.question,
+            language=conversation.language,
         )
         for position, conversation in enumerate(queue, start=1)
     ]

@@ -55,6 +55,11 @@ class Bot(Protocol):
         """The shop's own greeting and away texts in this locale (empty: use the widget's)."""
         ...
 
+    def language(self, text: str, locale: str) -> str:
+        """The shop language a shopper's ``text`` is written in ("de", "zh-CN"), the widget's
+        ``locale`` helping; "" when the text is too short to tell (the caller uses the locale)."""
+        ...
+
 
 class NoBot:
     """A shop without a bot: every conversation goes to the queue."""
@@ -72,3 +77,6 @@ class NoBot:
 
     def texts(self, locale: str) -> tuple[str, str]:
         return "", ""
+
+    def language(self, text: str, locale: str) -> str:
+        return ""

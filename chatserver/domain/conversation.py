@@ -25,6 +25,9 @@ class Conversation(BaseModel):
     got it (handling times for the wait estimate).
     ``last_question`` is the shopper's last real question to the bot (not a request for a person)
     until it is counted as unanswered; ``last_question_seq`` is its place in the log.
+    ``language`` is the shopper's language (a shop language code such as "de" or "zh-CN"): the
+    one the bot reads in their text, or the widget's locale while no text has told
+    (``language_detected`` False); routing prefers agents who speak it.
     ``faq_ids`` are the FAQ entries the bot answered with, in order (they name an after-sale
     problem); ``resolution_offer`` is the latest offer of resolutions and ``resolution`` the one
     accepted (``core/resolutions.py``).
@@ -54,6 +57,8 @@ class Conversation(BaseModel):
     closed_by: str | None = None
     locale: str = "en"
     timezone: str = ""
+    language: str = ""
+    language_detected: bool = False
     context: PageContext | None = None
     rating: int | None = None
     rating_comment: str = ""
@@ -106,6 +111,7 @@ class Conversation(BaseModel):
             agent_name=self.agent_name,
             created_at=self.created_at,
             deadline=self.deadline(target_s),
+            language=self.language,
             customer_name=self.customer_name,
             customer_email=self.customer_email,
         )

@@ -8,6 +8,7 @@ ChatError
 │   └── NotYourConversation
 ├── NotFound              a conversation or agent that does not exist
 ├── Unavailable           the backend cannot store right now; retry later
+├── Overloaded            the server is behind: a shopper message refused, retry after a hint
 ├── Unauthorized          missing or wrong token, or a refused origin (closes the socket)
 ├── IdentityRefused       a customer identity with a wrong signature or past its expiry
 ├── TimedOut              no hello in time (closes the socket, 1008)
@@ -69,6 +70,18 @@ class Unavailable(ChatError):
     """Raised when the backend cannot store right now; nothing was acknowledged."""
 
     code = "unavailable"
+
+
+class Overloaded(ChatError):
+    """Raised when the server is too far behind to take a shopper's message now; nothing was
+    stored. The client sends the same ``client_id`` again after ``retry_after_ms``."""
+
+    code = "overloaded"
+
+    def __init__(self, message: str, retry_after_ms: int, client_id: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_ms = retry_after_ms
+        self.client_id = client_id
 
 
 class Unauthorized(ChatError):

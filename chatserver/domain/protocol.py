@@ -11,7 +11,10 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
+#: The oldest version still served: version 3 only added frames and optional fields, so a widget
+#: or console of version 2 (still in a browser's cache) keeps working; it just never sends them.
+OLDEST_VERSION = 2
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -311,6 +314,8 @@ class ConversationStarted(Event):
     locale: str = "en"
     timezone: str = ""
     context: PageContext | None = None
+    #: The shopper's language as first known (see ``ConversationInfo.language``).
+    language: str = ""
     customer_name: str = ""
     customer_email: str = ""
 
@@ -349,6 +354,8 @@ class ConversationAssigned(Event):
     agent_id: Id
     agent_name: str
     deadline: float | None = None
+    #: The shopper's language when it was assigned (see ``ConversationInfo.language``).
+    language: str = ""
 
 
 class ConversationTransferred(Event):
@@ -536,6 +543,8 @@ class ConversationInfo(Frame):
     agent_name: str = ""
     created_at: float
     deadline: float | None = None
+    #: The shopper's language ("de", "zh-CN"): read from their text, else the widget's locale.
+    language: str = ""
     customer_name: str = ""
     customer_email: str = ""
 
@@ -584,6 +593,8 @@ class WaitingConversation(Frame):
     queued_at: float
     deadline: float | None
     question: str = ""
+    #: The shopper's language (see ``ConversationInfo.language``).
+    language: str = ""
 
 
 class QueueSnapshot(Frame):
@@ -687,6 +698,10 @@ class Error(Frame):
     code: str
     message: str
     frame_type: str | None = None
+    retry_after_ms: int | None = Field(
+        None, description="overloaded: send the same frame again after this many ms"
+    )
+    client_id: str | None = Field(None, description="overloaded: the client_id of the refused send")
 
 
 ServerFrame = Annotated[

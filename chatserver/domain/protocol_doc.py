@@ -16,11 +16,11 @@ from chatserver.domain import protocol as p
 
 HEADER = """# Wire protocol
 
-Generated from `chatserver/protocol.py` by `python -m chatserver.domain.protocol_doc`; a test checks it.
+Generated from `chatserver/domain/protocol.py` by `python -m chatserver.domain.protocol_doc`; a test checks it.
 
 Every frame is one JSON text message with a `type`. Sockets: `/ws/shopper` (needs an allowed
 `Origin`) and `/ws/agent` (needs the session token from `POST /api/login` in `hello`). The first
-frame on either is `hello` with `"version": {version}`. Events stored in a conversation's log carry
+frame on either is `hello` with `"version": {version}` (version {oldest} is still served). Events stored in a conversation's log carry
 `conversation_id`, `seq` (1, 2, 3, ... per conversation) and `ts` (server time, seconds since the
 epoch); a client that reconnects sends the last `seq` it has per conversation (`last_seqs`,
 `{{conversation_id: seq}}`; a shopper without them may send `last_seq`, for their latest
@@ -58,7 +58,7 @@ def render() -> str:
     server = _members(p.ServerFrame)
     stored = [m for m in server if issubclass(m, p.Event)]
     notices = [m for m in server if not issubclass(m, p.Event)]
-    parts = [HEADER.format(version=p.PROTOCOL_VERSION)]
+    parts = [HEADER.format(version=p.PROTOCOL_VERSION, oldest=p.OLDEST_VERSION)]
     parts += _table("Shopper to server", shopper)
     parts += _table("Agent to server", agent)
     parts += _table("Server to client: stored events (have seq)", stored)

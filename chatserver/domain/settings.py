@@ -71,6 +71,18 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(12 * 3600, ge=60, description="Agent session lifetime, s.")
     send_queue_size: int = Field(256, ge=8, description="Outgoing frames buffered per socket.")
     rate_limit_per_s: float = Field(10.0, gt=0, description="Client frames per second per socket.")
+    max_shopper_sends_in_flight: int = Field(
+        128,
+        ge=0,
+        description="Shopper messages being stored at once; more are refused (overloaded, "
+        "retry later) so the rest keeps moving; 0: no limit.",
+    )
+    max_loop_lag_ms: float = Field(
+        200.0,
+        ge=0,
+        description="While the event loop lags more than this, a share of shopper messages is "
+        "refused (overloaded, retry later); 0: never.",
+    )
     rate_limit_burst: int = Field(
         30, ge=1, description="Burst of client frames allowed per socket."
     )

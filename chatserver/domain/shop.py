@@ -86,6 +86,9 @@ class ShopSettings(BaseModel):
     time_zone: str
     response_target_s: int = Field(default=60, gt=0)
     queue_threshold: int = Field(default=5, ge=0)
+    #: Seconds a conversation waits for an agent who speaks the shopper's language before the
+    #: response target is at risk and anyone with a seat takes it; unset: half the target.
+    language_wait_s: int | None = Field(default=None, ge=0)
     hours: WeeklyHours = WeeklyHours()
     texts: dict[str, BotTexts]
     #: The languages the bot speaks, English first; `chatserver faq check` reports FAQ entries

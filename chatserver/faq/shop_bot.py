@@ -8,6 +8,7 @@ when the widget sent none).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +20,10 @@ from chatserver.domain.bot import BotTurn
 from chatserver.domain.hours import StaffedHours
 from chatserver.domain.shop import ShopSettings, load_shop
 from chatserver.faq import FaqBot, load_faq
+from chatserver.faq.detect import SHORT
+
+_LETTER = re.compile(r"[^\W\d_]")
+_CJK = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 def back_at(opening: datetime, lang: str) -> str:
@@ -117,6 +122,14 @@ class ShopBot:
             asked_for_person=decision.kind == "handoff",
             lang=lang,
         )
+
+    def language(self, text: str, locale: str) -> str:
+        """The shopper's language from their text; "" when it is too short to tell (under
+        `SHORT` letters of a Latin script: Chinese and Japanese script tells at any length)."""
+        letters = len(_LETTER.findall(text))
+        if letters == 0 or (letters < SHORT and not _CJK.search(text)):
+            return ""
+        return self.faq.language(text, locale)
 
     def texts(self, locale: str) -> tuple[str, str]:
         texts = self.shop.texts_for(locale)

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from chatserver.domain.hours import WEEKDAYS, StaffedHours
+from chatserver.domain.languages import language_key
 from chatserver.reports import _bot, _columns
 from chatserver.reports._stats import Ratings, mean
 from chatserver.reports.models import (
@@ -44,6 +45,7 @@ from chatserver.reports.models import (
 from chatserver.store.ports import REPORT_FIELDS
 
 NO_AGENT = "(none)"
+NO_LANGUAGE = "(unknown)"
 MAX_COMMENTS = 200
 
 
@@ -205,7 +207,13 @@ def _response(t: _Table, staffed_table: list[ResponseRow]) -> ResponseTimes:
         by_hour=_columns.response_rows(*hours_of, f, e, target),
         by_weekday=_columns.response_rows(*weekdays_of, f, e, target, WEEKDAYS),
         by_staffed=staffed_table,
+        by_language=_columns.response_rows(*_languages(t.col["language"]), f, e, target),
     )
+
+
+def _languages(values: Sequence[str | None]) -> tuple[list[str], _columns.Ints]:
+    """Each conversation's shopper language as routing compares them ("de-AT" is "de")."""
+    return _columns.codes([language_key(v) or None if v else None for v in values], NO_LANGUAGE)
 
 
 def _workload(t: _Table, staffed_hours: float) -> Workload:

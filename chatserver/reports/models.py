@@ -45,6 +45,9 @@ class ResponseTimes(_Model):
     by_weekday: list[ResponseRow]
     by_staffed: list[ResponseRow]
     """"inside" and "outside" staffed hours, by when the clock started."""
+    by_language: list[ResponseRow] = []
+    """The shopper's language ("de", "zh"; "(unknown)" for conversations from before it was
+    kept), by primary language subtag as routing compares them."""
 
 
 class AgentLoad(_Model):

@@ -37,6 +37,16 @@ def response(report: Report) -> Table:
     return header, rows
 
 
+def languages(report: Report) -> Table:
+    """Response times per shopper language."""
+    header = ["language", *(f"first_{n}" for n in _STATS), *(f"every_{n}" for n in _STATS)]
+    rows = [
+        [row.key, *_stats_cells(row.first), *_stats_cells(row.every)]
+        for row in report.response.by_language
+    ]
+    return header, rows
+
+
 def agents(report: Report) -> Table:
     """Workload and ratings per agent."""
     ratings = {r.agent_id: r for r in report.quality.by_agent}
@@ -131,6 +141,7 @@ def notices(report: Report) -> Table:
 TABLES: dict[str, Callable[[Report], Table]] = {
     "summary": summary,
     "response": response,
+    "languages": languages,
     "agents": agents,
     "days": days,
     "tags": tags,

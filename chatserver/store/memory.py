@@ -10,7 +10,7 @@ import bisect
 import contextlib
 import json
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from chatserver.store.base import Store
@@ -36,6 +36,7 @@ class _Agent:
     capacity: int = 1
     idle_since: float = 0.0
     chats: set[str] = field(default_factory=set)
+    languages: tuple[str, ...] = ()
 
     def has_room(self) -> bool:
         return self.status == "online" and len(self.chats) < self.capacity
@@ -46,10 +47,18 @@ class MemoryRouter(Router):
 
     def __init__(self) -> None:
         self._queue: deque[str] = deque()
+        self._labels: dict[str, tuple[str, float]] = {}  # conversation -> (language, anyone_from)
         self._agents: dict[str, _Agent] = {}
         self._graces: dict[str, tuple[str, float]] = {}
 
-    async def enqueue(self, conversation_id: str, at_head: bool = False) -> None:
+    async def enqueue(
+        self,
+        conversation_id: str,
+        at_head: bool = False,
+        language: str = "",
+        anyone_from: float = 0.0,
+    ) -> None:
+        self._labels[conversation_id] = (language, anyone_from)
         if conversation_id in self._queue:
             return
         if at_head:
@@ -58,6 +67,7 @@ class MemoryRouter(Router):
             self._queue.append(conversation_id)
 
     async def dequeue(self, conversation_id: str) -> bool:
+        self._labels.pop(conversation_id, None)
         try:
             self._queue.remove(conversation_id)
         except ValueError:
@@ -67,11 +77,19 @@ class MemoryRouter(Router):
     async def waiting(self) -> list[str]:
         return list(self._queue)
 
-    async def set_presence(self, agent_id: str, status: str, capacity: int, now: float) -> Presence:
+    async def set_presence(
+        self,
+        agent_id: str,
+        status: str,
+        capacity: int,
+        now: float,
+        languages: Sequence[str] = (),
+    ) -> Presence:
         agent = self._agents.setdefault(agent_id, _Agent(idle_since=now))
         if status == "online" and agent.status != "online":
             agent.idle_since = now
         agent.status, agent.chosen, agent.capacity = status, status, capacity
+        agent.languages = tuple(sorted(set(languages)))
         return self._presence(agent_id, agent)
 
     async def presence(self) -> list[Presence]:
@@ -80,13 +98,26 @@ class MemoryRouter(Router):
     async def claim_next(self, now: float) -> Claim | None:
         if not self._queue:
             return None
-        ready = [(len(a.chats), a.idle_since, i) for i, a in self._agents.items() if a.has_room()]
+        ready = sorted(
+            (len(a.chats), a.idle_since, i, a.languages)
+            for i, a in self._agents.items()
+            if a.has_room()
+        )
         if not ready:
             return None
-        agent_id = min(ready)[2]
-        conversation_id = self._queue.popleft()
-        self._take(agent_id, conversation_id, now)
-        return Claim(conversation_id, agent_id)
+        best_for: dict[str, str] = {}  # the best agent for each language any of them speaks
+        for _, _, agent_id, spoken in ready:
+            for language in spoken:
+                best_for.setdefault(language, agent_id)
+        for conversation_id in self._queue:
+            language, anyone_from = self._labels.get(conversation_id, ("", 0.0))
+            anyone = not language or now >= anyone_from
+            chosen = ready[0][2] if anyone else best_for.get(language)
+            if chosen is not None:
+                self._queue.remove(conversation_id)
+                self._take(chosen, conversation_id, now)
+                return Claim(conversation_id, chosen)
+        return None
 
     async def assign(self, conversation_id: str, agent_id: str, now: float) -> bool:
         agent = self._agents.get(agent_id)
@@ -137,6 +168,7 @@ class MemoryRouter(Router):
         return status
 
     def _take(self, agent_id: str, conversation_id: str, now: float) -> None:
+        self._labels.pop(conversation_id, None)
         for other in self._agents.values():
             other.chats.discard(conversation_id)
         agent = self._agents[agent_id]
@@ -146,7 +178,13 @@ class MemoryRouter(Router):
     @staticmethod
     def _presence(agent_id: str, agent: _Agent) -> Presence:
         return Presence(
-            agent_id, agent.status, agent.capacity, len(agent.chats), agent.idle_since, agent.chosen
+            agent_id,
+            agent.status,
+            agent.capacity,
+            len(agent.chats),
+            agent.idle_since,
+            agent.chosen,
+            agent.languages,
         )
 
 

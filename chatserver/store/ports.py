@@ -45,6 +45,7 @@ class Presence:
     open_chats: int
     idle_since: float
     chosen: str = "offline"  # the status the agent last chose; kept while they are away
+    languages: tuple[str, ...] = ()  # the language keys they speak ("de", "zh"), sorted
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ REPORT_FIELDS = (
     "id", "shop_id", "status", "created_at", "agent_id", "queued_at", "clock_started",
     "first_response_s", "response_times", "closed_at", "closed_by", "rating", "rating_comment",
     "messages", "tags", "bot_spoke", "bot_helpful", "handoffs", "unanswered",
-    "bot_order_answers",
+    "bot_order_answers", "language",
 )  # fmt: skip
 """The record fields reports read, in the order ``Records.scan`` gives them."""
 
@@ -157,8 +158,19 @@ class Router(ABC):
     """The queue and agents: every change is atomic, so no chat goes to two agents."""
 
     @abstractmethod
-    async def enqueue(self, conversation_id: str, at_head: bool = False) -> None:
-        """Put a conversation in the queue (at its head for one that lost its agent)."""
+    async def enqueue(
+        self,
+        conversation_id: str,
+        at_head: bool = False,
+        language: str = "",
+        anyone_from: float = 0.0,
+    ) -> None:
+        """Put a conversation in the queue (at its head for one that lost its agent).
+
+        Until ``anyone_from`` only an agent who speaks ``language`` (a language key, "" for
+        any) may be given it. A conversation already waiting keeps its place and takes the new
+        ``language`` and ``anyone_from``.
+        """
 
     @abstractmethod
     async def dequeue(self, conversation_id: str) -> bool:
@@ -169,8 +181,16 @@ class Router(ABC):
         """Waiting conversation ids, head first."""
 
     @abstractmethod
-    async def set_presence(self, agent_id: str, status: str, capacity: int, now: float) -> Presence:
-        """Set an agent's status and capacity; their open chats are kept."""
+    async def set_presence(
+        self,
+        agent_id: str,
+        status: str,
+        capacity: int,
+        now: float,
+        languages: Sequence[str] = (),
+    ) -> Presence:
+        """Set an agent's status, capacity and the language keys they speak; their open chats
+        are kept."""
 
     @abstractmethod
     async def presence(self) -> list[Presence]:
@@ -178,9 +198,11 @@ class Router(ABC):
 
     @abstractmethod
     async def claim_next(self, now: float) -> Claim | None:
-        """Give the head of the queue to the best online agent with room.
+        """Give the first waiting conversation some online agent with room may take to the best
+        of them: before its ``anyone_from`` only agents who speak its language may take it.
 
-        Best is fewest open chats, then longest idle. None when nothing waits or nobody has room.
+        Best is fewest open chats, then longest idle. None when nothing waits or nobody eligible
+        has room.
         """
 
     @abstractmethod

@@ -4,13 +4,14 @@ Keys: ``queue`` a list, head first; ``agents`` a set of agent ids known to routi
 ``presence:<a>`` capacity, idle time and the status the agent chose; ``graces`` agent ->
 ``<status>|<until>`` for agents connected nowhere whose chats wait; ``status:<a>`` the status, expiring unless the worker
 holding the agent's socket refreshes it; ``chats:<a>`` the agent's open chats; ``holders``
-conversation -> agent.
+conversation -> agent; ``qlang`` waiting conversation -> ``<language>|<anyone from>``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -57,26 +58,52 @@ class RedisRouter(Router):
         with guard():
             return await script(self._routing_keys, [self._k.prefix, *args])
 
-    async def enqueue(self, conversation_id: str, at_head: bool = False) -> None:
+    async def enqueue(
+        self,
+        conversation_id: str,
+        at_head: bool = False,
+        language: str = "",
+        anyone_from: float = 0.0,
+    ) -> None:
+        label = f"{language}|{anyone_from!r}"
         with guard():
-            await self._enqueue([self._k("queue")], [conversation_id, "1" if at_head else "0"])
+            await self._enqueue(
+                [self._k("queue"), self._k("qlang")],
+                [conversation_id, "1" if at_head else "0", label],
+            )
 
     async def dequeue(self, conversation_id: str) -> bool:
-        with guard():
-            return bool(await self._redis.lrem(self._k("queue"), 1, conversation_id))
+        async with self._redis.pipeline(transaction=True) as tx:
+            tx.lrem(self._k("queue"), 1, conversation_id)
+            tx.hdel(self._k("qlang"), conversation_id)
+            with guard():
+                removed, _ = await tx.execute()
+        return bool(removed)
 
     async def waiting(self) -> list[str]:
         with guard():
             return list(await self._redis.lrange(self._k("queue"), 0, -1))
 
-    async def set_presence(self, agent_id: str, status: str, capacity: int, now: float) -> Presence:
+    async def set_presence(
+        self,
+        agent_id: str,
+        status: str,
+        capacity: int,
+        now: float,
+        languages: Sequence[str] = (),
+    ) -> Presence:
         ttl_ms = int(self.presence_ttl * 1000)
-        reply = await self._route(self._set_presence, agent_id, status, capacity, repr(now), ttl_ms)
+        spoken = tuple(sorted(set(languages)))
+        reply = await self._route(
+            self._set_presence, agent_id, status, capacity, repr(now), ttl_ms, " ".join(spoken)
+        )
         if status == "offline":
             self._local_agents.discard(agent_id)
         else:
             self._local_agents.add(agent_id)
-        return Presence(agent_id, reply[0], int(reply[1]), int(reply[2]), float(reply[3]))
+        return Presence(
+            agent_id, reply[0], int(reply[1]), int(reply[2]), float(reply[3]), status, spoken
+        )
 
     async def presence(self) -> list[Presence]:
         flat = await self._route(self._presence)
@@ -88,8 +115,9 @@ class RedisRouter(Router):
                 int(flat[i + 3]),
                 float(flat[i + 4]),
                 flat[i + 5],
+                tuple(flat[i + 6].split()),
             )
-            for i in range(0, len(flat), 6)
+            for i in range(0, len(flat), 7)
         ]
         return sorted(agents, key=lambda a: a.agent_id)
 

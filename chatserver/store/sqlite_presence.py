@@ -7,6 +7,8 @@ reconnects (as the console does, without ``set_status``) comes back as they were
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chatserver.store._sqlite_db import Database
 from chatserver.store.memory import MemoryRouter
 from chatserver.store.ports import Presence
@@ -31,10 +33,17 @@ class SQLiteRouter(MemoryRouter):
         for agent_id, status, capacity in rows:
             self.restore(agent_id, status, capacity)
 
-    async def set_presence(self, agent_id: str, status: str, capacity: int, now: float) -> Presence:
+    async def set_presence(
+        self,
+        agent_id: str,
+        status: str,
+        capacity: int,
+        now: float,
+        languages: Sequence[str] = (),
+    ) -> Presence:
         # Stored first: nobody sees a status that a restart would forget.
         upsert = (
             "INSERT OR REPLACE INTO agent_presence (agent_id, status, capacity) VALUES (?, ?, ?)"
         )
         await self._db.write([(upsert, (agent_id, status, capacity))])
-        return await super().set_presence(agent_id, status, capacity, now)
+        return await super().set_presence(agent_id, status, capacity, now, languages)

@@ -101,6 +101,8 @@ async def change_agent(request: Request, account: Account) -> dict[str, Any]:
         await _keep_an_admin(request, target)
     updated = _checked({**target.model_dump(), **changes})
     await hub_of(request).accounts.save(updated)
+    if "languages" in changes:
+        await hub_of(request).assigner.languages_changed(updated.id)
     summary = ", ".join(f"{k}={v}" for k, v in changes.items())
     await live_of(request).record(account.id, f"changed agent {target.id}: {summary}")
     return {"agent": updated.public()}

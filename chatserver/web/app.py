@@ -20,6 +20,7 @@ from chatserver.core.hub import Hub
 from chatserver.core.shop_config import LiveBot, LiveShop
 from chatserver.domain.bot import Bot
 from chatserver.domain.clock import Clock, SystemClock
+from chatserver.domain.languages import LanguageRules
 from chatserver.domain.playbook import DOCUMENT as PLAYBOOK
 from chatserver.domain.playbook import parse_playbook
 from chatserver.domain.settings import Settings
@@ -104,6 +105,10 @@ async def first_start(accounts: Accounts, settings: Settings) -> None:
 def follow_shop(hub: Hub, live: LiveShop) -> None:
     """Apply a changed configuration to the parts that keep their own copy."""
     hub.assigner.target_s = hub.settings.response_target_s
+    if live.shop is not None:
+        hub.assigner.language_rules = LanguageRules(
+            live.shop.languages[0], live.shop.language_wait_s
+        )
     hub.chats.canned = live.canned
     hub.chats.playbook = parse_playbook(live.documents.get(PLAYBOOK))
 

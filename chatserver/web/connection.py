@@ -22,6 +22,7 @@ from chatserver.domain.errors import (
     ChatError,
     FrameTooLarge,
     InvalidFrame,
+    Overloaded,
     RateLimited,
     TooManySockets,
     Unauthorized,
@@ -269,7 +270,7 @@ class Connection:
 
     async def _apply(self, frame: Any) -> None:
         if isinstance(frame, p.Hello) and not self._connected:
-            if frame.version != p.PROTOCOL_VERSION:
+            if not p.OLDEST_VERSION <= frame.version <= p.PROTOCOL_VERSION:
                 raise InvalidFrame(
                     f"protocol version {frame.version} is not supported; use {p.PROTOCOL_VERSION}"
                 )
@@ -303,7 +304,12 @@ class Connection:
         return self.settings.origin_allowed(origin)
 
     def _send_error(self, exc: ChatError, frame_type: str | None) -> None:
-        error = p.Error(code=exc.code, message=exc.message, frame_type=frame_type)
+        hint = (
+            {"retry_after_ms": exc.retry_after_ms, "client_id": exc.client_id}
+            if isinstance(exc, Overloaded)
+            else {}
+        )
+        error = p.Error(code=exc.code, message=exc.message, frame_type=frame_type, **hint)
         self.hub.metrics.error(exc.code)
         self.session.send(error.model_dump_json())
 

@@ -14,4 +14,5 @@ local function take(id, cid, now)
   redis.call('HSET', KEYS[3], cid, id)
   redis.call('HSET', P .. 'presence:' .. id, 'idle_since', now)
   redis.call('SADD', KEYS[2], id)
+  redis.call('HDEL', P .. 'qlang', cid)
 end

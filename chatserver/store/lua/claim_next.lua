@@ -1,18 +1,46 @@
 -- ARGV: prefix, now. Returns {conversation, agent} or nil.
+-- The first waiting conversation some online agent with room may take goes to the best of them
+-- (fewest open chats, then longest idle): before its time in 'qlang' (conversation ->
+-- '<language>|<anyone from>') only an agent who speaks its language may take it.
 -- Uses the routing helpers of _routing.lua, prepended when loaded.
 if redis.call('LLEN', KEYS[1]) == 0 then return false end
-local best, best_n, best_idle
+local ready = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local n = room(id)
   if n then
-    local idle = tonumber(redis.call('HGET', P .. 'presence:' .. id, 'idle_since') or '0')
-    if best == nil or n < best_n or (n == best_n and (idle < best_idle
-        or (idle == best_idle and id < best))) then
-      best, best_n, best_idle = id, n, idle
-    end
+    local got = redis.call('HMGET', P .. 'presence:' .. id, 'idle_since', 'langs')
+    local spoken = {}
+    for code in string.gmatch(got[2] or '', '%S+') do spoken[code] = true end
+    ready[#ready + 1] = {id = id, n = n, idle = tonumber(got[1] or '0'), spoken = spoken}
   end
 end
-if best == nil then return false end
-local cid = redis.call('LPOP', KEYS[1])
-take(best, cid, ARGV[2])
-return {cid, best}
+if #ready == 0 then return false end
+table.sort(ready, function(a, b)
+  if a.n ~= b.n then return a.n < b.n end
+  if a.idle ~= b.idle then return a.idle < b.idle end
+  return a.id < b.id
+end)
+-- The best agent for each language any of them speaks: the queue is then walked once.
+local best_for = {}
+for _, agent in ipairs(ready) do
+  for code in pairs(agent.spoken) do
+    if best_for[code] == nil then best_for[code] = agent.id end
+  end
+end
+local now = tonumber(ARGV[2])
+for _, cid in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  local label, agent = redis.call('HGET', P .. 'qlang', cid), ready[1].id
+  if label then
+    local bar = string.find(label, '|', 1, true)
+    local language = string.sub(label, 1, bar - 1)
+    if language ~= '' and now < tonumber(string.sub(label, bar + 1)) then
+      agent = best_for[language]
+    end
+  end
+  if agent then
+    redis.call('LREM', KEYS[1], 1, cid)
+    take(agent, cid, ARGV[2])
+    return {cid, agent}
+  end
+end
+return false

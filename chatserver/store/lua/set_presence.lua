@@ -1,4 +1,5 @@
--- ARGV: prefix, agent, status, capacity, now, ttl ms. Returns {status, capacity, open, idle}.
+-- ARGV: prefix, agent, status, capacity, now, ttl ms, languages (space-separated).
+-- Returns {status, capacity, open, idle}.
 -- The status key expires unless the worker holding the agent's socket refreshes it.
 -- Uses the routing helpers of _routing.lua, prepended when loaded.
 local id, status = ARGV[2], ARGV[3]
@@ -8,7 +9,7 @@ if redis.call('HEXISTS', pk, 'idle_since') == 0
     or (status == 'online' and before ~= 'online') then
   redis.call('HSET', pk, 'idle_since', ARGV[5])
 end
-redis.call('HSET', pk, 'capacity', ARGV[4], 'chosen', status)
+redis.call('HSET', pk, 'capacity', ARGV[4], 'chosen', status, 'langs', ARGV[7])
 if status == 'offline' then redis.call('DEL', sk)
 else redis.call('SET', sk, status, 'PX', ARGV[6]) end
 redis.call('SADD', KEYS[2], id)

@@ -122,6 +122,7 @@
     document.querySelectorAll("[data-f]").forEach(function (n) {
       var k = n.getAttribute("data-f");
       s[k] = n.type === "checkbox" ? n.checked : n.type === "number" ? Number(n.value) : n.value.trim();
+      if (n.type === "number" && n.value.trim() === "" && !n.required) s[k] = null; // the default
     });
     s.hours = { holidays: lines($("f-holidays").value, "\n") };
     DAYS.forEach(function (day) { s.hours[day] = lines($("h-" + day).value, ","); });

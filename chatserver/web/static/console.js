@@ -77,7 +77,7 @@
     return out;
   }
   var link = C.link(location.origin.replace(/^http/, "ws") + "/ws/agent", {
-    open: function () { send({ type: "hello", version: 2, token: S.token, last_seqs: lastSeqs() }); },
+    open: function () { send({ type: "hello", version: 3, token: S.token, last_seqs: lastSeqs() }); },
     frame: function (f) { onFrame(f); },
     down: function () { setConn(false); }
   });
@@ -90,7 +90,7 @@
   function conv(id) {
     if (!S.convs[id]) {
       S.convs[id] = { id: id, events: [], seq: 0, staffSeq: 0, notes: [], tags: [], status: "queued", agent: null,
-        deadline: null, context: null, locale: "", zone: "", shopper: "", email: "", name: "", unread: 0,
+        deadline: null, context: null, locale: "", language: "", zone: "", shopper: "", email: "", name: "", unread: 0,
         typing: false, readSeq: 0, history: null, markedSeq: 0 };
       S.order.unshift(id);
     }
@@ -107,6 +107,7 @@
         f.conversations.forEach(function (i) {
           var c = conv(i.conversation_id);
           c.status = i.status; c.agent = i.agent_id; c.deadline = i.deadline; c.shopper = i.shopper_id;
+          if (i.language) c.language = i.language;
           if (i.customer_name || i.customer_email) { c.name = i.customer_name || c.name; c.email = i.customer_email || c.email; c.customer = true; }
         });
         send({ type: "list_canned" }); send({ type: "list_agents" });
@@ -148,11 +149,13 @@
     switch (e.type) {
       case "conversation_started":
         c.context = e.context; c.locale = e.locale; c.zone = e.timezone; c.shopper = e.shopper_id; c.started = e.ts;
+        if (e.language) c.language = e.language;
         if (e.customer_name || e.customer_email) { c.name = e.customer_name || c.name; c.email = e.customer_email || c.email; c.customer = true; }
         break;
       case "customer_identified":
         c.name = e.customer_name || c.name; c.email = e.customer_email || c.email; c.customer = true; break;
       case "conversation_assigned": case "conversation_transferred":
+        if (e.language) c.language = e.language;
         var fresh = c.agent !== e.agent_id && e.agent_id === S.me;
         c.agent = e.agent_id; c.status = "assigned";
         if (fresh && e.ts > now() - 15) notifyNewChat(c);
@@ -391,7 +394,14 @@
     try { return new Intl.DisplayNames([lang], { type: "region" }).of(r[1].toUpperCase()); } catch (e) { return r[1]; }
   }
   function language(c) {
-    try { return new Intl.DisplayNames([lang], { type: "language" }).of((c.locale || "en").split(/[-_]/)[0]); } catch (e) { return c.locale; }
+    var code = c.language || c.locale || "en";
+    try { return new Intl.DisplayNames([lang], { type: "language" }).of(code.split(/[-_]/)[0]); } catch (e) { return code; }
+  }
+  function languageBadge(code) { // the shopper's language: "DE", its full name on hover
+    var badge = el("span", "lang", code.split(/[-_]/)[0].toUpperCase());
+    try { badge.title = new Intl.DisplayNames([lang], { type: "language" }).of(code); } catch (e) { badge.title = code; }
+    badge.setAttribute("aria-label", badge.title);
+    return badge;
   }
   function countdown(node, deadline) {
     node.hidden = deadline == null;
@@ -416,6 +426,7 @@
       var top = el("div", "top");
       top.appendChild(el("span", "pos", "#" + w.position));
       top.appendChild(el("span", "label", c ? shopperLabel(c) : t("c.waiting_shopper")));
+      if (w.language) top.appendChild(languageBadge(w.language));
       var wt = el("span", "waited", t("c.waiting_for", { time: mmss(now() - w.queued_at) }));
       wt.setAttribute("data-queued", w.queued_at);
       top.appendChild(wt);
@@ -439,6 +450,7 @@
       var b = el("button", "pick"); b.type = "button"; b.onclick = function () { select(id); };
       var top = el("span", "top");
       top.appendChild(el("span", "label", shopperLabel(c)));
+      if (c.language) top.appendChild(languageBadge(c.language));
       if (c.unread) top.appendChild(el("span", "unread", String(c.unread)));
       var cd = el("span", "countdown"); cd.setAttribute("data-deadline", c.deadline == null ? "" : c.deadline);
       countdown(cd, c.status === "closed" ? null : c.deadline);
@@ -468,6 +480,7 @@
     if (!c) return;
     var own = c.agent === S.me && c.status !== "closed";
     $("chat-title").textContent = shopperLabel(c);
+    if (c.language) $("chat-title").appendChild(languageBadge(c.language));
     var bits = [];
     if (region(c)) bits.push(region(c));
     bits.push(language(c));

@@ -86,6 +86,10 @@
       report.response.by_staffed.map(function (r) {
         return [r.key, r.first.count, r.first.answered, r.first.misses, num(r.first.p50_s), num(r.first.p90_s), pct(r.first.share_within)];
       }));
+    table($("languages"), [t("r.language"), t("r.clocks"), t("r.answered"), t("r.misses"), t("r.p50"), t("r.p90"), t("r.within")],
+      (report.response.by_language || []).map(function (r) {
+        return [languageName(r.key), r.first.count, r.first.answered, r.first.misses, num(r.first.p50_s), num(r.first.p90_s), pct(r.first.share_within)];
+      }));
     var ratings = {};
     report.quality.by_agent.forEach(function (r) { ratings[r.agent_id] = r; });
     var qa = {};
@@ -113,6 +117,10 @@
     table($("choices"), [t("r.choice"), t("r.times")], n.choices.map(function (x) { return [t(choices[x.key] || x.key), x.count]; }));
     document.body.dataset.drawn = "yes";
     document.dispatchEvent(new CustomEvent("reports:drawn", { detail: { query: range(), token: token, pct: pct, num: num, table: table, figures: figures } }));
+  }
+
+  function languageName(code) { // "de" -> "German (de)" in the page's language
+    try { return new Intl.DisplayNames([lang], { type: "language" }).of(code) + " (" + code + ")"; } catch (e) { return code; }
   }
 
   function drawLive(live) {
@@ -144,7 +152,7 @@
   }
 
   function csvLinks() {
-    var names = ["summary", "response", "agents", "days", "tags", "comments", "unanswered", "notices", "resolutions", "tone", "effort", "products"];
+    var names = ["summary", "response", "languages", "agents", "days", "tags", "comments", "unanswered", "notices", "resolutions", "tone", "effort", "products"];
     $("csv").replaceChildren.apply($("csv"), names.map(function (name) {
       var a = document.createElement("a"); a.href = "#"; a.textContent = name + ".csv";
       a.addEventListener("click", function (ev) {

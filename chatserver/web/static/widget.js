@@ -54,7 +54,7 @@
     if (was && (!customer || customer.id !== was.id)) { // logged out: their chat leaves this browser
       st.cid = null; st.events = []; st.prev = []; st.pending = []; st.unread = 0; save(); render();
     }
-    if (welcomed) link.drop();
+    if (welcomed) link.drop(); else if (needed()) wake();
   };
   var open = false, ui = {};
 
@@ -133,12 +133,24 @@
   }
 
   // --- the socket: hello, resume, backoff ------------------------------------------------------
+  // It opens only when needed, so most page views cost one cached file: when the shopper opens
+  // the chat, when a conversation is to follow (live: set as one starts, cleared as it ends or
+  // after a day), when messages wait to be sent, or when the token is not one the widget was
+  // handed as a new visitor, or the shop's page names its logged-in customer: notices may wait.
+  var DAY_MS = 86400000, linked = false, fresh = false, retryTimer = null;
+  function needed() {
+    return !!(st.open || (st.pending && st.pending.length) || (st.live && Date.now() - st.live < DAY_MS) ||
+              (st.token && !st.anon) || customer);
+  }
+  function wake() { if (!linked) { linked = true; link.connect(); } }
+  function following(conv) { st.live = conv && conv.status && conv.status !== "closed" ? Date.now() : 0; }
   var link = C.link(base.replace(/^http/, "ws") + "/ws/shopper", {
     open: function () {
       // Positions per conversation: a newer one (begun in another tab) comes from its start.
       var seqs = {};
       if (st.cid) seqs[st.cid] = lastSeq();
-      var hello = { type: "hello", version: 2, token: st.token || null, last_seqs: seqs,
+      fresh = !st.token;
+      var hello = { type: "hello", version: 3, token: st.token || null, last_seqs: seqs,
                     locale: cut(locale, 35), timezone: cut(zone, 64), context: context() };
       if (customer) hello.customer = customer;
       send(hello);
@@ -155,7 +167,9 @@
         welcomed = true; link.resetBackoff(); target = f.response_target_s || 60;
         skew = f.server_time ? f.server_time - Date.now() / 1000 : 0;
         st.token = f.token || st.token;
+        if (fresh) st.anon = true;
         var conv = (f.conversations || [])[0];
+        following(conv);
         if (!conv || conv.conversation_id !== st.cid) {
           st.cid = conv ? conv.conversation_id : null; retire(); // it comes from its start
         }
@@ -176,8 +190,9 @@
         break;
       case "read_receipt": if (f.role === "agent" && f.seq > readSeq) readSeq = f.seq; break;
       case "error":
-        if (f.code === "unauthorized" && st.token) { st.token = null; st.cid = null; st.events = []; save(); }
+        if (f.code === "unauthorized" && st.token) { st.token = null; st.anon = false; st.cid = null; st.events = []; save(); }
         if (f.code === "identity_refused") { customer = null; if (window.console) console.warn("chat: " + f.message); }
+        if (f.code === "overloaded") { resendLater(f.retry_after_ms); break; }
         if (f.frame_type === "send_message" || f.frame_type === "rate" || f.frame_type === "leave_email" || f.frame_type === "accept_resolution") notice(f.message);
         break;
       default:
@@ -193,6 +208,7 @@
     }
     if (st.events.some(function (x) { return x.seq === e.seq; })) return;
     st.events.push(e);
+    following(state());
     if (e.type === "message_posted" && e.author !== "shopper") agentTyping = false;
     if ((e.type === "message_posted" && e.author !== "shopper") || e.type === "notice_posted") {
       if (!open || document.hidden) st.unread = (st.unread || 0) + 1;
@@ -201,6 +217,15 @@
       st.pending = st.pending.filter(function (m) { return m.client_id !== e.client_id; });
     }
     save(); render(); markRead();
+  }
+  // The server is too busy for a shopper message now: the same ones again after its hint (the
+  // client_id makes a repeat harmless), with jitter so refused shoppers do not come back at once.
+  function resendLater(ms) {
+    if (retryTimer) return;
+    retryTimer = setTimeout(function () {
+      retryTimer = null;
+      if (welcomed) st.pending.forEach(function (m) { send({ type: "send_message", client_id: m.client_id, text: m.text }); });
+    }, (ms || 1000) * (1 + Math.random() * 0.5));
   }
   function markRead() {
     var s = lastSeq();
@@ -227,7 +252,7 @@
   function notice(text) { ui.notice.textContent = text; ui.notice.hidden = false; setTimeout(function () { ui.notice.hidden = true; }, 6000); }
   function setOpen(v) {
     open = v; st.open = v;
-    if (v) { st.unread = 0; }
+    if (v) { st.unread = 0; wake(); }
     save(); render();
     if (v) { ui.input.focus(); markRead(); } else { ui.bubble.focus(); }
   }
@@ -499,7 +524,7 @@
     document.addEventListener("visibilitychange", markRead);
     window.addEventListener("resize", render);
     window.addEventListener("storage", function (e) {
-      if (e.key === KEY) { st = load(); render(); }
+      if (e.key === KEY) { st = load(); render(); if (needed()) wake(); }
       if (e.key === LANG_KEY && e.newValue && C.language(e.newValue) !== lang) speak(e.newValue); // another tab
     });
     translated();
@@ -597,7 +622,7 @@
       build();
       open = !!st.open;
       render();
-      link.connect();
+      if (needed()) wake();
     });
   }
   if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);

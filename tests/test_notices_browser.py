@@ -53,7 +53,9 @@ async def test_the_widget_shows_a_delay_card_with_three_choices_and_the_one_clic
     )
     await page.goto(server.url + "/")
     await expect(page.locator(".badge")).to_have_text("1")
-    await expect(page.locator(".bubble")).to_have_attribute("aria-label", "Open chat, 1 unread message")
+    await expect(page.locator(".bubble")).to_have_attribute(
+        "aria-label", "Open chat, 1 unread message"
+    )
 
     await page.locator(".bubble").click()
     card = page.locator(".notice-card")

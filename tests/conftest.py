@@ -144,12 +144,17 @@ class Server:
         capacity: int = 2,
         online: bool = True,
         last_seqs: dict[str, int] | None = None,
+        languages: list[str] | None = None,
     ) -> Client:
-        """An agent (created if new) logged in on a socket, online with this capacity."""
-        if await self.hub.accounts.get(agent_id) is None:
-            await self.hub.accounts.add(
+        """An agent (created if new, speaking ``languages`` if given) logged in on a socket,
+        online with this capacity."""
+        account = await self.hub.accounts.get(agent_id)
+        if account is None:
+            account = await self.hub.accounts.add(
                 agent_id, agent_id.title(), "pw-" + agent_id, capacity=capacity
             )
+        if languages is not None:
+            await self.hub.accounts.save(account.model_copy(update={"languages": languages}))
         token = self.hub.tokens.new_session(agent_id)
         client = await self.raw("/ws/agent")
         await client.send(

@@ -82,7 +82,7 @@ async def test_add_edit_delete_and_restore_are_live_and_counted_by_the_server(
     shopper = await server.raw("/ws/shopper", origin=server.settings.base_url)
     await shopper.send(p.Hello(version=p.PROTOCOL_VERSION, locale="de-DE"))
     await shopper.expect("welcome")
-    agent = await server.agent("al")
+    agent = await server.agent("al", languages=["de"])
     await shopper.send(p.SendMessage(client_id="s1", text="Hallo"))
     cid = (await agent.expect("conversation_assigned"))["conversation_id"]
     for n, text in enumerate(["Auf keinen Fall, leider.", "Wir schicken es heute."]):

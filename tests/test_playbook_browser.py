@@ -79,6 +79,8 @@ async def test_closings_are_offered_in_the_conversations_language(
     start_server: ServerFactory, new_page: NewPage, shop_dir: Path
 ) -> None:
     server = await start_server(faq_dir=shop_dir)
+    maria = await server.hub.accounts.add("maria", "Maria", "secret-maria", capacity=3)
+    await server.hub.accounts.save(maria.model_copy(update={"languages": ["en", "de"]}))
     agent = await agent_console(new_page, server)
     shopper = await server.raw("/ws/shopper", origin=server.settings.base_url)
     await shopper.send(p.Hello(version=p.PROTOCOL_VERSION, locale="de-AT"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chatserver.domain import protocol as p
 from tests.conftest import Server
 
@@ -250,3 +252,30 @@ async def test_typing_reaches_the_other_side(server: Server) -> None:
     )
     await agent.send(p.Typing(conversation_id=conversation_id, is_typing=True))
     await shopper.expect("typing_notice", role="agent")
+
+
+async def test_a_new_visitors_hello_reads_nothing_and_keeps_nothing(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page view that opens the chat for the first time costs no store read, so the store
+    keeps nothing in memory per visitor; a returning visitor's hello reads their list."""
+    records = server.hub.store.records
+    asked: list[str] = []
+    of_shopper = records.of_shopper
+
+    async def counted(shopper_id: str) -> list[str]:
+        asked.append(shopper_id)
+        return await of_shopper(shopper_id)
+
+    monkeypatch.setattr(records, "of_shopper", counted)
+    tokens = []
+    for _ in range(20):
+        client = await server.raw("/ws/shopper", origin=server.settings.base_url)
+        await client.send(p.Hello(version=p.PROTOCOL_VERSION))
+        tokens.append((await client.expect("welcome"))["token"])
+        await client.close()
+    assert asked == []
+    back = await server.raw("/ws/shopper", origin=server.settings.base_url)
+    await back.send(p.Hello(version=p.PROTOCOL_VERSION, token=tokens[0]))
+    await back.expect("welcome")
+    assert len(asked) == 1

@@ -141,15 +141,19 @@ class Hub:
     async def connect_shopper(self, session: Session, hello: p.Hello) -> None:
         """Identify a shopper (or make a new one) and resume their latest conversation."""
         token = hello.token
+        new_visitor = ""
         if token:
             session.user_id = self.tokens.shopper_id(token)
         else:
             session.user_id, token = self.tokens.new_shopper()
+            new_visitor = session.user_id
         if hello.customer is not None:
             await self._identify(session, hello.customer)
         # Watch for a conversation another tab starts before reading the latest: no gap.
         await self.fanout.add_shopper(session)
-        conversation = await self.journal.latest(session.user_id)
+        # A visitor made just now has no conversation: nothing to read, nor to keep in memory.
+        fresh = session.user_id == new_visitor
+        conversation = None if fresh else await self.journal.latest(session.user_id)
         self.chats.hellos[session] = hello
         infos = []
         if conversation is not None:

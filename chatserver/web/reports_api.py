@@ -9,7 +9,10 @@ and products (tables ``tone``, ``effort``, ``products`` as CSV). Each needs ``Au
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +23,7 @@ from chatserver.core.hub import Hub
 from chatserver.core.metrics import CONTENT_TYPE
 from chatserver.domain.errors import Unauthorized
 from chatserver.reports import tables
+from chatserver.reports.compute import Yardstick
 from chatserver.reports.insight import build_insight
 from chatserver.reports.insight_models import InsightReport
 from chatserver.reports.insight_tables import INSIGHT_TABLES
@@ -30,9 +34,48 @@ from chatserver.web.responses import error_response
 READERS = ("manager", "admin")
 
 
-class _Refused(Exception):
+class Refused(Exception):
+    """A report request that is answered with an error (its ``response``)."""
+
     def __init__(self, status: int, message: str) -> None:
         self.response = error_response(status, message)
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def refusing(endpoint: Endpoint) -> Endpoint:
+    """The endpoint, answering a ``Refused`` raised inside it with its error response."""
+
+    @functools.wraps(endpoint)
+    async def answer(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except Refused as refused:
+            return refused.response
+
+    return answer
+
+
+@dataclass(frozen=True)
+class ReportRange:
+    """What a report request asks for: the days' span in the shop's zone, read by a manager."""
+
+    hub: Hub
+    settings: Yardstick
+    since: float
+    until: float
+    now: float
+
+
+async def report_range(request: Request) -> ReportRange:
+    """The request's manager-checked hub and its ``from``/``to`` days (default the last 7)."""
+    hub = await _manager(request)
+    settings = report_settings(hub.settings)
+    now = hub.clock.now()
+    today = datetime.fromtimestamp(now, ZoneInfo(settings.time_zone)).date()
+    since, until = day_range(*_dates(request, today), settings.time_zone)
+    return ReportRange(hub, settings, since, until, now)
 
 
 async def _manager(request: Request) -> Hub:
@@ -40,13 +83,13 @@ async def _manager(request: Request) -> Hub:
     hub: Hub = request.app.state.hub
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise _Refused(401, "reports need 'Authorization: Bearer <token>' from /api/login")
+        raise Refused(401, "reports need 'Authorization: Bearer <token>' from /api/login")
     try:
         account, _ = await hub.accounts.session_account(hub.tokens, token.strip())
     except Unauthorized as exc:
-        raise _Refused(401, exc.message) from exc
+        raise Refused(401, exc.message) from exc
     if account.role not in READERS:
-        raise _Refused(403, "reports are for managers and admins")
+        raise Refused(403, "reports are for managers and admins")
     return hub
 
 
@@ -58,63 +101,50 @@ def _dates(request: Request, today: date) -> tuple[date, date]:
             request.query_params.get("from") or (last - timedelta(days=6)).isoformat()
         )
     except ValueError as exc:
-        raise _Refused(400, f"dates must be YYYY-MM-DD: {exc}") from exc
+        raise Refused(400, f"dates must be YYYY-MM-DD: {exc}") from exc
     if first > last:
-        raise _Refused(400, "'from' must not be after 'to'")
+        raise Refused(400, "'from' must not be after 'to'")
     if (last - first).days > 366:
-        raise _Refused(400, "a report covers at most 366 days")
+        raise Refused(400, "a report covers at most 366 days")
     return first, last
 
 
 async def _report(request: Request) -> Report:
-    hub = await _manager(request)
-    settings = report_settings(hub.settings)
-    now = hub.clock.now()
-    today = datetime.fromtimestamp(now, ZoneInfo(settings.time_zone)).date()
-    since, until = day_range(*_dates(request, today), settings.time_zone)
-    return await build_report(hub.store, settings, since, until, now)
+    asked = await report_range(request)
+    return await build_report(asked.hub.store, asked.settings, asked.since, asked.until, asked.now)
 
 
 async def _insight(request: Request) -> InsightReport:
-    hub = await _manager(request)
-    zone = report_settings(hub.settings).time_zone
-    today = datetime.fromtimestamp(hub.clock.now(), ZoneInfo(zone)).date()
-    since, until = day_range(*_dates(request, today), zone)
-    return await build_insight(hub.store, since, until, zone)
+    asked = await report_range(request)
+    return await build_insight(asked.hub.store, asked.since, asked.until, asked.settings.time_zone)
 
 
+@refusing
 async def insight(request: Request) -> Response:
     """``GET /api/reports/insight``: flagged tone, customer effort and products, as JSON."""
-    try:
-        result = await _insight(request)
-    except _Refused as refused:
-        return refused.response
+    result = await _insight(request)
     return Response(result.model_dump_json(), media_type="application/json")
 
 
+@refusing
 async def report(request: Request) -> Response:
     """``GET /api/reports``: the whole report as JSON."""
-    try:
-        result = await _report(request)
-    except _Refused as refused:
-        return refused.response
+    result = await _report(request)
     return Response(result.model_dump_json(), media_type="application/json")
 
 
+@refusing
 async def table_csv(request: Request) -> Response:
     """``GET /api/reports/{table}.csv``: one table of the report as CSV."""
     name = request.path_params["table"]
     make, make_insight = tables.TABLES.get(name), INSIGHT_TABLES.get(name)
-    try:
-        if make is not None:
-            table = make(await _report(request))
-        elif make_insight is not None:
-            table = make_insight(await _insight(request))
-        else:
-            names = ", ".join([*tables.TABLES, *INSIGHT_TABLES])
-            raise _Refused(404, f"no table {name!r}; tables: {names}")
-    except _Refused as refused:
-        return refused.response
+    if make is not None:
+        table = make(await _report(request))
+    elif make_insight is not None:
+        table = make_insight(await _insight(request))
+    else:
+        names = ", ".join([*tables.TABLES, *INSIGHT_TABLES])
+        raise Refused(404, f"no table {name!r}; tables: {names}")
     return Response(
         tables.to_csv(table),
         media_type="text/csv; charset=utf-8",
@@ -122,12 +152,10 @@ async def table_csv(request: Request) -> Response:
     )
 
 
+@refusing
 async def live_state(request: Request) -> Response:
     """``GET /api/reports/live``: agents online, chats open, queue and oldest wait now."""
-    try:
-        hub = await _manager(request)
-    except _Refused as refused:
-        return refused.response
+    hub = await _manager(request)
     state = await live(hub.store, hub.clock.now())
     return Response(state.model_dump_json(), media_type="application/json")
 

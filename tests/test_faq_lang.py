@@ -409,6 +409,28 @@ def test_german_typed_without_umlauts_or_with_a_known_word_gets_its_answer(
 
 
 @pytest.mark.parametrize(
+    ("text", "entry_id"),
+    [
+        # Compounds the FAQ never uses, made of words it does: "paket" + "verfolgung" + "nummer".
+        ("wo finde ich die paketverfolgungsnummer", "order-tracking"),
+        ("gibt es eine kartenzahlung", "payment-methods"),
+    ],
+)
+def test_a_german_compound_of_faq_words_is_understood(
+    german_portuguese_bot: FaqBot, text: str, entry_id: str
+) -> None:
+    reply = german_portuguese_bot.reply(text)
+    assert (reply.kind, reply.entry_id, reply.lang) == ("answer", entry_id, "de")
+
+
+def test_a_german_compound_with_a_part_the_faq_never_uses_is_not_answered(
+    german_portuguese_bot: FaqBot,
+) -> None:
+    # "fahrrad" is no FAQ word: the compound stays unknown, the shop does not sell helmets.
+    assert german_portuguese_bot.reply("verkauft ihr fahrradhelme").kind == "abstain"
+
+
+@pytest.mark.parametrize(
     ("text", "lang"),
     [
         ("Ich möchte das lieber mit einem Menschen klären", "de"),

@@ -102,6 +102,8 @@ class Language:
     places: re.Pattern[str] | None = None
     kana_words: frozenset[str] = frozenset()
     respell: tuple[tuple[str, str], ...] = ()
+    split_compounds: bool = False
+    compound_joints: tuple[str, ...] = ()
     tuning: Tuning = Tuning()
     intents: Intents = Intents()
     _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -304,6 +306,8 @@ def parse_language(data: dict[str, Any]) -> Language:
         places=places,
         kana_words=frozenset(data.get("kana_words", ())),
         respell=tuple((old, new) for old, new in data.get("respell", ())),
+        split_compounds=bool(data.get("split_compounds", False)),
+        compound_joints=tuple(data.get("compound_joints", ())),
         tuning=Tuning(**data.get("tuning", {})),
         intents=intents,
     )

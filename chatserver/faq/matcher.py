@@ -30,6 +30,10 @@ _GENERIC_WEIGHT = 0.4
 _COSINE_WEIGHT = 0.6
 _CACHE_LIMIT = 20_000
 _TOP = 6
+#: A compound's parts are at least this long ("ab", "an" are no parts of "abholung").
+_SHORTEST_PART = 3
+#: Shorter words are seldom compounds, and more often a typo or a word of its own ("uhrzeit").
+_SHORTEST_COMPOUND = 8
 
 
 class Match(BaseModel):
@@ -85,6 +89,7 @@ class Matcher:
         normalise, concept = self.lang.normalise, self.lang.concept
         self._vocabulary: dict[str, list[str]] = defaultdict(list)
         self._corrections: dict[str, str] = {}
+        self._splits: dict[str, list[str]] = {}
         texts: list[str] = []
         groups: list[int] = []
         entry_words: list[dict[str, float]] = []
@@ -176,6 +181,55 @@ class Matcher:
         known = all(w in self._known or self.lang.concept(w) in self._idf for w in words)
         return words if known else []
 
+    def _is_faq_word(self, word: str) -> bool:
+        word = self.lang.shorthand.get(word, word)
+        return word not in self.lang.stopwords and (
+            word in self._known or self.lang.concept(word) in self._idf
+        )
+
+    def _split(self, word: str) -> list[str]:
+        """Split an unknown compound into words the FAQ uses, when it is made only of those.
+
+        "paketverfolgung" is "paket" + "verfolgung", "sendungsverfolgungsnummer" is "sendung" +
+        "verfolgung" + "nummer" (a joining "s" dropped). Returns [] otherwise, so a compound
+        with a part the FAQ never uses ("fahrradhelm") stays one unknown word.
+        """
+        if (
+            not self.lang.split_compounds
+            or len(word) < _SHORTEST_COMPOUND
+            or word in self.lang.synonyms
+            or self._is_faq_word(word)
+        ):
+            return []
+        cached = self._splits.get(word)
+        if cached is None:
+            respelled = self.lang.respelled(word)
+            cached = self._split_parts(word) or (
+                self._split_parts(respelled) if respelled != word else []
+            )
+            if len(self._splits) > _CACHE_LIMIT:
+                self._splits.clear()
+            self._splits[word] = cached
+        return cached
+
+    def _split_parts(self, word: str, depth: int = 0) -> list[str]:
+        if depth > 2 or len(word) < 2 * _SHORTEST_PART or not word.isalpha():
+            return []
+        # The longest known head first: "versandkosten" is "versand" + "kosten", not "vers...".
+        for cut in range(len(word) - _SHORTEST_PART, _SHORTEST_PART - 1, -1):
+            head, tail = word[:cut], word[cut:]
+            heads = [head]
+            for joint in self.lang.compound_joints:
+                if head.endswith(joint) and len(head) - len(joint) >= _SHORTEST_PART:
+                    heads.append(head[: -len(joint)])
+            found = next((h for h in heads if self._is_faq_word(h)), None)
+            if found is None:
+                continue
+            rest = [tail] if self._is_faq_word(tail) else self._split_parts(tail, depth + 1)
+            if rest:
+                return [self.lang.shorthand.get(part, part) for part in (found, *rest)]
+        return []
+
     def _words(self, text: str) -> list[str]:
         """Normalise a question, fix typos, and read unknown names in a shipping question as places.
 
@@ -187,7 +241,7 @@ class Matcher:
         words = [
             fixed
             for word in lang.normalise(text).split()
-            for fixed in self._respell(word) or [self._correct(word)]
+            for fixed in self._respell(word) or self._split(word) or [self._correct(word)]
         ]
         if not lang.shipping or not any(lang.concept(word) in lang.shipping for word in words):
             return words

@@ -423,6 +423,33 @@ def test_a_german_compound_of_faq_words_is_understood(
     assert (reply.kind, reply.entry_id, reply.lang) == ("answer", entry_id, "de")
 
 
+@pytest.mark.parametrize(
+    ("text", "entry_id"),
+    [
+        # Austrian and Swiss spellings: "packerl" is a parcel, "bstellig" an order.
+        ("servus, wann kummt mei packerl", "order-status"),
+        ("kann i mei bstellig no stornieren", "order-cancel"),
+        # "annullieren" means cancelling in the word data; the n-grams read it as "stornieren".
+        ("ich möchte den auftrag annullieren", "order-cancel"),
+    ],
+)
+def test_german_words_the_faq_never_writes_are_understood(
+    german_portuguese_bot: FaqBot, text: str, entry_id: str
+) -> None:
+    reply = german_portuguese_bot.reply(text)
+    assert (reply.kind, reply.entry_id, reply.lang) == ("answer", entry_id, "de")
+
+
+def test_a_german_letter_opening_says_nothing_about_the_question(
+    german_portuguese_bot: FaqBot,
+) -> None:
+    # "Damen" is no typo of "Daten": a formal line about bicycles is not about privacy.
+    opening = "Sehr geehrte Damen und Herren, "
+    assert german_portuguese_bot.reply(opening + "verkauft ihr Fahrräder?").kind == "abstain"
+    reply = german_portuguese_bot.reply(opening + "wie kann ich meine Bestellung stornieren?")
+    assert (reply.kind, reply.entry_id) == ("answer", "order-cancel")
+
+
 def test_a_german_compound_with_a_part_the_faq_never_uses_is_not_answered(
     german_portuguese_bot: FaqBot,
 ) -> None:

@@ -103,6 +103,7 @@ class Language:
     kana_words: frozenset[str] = frozenset()
     respell: tuple[tuple[str, str], ...] = ()
     split_compounds: bool = False
+    synonyms_as_faq_words: bool = False
     compound_joints: tuple[str, ...] = ()
     tuning: Tuning = Tuning()
     intents: Intents = Intents()
@@ -307,6 +308,7 @@ def parse_language(data: dict[str, Any]) -> Language:
         kana_words=frozenset(data.get("kana_words", ())),
         respell=tuple((old, new) for old, new in data.get("respell", ())),
         split_compounds=bool(data.get("split_compounds", False)),
+        synonyms_as_faq_words=bool(data.get("synonyms_as_faq_words", False)),
         compound_joints=tuple(data.get("compound_joints", ())),
         tuning=Tuning(**data.get("tuning", {})),
         intents=intents,

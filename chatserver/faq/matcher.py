@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -106,6 +106,15 @@ class Matcher:
         for word in sorted(words_seen):
             self._vocabulary[word[0]].append(word)
         self._known = words_seen | self.lang.stopwords
+        # The FAQ's commonest word for each concept: a synonym it never writes ("annullieren")
+        # is read as that word ("stornieren"), so the n-grams and the meaning see it too.
+        counts: Counter[str] = Counter(
+            word for text in texts for word in self.lang.content_words(text)
+        )
+        self._faq_word: dict[str, str] = {}
+        if self.lang.synonyms_as_faq_words:
+            for word, _ in counts.most_common():
+                self._faq_word.setdefault(self.lang.concept(word), word)
         # IDF over entries, not examples: an entry with many ways of asking must not dilute it.
         total = len(entries)
         per_entry = document_frequencies(entry_concepts)
@@ -181,6 +190,17 @@ class Matcher:
         known = all(w in self._known or self.lang.concept(w) in self._idf for w in words)
         return words if known else []
 
+    def _as_faq_word(self, word: str) -> str:
+        """Return the FAQ's word for a synonym from the language data it never writes."""
+        if word in self._known:
+            return word
+        lang = self.lang
+        if word not in lang.synonyms and lang.stem(word) not in lang.synonyms:
+            return word
+        # A product is no "artikel" to the n-grams: generic concepts keep the shopper's word.
+        concept = lang.concept(word)
+        return word if concept in lang.generic else self._faq_word.get(concept, word)
+
     def _is_faq_word(self, word: str) -> bool:
         word = self.lang.shorthand.get(word, word)
         return word not in self.lang.stopwords and (
@@ -243,6 +263,8 @@ class Matcher:
             for word in lang.normalise(text).split()
             for fixed in self._respell(word) or self._split(word) or [self._correct(word)]
         ]
+        if self._faq_word:
+            words = [self._as_faq_word(word) for word in words]
         if not lang.shipping or not any(lang.concept(word) in lang.shipping for word in words):
             return words
         place, prepositions = lang.place, lang.place_prepositions

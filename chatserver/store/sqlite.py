@@ -6,6 +6,8 @@ import asyncio
 import bisect
 import contextlib
 import json
+import sqlite3
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,32 +47,37 @@ CREATE TABLE IF NOT EXISTS events (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS events_client_id
     ON events (conversation_id, client_id) WHERE client_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS conversations (
+CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+"""
+
+# Reports read REPORT_FIELDS of up to 100k records at once: each row keeps them as one JSON array,
+# written with the document from the record in memory, so a report never parses whole documents.
+_REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
+_CONVERSATIONS = """
+CREATE TABLE IF NOT EXISTS {name} (
     id TEXT PRIMARY KEY,
     shopper_id TEXT NOT NULL,
     created_at REAL NOT NULL,
     doc TEXT NOT NULL,
-    report_row TEXT GENERATED ALWAYS AS ({report_row}) STORED
+    report_row TEXT NOT NULL DEFAULT '[]'
 );
-CREATE INDEX IF NOT EXISTS conversations_shopper ON conversations (shopper_id, created_at);
-CREATE INDEX IF NOT EXISTS conversations_created ON conversations (created_at);
-CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 """
-
-# Reports read REPORT_FIELDS of up to 100k records at once: SQLite keeps them as a JSON array in a
-# column it computes on every write, so a report never parses whole documents.
-_REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
 _SCHEMA = (
-    _SCHEMA.replace("{report_row}", _REPORT_ROW)
+    _SCHEMA
+    + _CONVERSATIONS.format(name="conversations")
     + SQLITE_SCHEMA
     + _EXTRA_SCHEMA
     + _NOTICE_SCHEMA
     + _REVIEWS_SCHEMA
     + PRESENCE_SCHEMA
 )
-_REPORT_INDEX = (
-    "CREATE INDEX IF NOT EXISTS conversations_report ON conversations (created_at, report_row)"
-)
+_CONVERSATION_INDEXES = """
+CREATE INDEX IF NOT EXISTS conversations_shopper ON conversations (shopper_id, created_at);
+CREATE INDEX IF NOT EXISTS conversations_created ON conversations (created_at);
+CREATE INDEX IF NOT EXISTS conversations_report ON conversations (created_at, report_row);
+"""
+# PRAGMA user_version: which REPORT_FIELDS the report_row column holds (0: a file made before).
+_REPORT_LAYOUT = zlib.crc32(" ".join(("report_row", *REPORT_FIELDS)).encode()) & 0x7FFFFFFF
 
 _LOGS_IN_MEMORY = 20_000
 _RECORDS_IN_MEMORY = 20_000
@@ -101,7 +108,6 @@ class SQLiteRecords(Records):
         self._by_shopper: LRU[str, list[tuple[float, str]]] = LRU(
             _RECORDS_IN_MEMORY, keep=lambda key, _: key in self._writing
         )
-        self.has_report_row = False
         self._opening: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def create(
@@ -109,11 +115,15 @@ class SQLiteRecords(Records):
     ) -> None:
         created_at = json.loads(fields.get("created_at", "0"))
         index = await self._shopper_index(shopper_id)
-        insert = "INSERT INTO conversations (id, shopper_id, created_at, doc) VALUES (?, ?, ?, ?)"
-        statement = (insert, (conversation_id, shopper_id, created_at, _doc(fields)))
+        doc = dict(fields)
+        insert = (
+            "INSERT INTO conversations (id, shopper_id, created_at, doc, report_row)"
+            " VALUES (?, ?, ?, json(?), ?)"
+        )
+        statement = (insert, (conversation_id, shopper_id, created_at, _doc(doc), _report(doc)))
         with self.writing(conversation_id, shopper_id):
             bisect.insort(index, (created_at, conversation_id))
-            self.docs.put(conversation_id, dict(fields))
+            self.docs.put(conversation_id, doc)
             await self._db.write([statement])
 
     async def open_or_create(
@@ -163,15 +173,13 @@ class SQLiteRecords(Records):
 
     @staticmethod
     def patch(conversation_id: str, doc: dict[str, str], fields: Mapping[str, str]) -> Statement:
-        """Set fields of a loaded record in memory now; returns the statement that stores them."""
+        """Set fields of a loaded record in memory now; returns the statement that stores it.
+
+        The statement writes the whole document as memory holds it now (and its report row): the
+        last one committed is the record, however many of its writes share a batch.
+        """
         doc.update(fields)
-        # json_set: SQLite parses each value once, Python none.
-        paths = ", ".join("?, json(?)" for _ in fields)
-        params = [item for name, value in fields.items() for item in (f"$.{name}", value)]
-        return (
-            f"UPDATE conversations SET doc = json_set(doc, {paths}) WHERE id = ?",
-            (*params, conversation_id),
-        )
+        return (_UPDATE, (_doc(doc), _report(doc), conversation_id))
 
     async def get(self, conversation_id: str) -> dict[str, str] | None:
         doc = await self._fields(conversation_id)
@@ -228,15 +236,10 @@ class SQLiteRecords(Records):
         return [_fields_of(row[0]) for row in rows]
 
     async def scan(self, since: float, until: float) -> str:
-        # A file without an up-to-date report_row column computes the same array on the fly.
-        # One string built by SQLite: no Python object per record.
-        source = (
-            "report_row) FROM conversations INDEXED BY conversations_report"
-            if self.has_report_row
-            else f"{_REPORT_ROW}) FROM conversations"
-        )
+        # One string built by SQLite from the covering index: no Python object per record.
         rows = await self._db.read(
-            f"SELECT group_concat({source} WHERE created_at >= ? AND created_at < ?",
+            "SELECT group_concat(report_row) FROM conversations INDEXED BY conversations_report"
+            " WHERE created_at >= ? AND created_at < ?",
             (since, until),
         )
         return "[" + (rows[0][0] or "") + "]"
@@ -385,7 +388,7 @@ class SQLiteStore(Store):
 
     def __init__(self, path: Path, files: Files | None = None) -> None:
         self.path = path
-        self.db = Database(path, _SCHEMA)
+        self.db = Database(path, _SCHEMA, _migrate)
         records = SQLiteRecords(self.db)
         self.memory_router = SQLiteRouter(self.db)
         super().__init__(
@@ -407,16 +410,6 @@ class SQLiteStore(Store):
     async def start(self) -> None:
         """Open the file; rebuild the queue and who holds which chat from the records."""
         await self.db.open()
-        # A file made before the report_row column, or before REPORT_FIELDS last changed, has no
-        # column or one with other fields; SQLite cannot change a stored column's expression in
-        # place, so such a file computes the rows on the fly (slower) rather than being rebuilt.
-        schema = await self.db.read(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'conversations'"
-        )
-        self._records.has_report_row = _REPORT_ROW in schema[0][0]
-        if self._records.has_report_row:
-            # Covering: a report reads its rows in created_at order without touching the table.
-            await self.db.write([(_REPORT_INDEX, ())])
         await self.memory_router.load()
         rows = await self.db.read(
             "SELECT id, doc FROM conversations"
@@ -438,11 +431,53 @@ class SQLiteStore(Store):
         await self.db.close()
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring the conversations table of an older file up to date, in one transaction.
+
+    Files made before report_row was written by the store have no such column or a generated one
+    (recomputed from the document on every update; SQLite cannot turn it into a plain column in
+    place): the table is copied into one of today's shape. A file whose rows hold other
+    REPORT_FIELDS (``PRAGMA user_version``) has them computed again.
+    """
+    if db.execute("PRAGMA user_version").fetchone()[0] == _REPORT_LAYOUT:
+        db.executescript(_CONVERSATION_INDEXES)
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row[1]: row[6] for row in db.execute("PRAGMA table_xinfo(conversations)")}
+        if columns.get("report_row") != 0:  # missing, or generated (hidden 2 or 3)
+            db.execute("DROP TABLE IF EXISTS conversations_migrated")
+            db.execute(_CONVERSATIONS.format(name="conversations_migrated"))
+            db.execute(
+                "INSERT INTO conversations_migrated (id, shopper_id, created_at, doc, report_row)"
+                f" SELECT id, shopper_id, created_at, doc, {_REPORT_ROW} FROM conversations"
+            )
+            db.execute("DROP TABLE conversations")
+            db.execute("ALTER TABLE conversations_migrated RENAME TO conversations")
+        else:
+            db.execute(f"UPDATE conversations SET report_row = {_REPORT_ROW}")
+        for index in filter(str.strip, _CONVERSATION_INDEXES.split(";")):
+            db.execute(index)
+        db.execute(f"PRAGMA user_version = {_REPORT_LAYOUT}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 def _fields_of(doc: str) -> dict[str, str]:
     """A stored document as record fields (name -> JSON text)."""
     return {k: json.dumps(v) for k, v in json.loads(doc).items()}
 
 
 def _doc(fields: Mapping[str, str]) -> str:
-    """Fields (each JSON text) as one JSON object."""
-    return json.dumps({k: json.loads(v) for k, v in fields.items()})
+    """Fields (names are identifiers, values JSON text) as one JSON object; SQLite checks it."""
+    return "{" + ",".join([f'"{name}":{value}' for name, value in fields.items()]) + "}"
+
+
+def _report(fields: Mapping[str, str]) -> str:
+    """The record's REPORT_FIELDS values as one JSON array (``null`` where unset)."""
+    return "[" + ",".join([fields.get(name, "null") for name in REPORT_FIELDS]) + "]"
+
+
+_UPDATE = "UPDATE conversations SET doc = json(?), report_row = ? WHERE id = ?"

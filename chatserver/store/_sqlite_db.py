@@ -9,12 +9,14 @@ import re
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future as ThreadFuture
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from chatserver.store.ports import StoreUnavailable
 
@@ -24,6 +26,19 @@ _Request = tuple[list[Statement], asyncio.Future[None]]
 
 _WORD = re.compile(r"\w+")
 _ANY = frozenset({"*"})
+
+
+@dataclass(frozen=True)
+class Bulk:
+    """A statement's form that stores many rows in one step (SQLite then takes the GIL once).
+
+    Its one parameter is the rows as a JSON array (each the statement's parameters as an array).
+    With ``key`` (a parameter's index), every row overwrites the whole record that parameter
+    names: only the last one per record is run.
+    """
+
+    sql: str
+    key: int | None = None
 
 
 class Database:
@@ -37,12 +52,20 @@ class Database:
         path: the database file.
         schema: SQL run once by the writer connection when it opens.
         migrate: run next on the writer connection (brings an older file up to date).
+        bulk: for a statement's SQL, its bulk form, used when a batch has more than one.
     """
 
-    def __init__(self, path: Path, schema: str, migrate: Migration | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        schema: str,
+        migrate: Migration | None = None,
+        bulk: Mapping[str, Bulk] | None = None,
+    ) -> None:
         self.path = path
         self._schema = schema
         self._migrate = migrate
+        self._bulk = dict(bulk or {})
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._read_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-read")
@@ -129,7 +152,7 @@ class Database:
                     batch.append(request)
                     stop = request is None
                 requests = [request for request in batch if request is not None]
-                error = _commit(db, batches.plan(requests)) if requests else None
+                error = _commit(db, batches.plan(requests), self._bulk) if requests else None
                 if requests:
                     _settle_from_thread(loop, requests, error)
                 if stop:
@@ -138,17 +161,30 @@ class Database:
             db.close()
 
 
-def _commit(db: sqlite3.Connection, groups: list[_Group]) -> Exception | None:
-    """Run one batch in one transaction; the error that undid it, or None once committed."""
+def _commit(
+    db: sqlite3.Connection, groups: list[_Group], bulk: Mapping[str, Bulk]
+) -> Exception | None:
+    """Run one batch in one transaction; the error that undid it, or None once committed.
+
+    sqlite3 lets go of the GIL around every step, so each row of an ``executemany`` waits for
+    the busy event loop to hand the GIL back (up to the switch interval): statements with a bulk
+    form run as one step, however many rows.
+    """
     if not groups:
         return None
     try:
         db.execute("BEGIN IMMEDIATE")
         for group in groups:
-            if len(group.rows) == 1:
-                db.execute(group.sql, group.rows[0])
+            rows = group.rows
+            form = bulk.get(group.sql) if len(rows) > 1 else None
+            if form is not None:
+                if form.key is not None:
+                    rows = list({row[form.key]: row for row in rows}.values())
+                db.execute(form.sql, (orjson.dumps(rows).decode(),))
+            elif len(rows) == 1:
+                db.execute(group.sql, rows[0])
             else:
-                db.executemany(group.sql, group.rows)
+                db.executemany(group.sql, rows)
         db.execute("COMMIT")
     except Exception as exc:
         if db.in_transaction:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatserver.store._cache import LRU
-from chatserver.store._sqlite_db import Database, Statement
+from chatserver.store._sqlite_db import Bulk, Database, Statement
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
 from chatserver.store.files import DiskFiles
@@ -299,8 +299,7 @@ class SQLiteLog(Log):
         tail.last_seq += 1
         seq = tail.last_seq
         text = render(seq)
-        insert = "INSERT INTO events (conversation_id, seq, client_id, body) VALUES (?, ?, ?, ?)"
-        statements: list[Statement] = [(insert, (conversation_id, seq, client_id, text))]
+        statements: list[Statement] = [(_INSERT_EVENT, (conversation_id, seq, client_id, text))]
         if fields and doc is not None:
             statements.append(self._records.patch(conversation_id, doc, fields))
         stored: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -388,7 +387,7 @@ class SQLiteStore(Store):
 
     def __init__(self, path: Path, files: Files | None = None) -> None:
         self.path = path
-        self.db = Database(path, _SCHEMA, _migrate)
+        self.db = Database(path, _SCHEMA, _migrate, _BULK)
         records = SQLiteRecords(self.db)
         self.memory_router = SQLiteRouter(self.db)
         super().__init__(
@@ -481,3 +480,17 @@ def _report(fields: Mapping[str, str]) -> str:
 
 
 _UPDATE = "UPDATE conversations SET doc = json(?), report_row = ? WHERE id = ?"
+_INSERT_EVENT = "INSERT INTO events (conversation_id, seq, client_id, body) VALUES (?, ?, ?, ?)"
+_BULK = {
+    _INSERT_EVENT: Bulk(
+        "INSERT INTO events (conversation_id, seq, client_id, body)"
+        " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
+        " json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?)"
+    ),
+    _UPDATE: Bulk(
+        "UPDATE conversations SET doc = json(json_extract(row.value, '$[0]')),"
+        " report_row = json_extract(row.value, '$[1]') FROM json_each(?) AS row"
+        " WHERE conversations.id = json_extract(row.value, '$[2]')",
+        key=2,
+    ),
+}

@@ -127,26 +127,29 @@ async def test_statements_on_one_table_keep_their_order_within_a_batch(store: SQ
 
 
 def test_a_batch_groups_identical_statements_that_only_pass_other_tables() -> None:
-    batches = _Batches(frozenset({"events", "conversations", "trays"}))
     event = "INSERT INTO events VALUES (?)"
     record = "UPDATE conversations SET doc = ? WHERE id = ?"
+    put = "INSERT INTO trays VALUES (?)"
     create = "INSERT INTO conversations VALUES (?)"
+    batches = _Batches(frozenset({"events", "conversations", "trays"}), {event: 0, record: 1})
     requests: list[list[Statement]] = [
-        [(event, (1,)), (record, ("a", "c1"))],
-        [(event, (2,)), (record, ("b", "c2"))],
+        [(event, (1,)), (record, ("a", "c1")), (put, ("t1",))],
+        [(event, (2,)), (record, ("b", "c2")), (put, ("t2",))],
         [(create, ("c3",))],
         [(event, (3,)), (record, ("c", "c3"))],  # the update stays after the insert
         [("PRAGMA optimize", ())],  # names no table: nothing passes it
         [(event, (4,))],
     ]
     groups = batches.plan([(statements, cast(Any, None)) for statements in requests])
+    # Statements with bulk forms: one group, in their order, run in one step.
+    first = [(0, (1,), event), (1, ("a", "c1"), record), (0, (2,), event), (1, ("b", "c2"), record)]
     assert [(group.sql, group.rows) for group in groups] == [
-        (event, [(1,), (2,), (3,)]),
-        (record, [("a", "c1"), ("b", "c2")]),
+        ("bulk", [*first, (0, (3,), event)]),  # the third event passes only other tables
+        (put, [("t1",), ("t2",)]),
         (create, [("c3",)]),
-        (record, [("c", "c3")]),
+        ("bulk", [(1, ("c", "c3"), record)]),
         ("PRAGMA optimize", [()]),
-        (event, [(4,)]),
+        ("bulk", [(0, (4,), event)]),
     ]
 
 

@@ -28,17 +28,18 @@ _WORD = re.compile(r"\w+")
 _ANY = frozenset({"*"})
 
 
-@dataclass(frozen=True)
-class Bulk:
-    """A statement's form that stores many rows in one step (SQLite then takes the GIL once).
-
-    Its one parameter is the rows as a JSON array (each the statement's parameters as an array).
-    With ``key`` (a parameter's index), every row overwrites the whole record that parameter
-    names: only the last one per record is run.
-    """
-
-    sql: str
-    key: int | None = None
+# A batch's statements that have a bulk form go to SQLite as one INSERT into this view: one row per
+# statement, in their order, each run by its form's INSTEAD OF trigger.
+_BULK_VIEW = "CREATE TEMP VIEW bulk_rows (form, row) AS SELECT 0, '[]' WHERE 0"
+_BULK_TRIGGER = (
+    "CREATE TEMP TRIGGER bulk_{form} INSTEAD OF INSERT ON bulk_rows WHEN NEW.form = {form}"
+    " BEGIN {sql}; END"
+)
+_BULK_INSERT = (
+    "INSERT INTO bulk_rows (form, row)"
+    " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
+)
+_BULK = "bulk"  # the key of a group of statements with bulk forms
 
 
 class Database:
@@ -52,20 +53,19 @@ class Database:
         path: the database file.
         schema: SQL run once by the writer connection when it opens.
         migrate: run next on the writer connection (brings an older file up to date).
-        bulk: for a statement's SQL, its bulk form, used when a batch has more than one.
+        bulk: the SQL of the hot statements (``?`` parameters, no quoted text): in a batch they
+            all run in one step. sqlite3 lets go of the GIL around every step, and the thread
+            then waits for the busy event loop to hand it back (up to the switch interval): a
+            batch of appends costs one wait, not one per row.
     """
 
     def __init__(
-        self,
-        path: Path,
-        schema: str,
-        migrate: Migration | None = None,
-        bulk: Mapping[str, Bulk] | None = None,
+        self, path: Path, schema: str, migrate: Migration | None = None, bulk: Sequence[str] = ()
     ) -> None:
         self.path = path
         self._schema = schema
         self._migrate = migrate
-        self._bulk = dict(bulk or {})
+        self._bulk = {sql: form for form, sql in enumerate(bulk)}
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._read_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-read")
@@ -111,6 +111,9 @@ class Database:
             db.executescript(self._schema)
             if self._migrate is not None:
                 self._migrate(db)
+            db.execute(_BULK_VIEW)
+            for sql, form in self._bulk.items():
+                db.execute(_BULK_TRIGGER.format(form=form, sql=_per_row(sql)))
         return db
 
     async def write(self, statements: list[Statement]) -> None:
@@ -138,7 +141,7 @@ class Database:
             ready.set_exception(exc)
             return
         ready.set_result(db)
-        batches = _Batches(_table_names(db))
+        batches = _Batches(_table_names(db), self._bulk)
         try:
             while True:
                 first = self._queue.get()
@@ -152,7 +155,7 @@ class Database:
                     batch.append(request)
                     stop = request is None
                 requests = [request for request in batch if request is not None]
-                error = _commit(db, batches.plan(requests), self._bulk) if requests else None
+                error = _commit(db, batches.plan(requests)) if requests else None
                 if requests:
                     _settle_from_thread(loop, requests, error)
                 if stop:
@@ -161,36 +164,49 @@ class Database:
             db.close()
 
 
-def _commit(
-    db: sqlite3.Connection, groups: list[_Group], bulk: Mapping[str, Bulk]
-) -> Exception | None:
-    """Run one batch in one transaction; the error that undid it, or None once committed.
-
-    sqlite3 lets go of the GIL around every step, so each row of an ``executemany`` waits for
-    the busy event loop to hand the GIL back (up to the switch interval): statements with a bulk
-    form run as one step, however many rows.
-    """
+def _commit(db: sqlite3.Connection, groups: list[_Group]) -> Exception | None:
+    """Run one batch in one transaction; the error that undid it, or None once committed."""
     if not groups:
+        return None
+    if len(groups) == 1 and (groups[0].sql is _BULK or len(groups[0].rows) == 1):
+        # One statement is a transaction of its own: no BEGIN and COMMIT steps to wait for.
+        try:
+            _run(db, groups[0])
+        except Exception as exc:
+            return exc
         return None
     try:
         db.execute("BEGIN IMMEDIATE")
         for group in groups:
-            rows = group.rows
-            form = bulk.get(group.sql) if len(rows) > 1 else None
-            if form is not None:
-                if form.key is not None:
-                    rows = list({row[form.key]: row for row in rows}.values())
-                db.execute(form.sql, (orjson.dumps(rows).decode(),))
-            elif len(rows) == 1:
-                db.execute(group.sql, rows[0])
-            else:
-                db.executemany(group.sql, rows)
+            _run(db, group)
         db.execute("COMMIT")
     except Exception as exc:
         if db.in_transaction:
             db.execute("ROLLBACK")
         return exc
     return None
+
+
+def _run(db: sqlite3.Connection, group: _Group) -> None:
+    rows = group.rows
+    if group.sql is not _BULK:
+        if len(rows) == 1:
+            db.execute(group.sql, rows[0])
+        else:
+            db.executemany(group.sql, rows)
+    elif len(rows) == 1:
+        db.execute(rows[0][2], rows[0][1])
+    else:
+        db.execute(_BULK_INSERT, (orjson.dumps([row[:2] for row in rows]).decode(),))
+
+
+def _per_row(sql: str) -> str:
+    """A statement's SQL run by the bulk trigger: its parameters read from the row's array."""
+    if "'" in sql:
+        raise ValueError(f"a bulk statement holds no quoted text: {sql}")
+    parts = sql.split("?")
+    params = (f"json_extract(NEW.row, '$[{i}]')" for i in range(len(parts) - 1))
+    return parts[0] + "".join(param + part for param, part in zip(params, parts[1:], strict=True))
 
 
 def _settle_from_thread(
@@ -215,7 +231,8 @@ def _settle(requests: list[_Request], error: Exception | None) -> None:
 
 @dataclass
 class _Group:
-    """Statements with the same SQL, run by one ``executemany`` in their order."""
+    """Statements with the same SQL, run by one ``executemany`` in their order; or statements
+    with bulk forms (``sql`` is ``_BULK``), rows ``(form, params, sql)``, run in one step."""
 
     sql: str
     tables: frozenset[str]
@@ -225,13 +242,15 @@ class _Group:
 class _Batches:
     """Groups a batch's statements by SQL text without changing what the batch does.
 
-    A statement joins the last group with its SQL when every group opened after that one names
-    none of the tables it names: it only moves past statements on other tables. Statements on
-    the same table (two updates of one record) stay in their order.
+    A statement joins the last group with its SQL (or, with a bulk form, the last group of those)
+    when every group opened after that one names none of the tables it names: it only moves past
+    statements on other tables. Statements on the same table (two updates of one record) stay in
+    their order.
     """
 
-    def __init__(self, tables: frozenset[str]) -> None:
+    def __init__(self, tables: frozenset[str], bulk: Mapping[str, int]) -> None:
         self._known = tables
+        self._bulk = bulk
         self._tables_of: dict[str, frozenset[str]] = {}
 
     def plan(self, requests: list[_Request]) -> list[_Group]:
@@ -239,15 +258,20 @@ class _Batches:
         last: dict[str, int] = {}
         for statements, _ in requests:
             for sql, params in statements:
-                index = last.get(sql)
+                form = self._bulk.get(sql)
+                key = sql if form is None else _BULK
+                row: Sequence[Any] = params if form is None else (form, params, sql)
+                index = last.get(key)
                 tables = self._tables(sql)
                 if index is not None and not any(
                     _overlap(tables, later.tables) for later in groups[index + 1 :]
                 ):
-                    groups[index].rows.append(params)
+                    group = groups[index]
+                    group.rows.append(row)
+                    group.tables = group.tables | tables
                     continue
-                last[sql] = len(groups)
-                groups.append(_Group(sql, tables, [params]))
+                last[key] = len(groups)
+                groups.append(_Group(key, tables, [row]))
         return groups
 
     def _tables(self, sql: str) -> frozenset[str]:
@@ -262,7 +286,7 @@ class _Batches:
 
 
 def _overlap(tables: frozenset[str], others: frozenset[str]) -> bool:
-    return tables is _ANY or others is _ANY or not tables.isdisjoint(others)
+    return "*" in tables or "*" in others or not tables.isdisjoint(others)
 
 
 def _table_names(db: sqlite3.Connection) -> frozenset[str]:

@@ -8,13 +8,12 @@ import contextlib
 import json
 import sqlite3
 import zlib
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatserver.store._cache import LRU
-from chatserver.store._sqlite_db import Bulk, Database, Statement
+from chatserver.store._sqlite_db import Database, Statement
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
 from chatserver.store.files import DiskFiles
@@ -99,7 +98,7 @@ class SQLiteRecords(Records):
         self._db = db
         # What memory keeps is bounded (least recently used first), but never a record or a
         # shopper's list with a write in flight: a read from disk would miss that write.
-        self._writing: Counter[str] = Counter()
+        self._writing: dict[str, int] = {}
         self.docs: LRU[str, dict[str, str]] = LRU(
             _RECORDS_IN_MEMORY, keep=lambda key, _: key in self._writing
         )
@@ -155,14 +154,24 @@ class SQLiteRecords(Records):
     @contextlib.contextmanager
     def writing(self, *keys: str) -> Iterator[None]:
         """Keep these records and shoppers' lists in memory until the write is done."""
-        self._writing.update(keys)
+        for key in keys:
+            self.hold(key)
         try:
             yield
         finally:
-            self._writing.subtract(keys)
             for key in keys:
-                if self._writing[key] <= 0:
-                    del self._writing[key]
+                self.release(key)
+
+    def hold(self, key: str) -> None:
+        """Keep this record or shopper's list in memory until as many ``release`` calls."""
+        self._writing[key] = self._writing.get(key, 0) + 1
+
+    def release(self, key: str) -> None:
+        held = self._writing[key] - 1
+        if held:
+            self._writing[key] = held
+        else:
+            del self._writing[key]
 
     async def loaded(self, conversation_id: str) -> dict[str, str]:
         """A record's fields as memory keeps them. Raises KeyError."""
@@ -287,39 +296,44 @@ class SQLiteLog(Log):
         client_id: str | None = None,
         fields: Mapping[str, str] | None = None,
     ) -> Appended:
-        tail = await self._tail(conversation_id)
-        doc = await self._records.loaded(conversation_id) if fields else None
+        records = self._records
+        # Memory answers almost every call: no coroutine to resume for what it holds.
+        tail = self._tails.get(conversation_id) or await self._tail(conversation_id)
+        doc = None
+        if fields:
+            doc = records.docs.get(conversation_id) or await records.loaded(conversation_id)
         # Nothing below awaits until the client id is pending: a retry racing this one waits.
+        stored: asyncio.Future[int] | None = None
         if client_id is not None:
             if client_id in tail.pending:
                 seq = await asyncio.shield(tail.pending[client_id])
                 return await self._stored(conversation_id, seq)
             if client_id in tail.seq_of:
                 return await self._stored(conversation_id, tail.seq_of[client_id])
+            stored = tail.pending[client_id] = asyncio.get_running_loop().create_future()
         tail.last_seq += 1
         seq = tail.last_seq
         text = render(seq)
         statements: list[Statement] = [(_INSERT_EVENT, (conversation_id, seq, client_id, text))]
         if fields and doc is not None:
-            statements.append(self._records.patch(conversation_id, doc, fields))
-        stored: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        if client_id is not None:
-            tail.pending[client_id] = stored
+            statements.append(records.patch(conversation_id, doc, fields))
+        records.hold(conversation_id)
         try:
-            with self._records.writing(conversation_id):
-                await self._db.write(statements)
+            await self._db.write(statements)
         except BaseException as exc:
             # Forget what memory knew so the next append re-reads the log from disk.
             self._tails.pop(conversation_id)
-            stored.set_exception(StoreUnavailable(str(exc)))
-            stored.exception()  # mark retrieved: a retry will re-read the log instead
+            if stored is not None:
+                stored.set_exception(StoreUnavailable(str(exc)))
+                stored.exception()  # mark retrieved: a retry will re-read the log instead
             raise
         finally:
+            records.release(conversation_id)
             if client_id is not None:
                 tail.pending.pop(client_id, None)
-        if client_id is not None:
+        if stored is not None and client_id is not None:
             tail.seq_of[client_id] = seq
-        stored.set_result(seq)
+            stored.set_result(seq)
         return Appended(seq, text)
 
     async def _stored(self, conversation_id: str, seq: int) -> Appended:
@@ -387,7 +401,7 @@ class SQLiteStore(Store):
 
     def __init__(self, path: Path, files: Files | None = None) -> None:
         self.path = path
-        self.db = Database(path, _SCHEMA, _migrate, _BULK)
+        self.db = Database(path, _SCHEMA, _migrate, bulk=(_INSERT_EVENT, _UPDATE))
         records = SQLiteRecords(self.db)
         self.memory_router = SQLiteRouter(self.db)
         super().__init__(
@@ -481,16 +495,3 @@ def _report(fields: Mapping[str, str]) -> str:
 
 _UPDATE = "UPDATE conversations SET doc = json(?), report_row = ? WHERE id = ?"
 _INSERT_EVENT = "INSERT INTO events (conversation_id, seq, client_id, body) VALUES (?, ?, ?, ?)"
-_BULK = {
-    _INSERT_EVENT: Bulk(
-        "INSERT INTO events (conversation_id, seq, client_id, body)"
-        " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
-        " json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?)"
-    ),
-    _UPDATE: Bulk(
-        "UPDATE conversations SET doc = json(json_extract(row.value, '$[0]')),"
-        " report_row = json_extract(row.value, '$[1]') FROM json_each(?) AS row"
-        " WHERE conversations.id = json_extract(row.value, '$[2]')",
-        key=2,
-    ),
-}

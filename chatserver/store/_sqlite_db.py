@@ -53,8 +53,8 @@ class Database:
         path: the database file.
         schema: SQL run once by the writer connection when it opens.
         migrate: run next on the writer connection (brings an older file up to date).
-        bulk: the SQL of the hot statements (``?`` parameters, no quoted text): in a batch they
-            all run in one step. sqlite3 lets go of the GIL around every step, and the thread
+        bulk: the SQL of the hot statements (``?`` parameters; their values go to SQLite as JSON,
+            so a dict arrives as an object's text): in a batch they all run in one step. sqlite3 lets go of the GIL around every step, and the thread
             then waits for the busy event loop to hand it back (up to the switch interval): a
             batch of appends costs one wait, not one per row.
     """
@@ -194,19 +194,22 @@ def _run(db: sqlite3.Connection, group: _Group) -> None:
             db.execute(group.sql, rows[0])
         else:
             db.executemany(group.sql, rows)
-    elif len(rows) == 1:
-        db.execute(rows[0][2], rows[0][1])
     else:
-        db.execute(_BULK_INSERT, (orjson.dumps([row[:2] for row in rows]).decode(),))
+        db.execute(_BULK_INSERT, (orjson.dumps(rows).decode(),))
 
 
 def _per_row(sql: str) -> str:
     """A statement's SQL run by the bulk trigger: its parameters read from the row's array."""
-    if "'" in sql:
-        raise ValueError(f"a bulk statement holds no quoted text: {sql}")
-    parts = sql.split("?")
-    params = (f"json_extract(NEW.row, '$[{i}]')" for i in range(len(parts) - 1))
-    return parts[0] + "".join(param + part for param, part in zip(params, parts[1:], strict=True))
+    parts = sql.split("'")  # odd parts are quoted text, where ``?`` is no parameter
+    count = 0
+    for at in range(0, len(parts), 2):
+        pieces = parts[at].split("?")
+        params = [f"json_extract(NEW.row, '$[{count + i}]')" for i in range(len(pieces) - 1)]
+        count += len(params)
+        parts[at] = pieces[0] + "".join(
+            p + piece for p, piece in zip(params, pieces[1:], strict=True)
+        )
+    return "'".join(parts)
 
 
 def _settle_from_thread(
@@ -232,7 +235,7 @@ def _settle(requests: list[_Request], error: Exception | None) -> None:
 @dataclass
 class _Group:
     """Statements with the same SQL, run by one ``executemany`` in their order; or statements
-    with bulk forms (``sql`` is ``_BULK``), rows ``(form, params, sql)``, run in one step."""
+    with bulk forms (``sql`` is ``_BULK``), rows ``(form, params)``, run in one step."""
 
     sql: str
     tables: frozenset[str]
@@ -260,7 +263,7 @@ class _Batches:
             for sql, params in statements:
                 form = self._bulk.get(sql)
                 key = sql if form is None else _BULK
-                row: Sequence[Any] = params if form is None else (form, params, sql)
+                row: Sequence[Any] = params if form is None else (form, params)
                 index = last.get(key)
                 tables = self._tables(sql)
                 if index is not None and not any(

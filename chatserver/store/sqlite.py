@@ -188,7 +188,8 @@ class SQLiteRecords(Records):
         last one committed is the record, however many of its writes share a batch.
         """
         doc.update(fields)
-        return (_UPDATE, (_doc(doc), _report(doc), conversation_id))
+        # A copy as it is now; SQLite makes the document's text and its report row from it.
+        return (_UPDATE, (dict(doc), conversation_id))
 
     async def get(self, conversation_id: str) -> dict[str, str] | None:
         doc = await self._fields(conversation_id)
@@ -493,5 +494,9 @@ def _report(fields: Mapping[str, str]) -> str:
     return "[" + ",".join([fields.get(name, "null") for name in REPORT_FIELDS]) + "]"
 
 
-_UPDATE = "UPDATE conversations SET doc = json(?), report_row = ? WHERE id = ?"
+# Its parameters: the record's fields (each JSON text) as one object, and its id.
+_UPDATE = (
+    f"UPDATE conversations SET (doc, report_row) = (SELECT doc, {_REPORT_ROW} FROM"
+    " (SELECT json_group_object(key, json(value)) AS doc FROM json_each(?))) WHERE id = ?"
+)
 _INSERT_EVENT = "INSERT INTO events (conversation_id, seq, client_id, body) VALUES (?, ?, ?, ?)"

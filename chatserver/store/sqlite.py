@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 """
 
 # Reports read REPORT_FIELDS of up to 100k records at once: each row keeps them as one JSON array,
-# written with the document from the record in memory, so a report never parses whole documents.
+# made by SQLite whenever the store writes the document, so a report never parses whole documents.
 _REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
 _CONVERSATIONS = """
 CREATE TABLE IF NOT EXISTS {name} (
@@ -115,11 +115,7 @@ class SQLiteRecords(Records):
         created_at = json.loads(fields.get("created_at", "0"))
         index = await self._shopper_index(shopper_id)
         doc = dict(fields)
-        insert = (
-            "INSERT INTO conversations (id, shopper_id, created_at, doc, report_row)"
-            " VALUES (?, ?, ?, json(?), ?)"
-        )
-        statement = (insert, (conversation_id, shopper_id, created_at, _doc(doc), _report(doc)))
+        statement = (_CREATE, (conversation_id, shopper_id, created_at, _doc(doc)))
         with self.writing(conversation_id, shopper_id):
             bisect.insort(index, (created_at, conversation_id))
             self.docs.put(conversation_id, doc)
@@ -489,11 +485,10 @@ def _doc(fields: Mapping[str, str]) -> str:
     return "{" + ",".join([f'"{name}":{value}' for name, value in fields.items()]) + "}"
 
 
-def _report(fields: Mapping[str, str]) -> str:
-    """The record's REPORT_FIELDS values as one JSON array (``null`` where unset)."""
-    return "[" + ",".join([fields.get(name, "null") for name in REPORT_FIELDS]) + "]"
-
-
+_CREATE = (
+    "INSERT INTO conversations (id, shopper_id, created_at, doc, report_row)"
+    f" SELECT ?, ?, ?, doc, {_REPORT_ROW} FROM (SELECT json(?) AS doc)"
+)
 # Its parameters: the record's fields (each JSON text) as one object, and its id.
 _UPDATE = (
     f"UPDATE conversations SET (doc, report_row) = (SELECT doc, {_REPORT_ROW} FROM"

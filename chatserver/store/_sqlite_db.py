@@ -46,17 +46,19 @@ class Database:
     """A SQLite file: group-committed writes on a writer thread, reads on their own thread.
 
     The event loop only queues statements; the writer thread takes everything queued since its
-    last commit, runs it in one transaction (``executemany`` per run of identical statements),
-    commits (``synchronous=FULL``) and then settles that batch's futures with one callback.
+    last commit, runs it in one transaction (``executemany`` per group of identical statements,
+    the ``bulk`` ones in one step), commits (``synchronous=FULL``) and then settles that batch's
+    futures with one callback.
 
     Args:
         path: the database file.
         schema: SQL run once by the writer connection when it opens.
         migrate: run next on the writer connection (brings an older file up to date).
-        bulk: the SQL of the hot statements (``?`` parameters; their values go to SQLite as JSON,
-            so a dict arrives as an object's text): in a batch they all run in one step. sqlite3 lets go of the GIL around every step, and the thread
-            then waits for the busy event loop to hand it back (up to the switch interval): a
-            batch of appends costs one wait, not one per row.
+        bulk: the SQL of the hot statements (``?`` parameters; their values go to SQLite as
+            JSON, so a dict arrives as an object's text): in a batch they all run in one step.
+            sqlite3 lets go of the GIL around every step, and the thread then waits for the busy
+            event loop to hand it back (up to the switch interval): a batch of appends costs one
+            wait, not one per row.
     """
 
     def __init__(
@@ -72,8 +74,9 @@ class Database:
         self._read_db: sqlite3.Connection | None = None
 
     async def open(self) -> None:
-        # The SQLite threads take the GIL from the busy event loop: a thread that asks for it
-        # waits up to the switch interval (5 ms by default; 0.5 ms keeps commits prompt).
+        # The SQLite threads take the GIL back from the busy event loop after each step: a thread
+        # that asks for it waits up to the switch interval (5 ms by default; 0.5 ms keeps commits
+        # prompt).
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         loop = asyncio.get_running_loop()
@@ -155,34 +158,32 @@ class Database:
                     batch.append(request)
                     stop = request is None
                 requests = [request for request in batch if request is not None]
-                error = _commit(db, batches.plan(requests)) if requests else None
                 if requests:
-                    _settle_from_thread(loop, requests, error)
+                    _settle_from_thread(loop, requests, _commit(db, batches, requests))
                 if stop:
                     return
         finally:
             db.close()
 
 
-def _commit(db: sqlite3.Connection, groups: list[_Group]) -> Exception | None:
+def _commit(
+    db: sqlite3.Connection, batches: _Batches, requests: list[_Request]
+) -> Exception | None:
     """Run one batch in one transaction; the error that undid it, or None once committed."""
-    if not groups:
-        return None
-    if len(groups) == 1 and (groups[0].sql is _BULK or len(groups[0].rows) == 1):
-        # One statement is a transaction of its own: no BEGIN and COMMIT steps to wait for.
-        try:
-            _run(db, groups[0])
-        except Exception as exc:
-            return exc
-        return None
     try:
-        db.execute("BEGIN IMMEDIATE")
-        for group in groups:
-            _run(db, group)
-        db.execute("COMMIT")
+        groups = batches.plan(requests)
+        if len(groups) == 1 and (groups[0].sql is _BULK or len(groups[0].rows) == 1):
+            # One statement is a transaction of its own: no BEGIN and COMMIT steps to wait for.
+            _run(db, groups[0])
+        elif groups:
+            db.execute("BEGIN IMMEDIATE")
+            for group in groups:
+                _run(db, group)
+            db.execute("COMMIT")
     except Exception as exc:
         if db.in_transaction:
-            db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
         return exc
     return None
 

@@ -10,6 +10,7 @@ import pytest
 
 from chatserver.core.auth import Tokens
 from chatserver.core.hub import Hub
+from chatserver.core.waits import Label, speaker_places
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import NoBot
 from chatserver.domain.languages import LanguageRules
@@ -385,3 +386,17 @@ async def test_a_language_read_later_is_told_to_agents_only_when_it_changed(hub:
     assert (record.status, record.language, record.language_detected) == ("queued", "de", True)
     logged = [text for _, text in await hub.store.log.read(confirmed)]
     assert not any('"type":"language_changed"' in text for text in logged)
+
+
+def test_a_place_among_the_chats_a_speaker_may_take_counts_its_language_any_and_overdue() -> None:
+    queue = [
+        Label("de", 100.0),  # German, still waiting for a German speaker
+        Label("fr", 100.0),  # French: a German speaker may not take it yet
+        Label("", 100.0),  # any language: anyone may take it
+        Label("fr", 10.0),  # French, but its wait is over: anyone may take it
+        Label("de", 100.0),
+        Label("fr", 100.0),
+    ]
+    # (the place of a chat in no language counts for nothing: anyone's seat is its wait)
+    assert speaker_places(queue, now=50.0) == [1, 1, 1, 3, 4, 4]
+    assert speaker_places(queue, now=100.0) == [1, 2, 3, 4, 5, 6]  # all open to anyone

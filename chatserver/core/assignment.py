@@ -12,7 +12,15 @@ from chatserver.core.fanout import AGENTS_CHANNEL, Fanout, follow_topic, status_
 from chatserver.core.grace import GracePeriods
 from chatserver.core.journal import Journal, stored
 from chatserver.core.sessions import Session
-from chatserver.core.waits import Label, Outlook, Seats, WaitEstimator, availability, snapshot
+from chatserver.core.waits import (
+    Label,
+    Outlook,
+    Seats,
+    WaitEstimator,
+    availability,
+    snapshot,
+    speaker_places,
+)
 from chatserver.core.wakeups import Wakeups
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
@@ -232,30 +240,28 @@ class Assigner:
         queue = [await self.journal.get(c) for c in await self.router.waiting()]
         seats = await self._seats()
         now = self.clock.now()
-        self._labels = {c.id: self._label(c) for c in queue}
-        labels = list(self._labels.values())
+        labels = [self._label(c) for c in queue]
+        self._labels = {c.id: label for c, label in zip(queue, labels, strict=True)}
         await self.bus.publish(AGENTS_CHANNEL, snapshot(queue, len(seats), self.target_s))
-        for position, conversation in enumerate(queue, start=1):
+        places = zip(speaker_places(labels, now), range(1, len(queue) + 1), strict=True)
+        for conversation, label, place in zip(queue, labels, places, strict=True):
             back = (
                 "" if seats else self.bot.back_at(now, conversation.locale, conversation.timezone)
             )
-            label = labels[position - 1]
             notice = p.QueuePosition(
                 conversation_id=conversation.id,
-                position=position,
-                estimated_wait_s=self._estimate(label, labels[: position - 1], seats, now),
+                position=place[1],
+                estimated_wait_s=self._estimate(label, place, seats, now),
                 agents_online=len(seats),
                 back_at=back,
             )
             await self.journal.notify(conversation.id, notice)
 
     def _estimate(
-        self, label: Label, ahead: list[Label], seats: list[Seats], now: float
+        self, label: Label, places: tuple[int, int], seats: list[Seats], now: float
     ) -> float | None:
-        """The wait of a conversation with this label behind these: a speaker of its language
-        first, anyone once its wait for one is over."""
-        before_speaker = sum(other.open_to(label.language, now) for other in ahead)
-        places = (before_speaker + 1, len(ahead) + 1)
+        """The wait of a conversation with this label at these places (among those a speaker of
+        its language may take, and in the queue): a speaker first, anyone once its wait is over."""
         return self.waits.estimate_in(label.language, places, seats, label.anyone_from - now, now)
 
     async def queue_snapshot(self) -> str:
@@ -299,7 +305,8 @@ class Assigner:
             queue = await self._waiting_labels()
             queued = len(queue)
             newcomer = Label(key, now + self.language_rules.wait(self.target_s))
-            estimate = self._estimate(newcomer, queue, seats, now)
+            before_speaker = sum(label.open_to(key, now) for label in queue)
+            estimate = self._estimate(newcomer, (before_speaker + 1, queued + 1), seats, now)
             free = sum(s.free for s in seats if key in s.languages)
         else:
             queued = len(await self.router.waiting())

@@ -51,6 +51,21 @@ class Label:
         return self.language in ("", language) or self.anyone_from <= now
 
 
+def speaker_places(queue: Iterable[Label], now: float) -> list[int]:
+    """Each waiting conversation's place (1 = next) among those ahead that a speaker of its
+    language may take, in one pass: anyone's (no language, or their wait is over) and its own."""
+    places = []
+    open_to_all = 0
+    by_language: dict[str, int] = {}
+    for label in queue:
+        places.append(open_to_all + by_language.get(label.language, 0) + 1)
+        if not label.language or label.anyone_from <= now:
+            open_to_all += 1
+        else:
+            by_language[label.language] = by_language.get(label.language, 0) + 1
+    return places
+
+
 class WaitEstimator:
     """Estimates waits from the seats agents have free and how long chats recently took.
 

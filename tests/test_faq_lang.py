@@ -74,6 +74,29 @@ def test_held_out_questions_meet_the_targets(lang: str, capsys) -> None:
     assert list(figures)[-1] is None  # the overall line comes last
 
 
+# Blind sets: written by someone who saw only the entries' English titles and answers, never the
+# FAQ's example questions, word data or earlier sets; scored once, after the changes above. Before
+# them: de 0.760/0.020, pt 0.790/0.010. After: de 0.810/0.010, pt 0.860/0.020.
+BLIND_MISSED = {"de"}
+
+
+@pytest.mark.parametrize(
+    "lang",
+    [
+        pytest.param(
+            lang,
+            marks=pytest.mark.xfail(
+                lang in BLIND_MISSED, reason="blind figures below the targets", strict=True
+            ),
+        )
+        for lang in ("de", "pt")
+    ],
+)
+def test_blind_questions_meet_the_targets(lang: str, capsys) -> None:
+    correct, wrong, *_ = summary(DATA / f"faq_blind_{lang}.jsonl", capsys)[lang]
+    assert correct >= 0.85 and wrong <= 0.03
+
+
 @pytest.mark.parametrize("lang", SHIPPED)
 def test_eval_sets_cover_every_entry_hand_off_and_out_of_scope(lang: str) -> None:
     lines = [

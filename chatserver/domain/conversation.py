@@ -97,6 +97,11 @@ class Conversation(BaseModel):
         data = self.model_dump(mode="json", include=set(names) if names else None)
         return {k: orjson.dumps(v).decode() for k, v in data.items()}
 
+    def changed(self, changes: Mapping[str, Any]) -> tuple[Conversation, dict[str, str]]:
+        """This record with ``changes`` (field name -> value), and those fields as a backend record:
+        the same as ``model_copy`` then ``fields``, without dumping the model."""
+        return self.model_copy(update=changes), record_of(changes)
+
     def deadline(self, target_s: float) -> float | None:
         """When the running response clock misses the target, or None if it is stopped."""
         return None if self.clock_started is None else self.clock_started + target_s
@@ -115,6 +120,19 @@ class Conversation(BaseModel):
             customer_name=self.customer_name,
             customer_email=self.customer_email,
         )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def record_of(changes: Mapping[str, Any]) -> dict[str, str]:
+    """Field values as a backend record (field name -> JSON text)."""
+    return {
+        name: orjson.dumps(value, default=_json_value).decode() for name, value in changes.items()
+    }
 
 
 def start_clock(conversation: Conversation, now: float) -> dict[str, Any]:

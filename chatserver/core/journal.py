@@ -33,7 +33,7 @@ class Change:
 
     def __init__(self, before: Conversation, changes: Mapping[str, Any]) -> None:
         self.before = before
-        self.after = before.model_copy(update=changes)
+        self.after = before.updated(changes)
         self.record = record_of(changes)
 
 

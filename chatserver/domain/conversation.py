@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from chatserver.domain.protocol import ConversationInfo, ConversationStatus, PageContext
 
+_set = object.__setattr__  # as pydantic's own copy sets a model's slots
+
 
 class Conversation(BaseModel):
     """What the store keeps about a conversation besides its log.
@@ -97,10 +99,17 @@ class Conversation(BaseModel):
         data = self.model_dump(mode="json", include=set(names) if names else None)
         return {k: orjson.dumps(v).decode() for k, v in data.items()}
 
-    def changed(self, changes: Mapping[str, Any]) -> tuple[Conversation, dict[str, str]]:
-        """This record with ``changes`` (field name -> value), and those fields as a backend record:
-        the same as ``model_copy`` then ``fields``, without dumping the model."""
-        return self.model_copy(update=changes), record_of(changes)
+    def updated(self, changes: Mapping[str, Any]) -> Conversation:
+        """This record with ``changes`` (field name -> value), unvalidated: the same as
+        ``model_copy(update=changes)``, in half the time (this runs on every message)."""
+        copy = object.__new__(type(self))
+        values = self.__dict__.copy()
+        values.update(changes)
+        _set(copy, "__dict__", values)
+        _set(copy, "__pydantic_fields_set__", self.__pydantic_fields_set__ | changes.keys())
+        _set(copy, "__pydantic_extra__", self.__pydantic_extra__)
+        _set(copy, "__pydantic_private__", self.__pydantic_private__)
+        return copy
 
     def deadline(self, target_s: float) -> float | None:
         """When the running response clock misses the target, or None if it is stopped."""

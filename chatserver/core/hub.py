@@ -138,8 +138,8 @@ class Hub:
             finally:
                 admission.agent_done()
         elif type(frame) is p.SendMessage:
+            await admission.agents_first()  # before it holds a place among those being stored
             with admission.shopper_message(frame.client_id, session.user_id):
-                await admission.agents_first()
                 await handler(self.chats, session, frame)
         else:
             await handler(self.chats, session, frame)

@@ -134,6 +134,8 @@ class Conversation(BaseModel):
 def _json_value(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
+    if isinstance(value, (set, frozenset)):
+        return list(value)
     raise TypeError(f"cannot store {type(value).__name__}")
 
 

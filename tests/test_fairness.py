@@ -9,7 +9,14 @@ import json
 
 import pytest
 
-from chatserver.core.admission import CREDIT_CAP, FAIR_GAP_S, FLOOR, PER_SHOPPER, Admission
+from chatserver.core.admission import (
+    CREDIT_CAP,
+    FAIR_GAP_S,
+    FLOOR,
+    PER_SHOPPER,
+    PROBE_S,
+    Admission,
+)
 from chatserver.core.hub import Hub
 from chatserver.domain import protocol as p
 from chatserver.domain.errors import Overloaded
@@ -121,3 +128,21 @@ async def test_while_the_loop_lags_an_agent_reply_goes_before_a_shopper_message(
     assert hub.admission.lagging() and hub.admission.share() == 1.0
     assert await both(2) == ["r2", "s2"]
     assert hub.admission.refused == 0
+
+
+async def test_a_shopper_message_waits_for_busy_agents_no_longer_than_a_probe() -> None:
+    rule = Admission(FakeClock(), max_lag_s=0.05)
+    rule.observe(1.0)
+    rule.agent_started()  # an agent's frame that takes long
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await rule.agents_first()
+    assert PROBE_S <= loop.time() - started < PROBE_S + 0.5
+    assert not rule._waiting  # nothing left behind
+
+    waiting = asyncio.create_task(rule.agents_first())
+    await asyncio.sleep(0.001)
+    rule.agent_done()  # the agents' frames are done: the shopper's goes now
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert waiting.done() and not rule._waiting

@@ -19,7 +19,6 @@ a shopper message also lets the frames ready before it (agents' replies) run fir
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -36,6 +35,11 @@ CREDIT_CAP = 32.0  # messages the credit of earlier refusals lets through at onc
 
 
 _BUSY = "the chat is very busy right now: this message was not sent; sending it again shortly"
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Admission:
@@ -57,18 +61,18 @@ class Admission:
         self._by_shopper: dict[str, int] = {}  # shoppers with messages being stored: how many
         self._taken_at: dict[str, float] = {}  # while the share is cut: a shopper's last message
         self.agent_frames = 0  # agents' frames being handled now
-        self._agents_idle: asyncio.Event | None = None
+        self._waiting: list[asyncio.Future[None]] = []  # shopper messages waiting for agents
 
     def agent_started(self) -> None:
         """An agent's frame is being handled (always admitted)."""
         self.agent_frames += 1
-        if self._agents_idle is not None:
-            self._agents_idle.clear()
 
     def agent_done(self) -> None:
         self.agent_frames -= 1
-        if not self.agent_frames and self._agents_idle is not None:
-            self._agents_idle.set()
+        if not self.agent_frames and self._waiting:
+            waiting, self._waiting = self._waiting, []
+            for waiter in waiting:
+                _wake(waiter)
 
     async def agents_first(self) -> None:
         """While the loop lags, let agents' frames go first: the ones ready now start, then this
@@ -78,10 +82,16 @@ class Admission:
         await asyncio.sleep(0)
         if not self.agent_frames:
             return
-        if self._agents_idle is None:
-            self._agents_idle = asyncio.Event()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._agents_idle.wait(), PROBE_S)
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self._waiting.append(waiter)
+        timer = loop.call_later(PROBE_S, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            if waiter in self._waiting:  # timed out: the agents are still busy
+                self._waiting.remove(waiter)
 
     def lagging(self) -> bool:
         """Whether the loop is behind now (the last sample over the bound, or the share cut)."""

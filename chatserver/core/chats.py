@@ -127,7 +127,7 @@ class Chats:
     async def _start(self, session: Session, text: str) -> Conversation:
         """A shopper's first message: a new conversation, with the bot or in the queue."""
         hello = self.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
-        with_bot = (await self.assigner.outlook()).with_bot
+        with_bot = (await self.assigner.outlook(hello.locale)).with_bot
         customer = self.customers.get(session)
         return await self.open_conversation(session.user_id, hello, with_bot, customer, text)
 
@@ -211,7 +211,7 @@ class Chats:
         (``queued``) it answers what it can and stays silent on the rest, which the person sees as
         the queue's question; the shopper keeps their place and the clock keeps running.
         """
-        outlook = await self.assigner.outlook()
+        outlook = await self.assigner.outlook(conversation.language)
         if conversation.status == "queued":
             # Read after the outlook: either a seat was free then, or an assignment shows now.
             latest = (await self.journal.get(conversation.id)).status

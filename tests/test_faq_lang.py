@@ -116,6 +116,16 @@ def test_eval_sets_cover_every_entry_hand_off_and_out_of_scope(lang: str) -> Non
     assert not [line["text"] for line in lines if line["text"].casefold() in own]
 
 
+def test_german_dev_set_is_apart_from_the_faqs_own_questions() -> None:
+    lines = [
+        json.loads(line)
+        for line in (DATA / "faq_dev2_de.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    assert len(lines) >= 80 and all(line["lang"] == "de" for line in lines)
+    own = {q.casefold() for e in load_faq(FAQ).entries_in("de") for q in e.questions}
+    assert not [line["text"] for line in lines if line["text"].casefold() in own]
+
+
 def test_english_does_not_regress(capsys) -> None:
     correct, wrong, *_ = summary(DATA / "faq_holdout.jsonl", capsys)[None]
     assert correct >= 0.92 and wrong <= 0.02

@@ -76,8 +76,10 @@ def test_held_out_questions_meet_the_targets(lang: str, capsys) -> None:
 
 # Blind sets: written by someone who saw only the entries' English titles and answers, never the
 # FAQ's example questions, word data or earlier sets; scored once, after the changes above. Before
-# them: de 0.760/0.020, pt 0.790/0.010. After: de 0.810/0.010, pt 0.860/0.020.
-BLIND_MISSED = {"de"}
+# them: de 0.760/0.020, pt 0.790/0.010. After: de 0.810/0.010, pt 0.860/0.020. Then German
+# compounds, synonyms read as the FAQ's words and dialect words (tuned on a dev set of its own, the
+# blind set unseen): de 0.850/0.000, its second scoring.
+BLIND_MISSED: set[str] = set()
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from typing import Literal
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from chatserver.core.attachments import Attachments
 from chatserver.core.auth import Accounts, Tokens, load_secret, new_password
@@ -84,6 +85,20 @@ SOCKET_PATHS: dict[str, Literal["shopper", "agent"]] = {
     "/ws/agent": "agent",
 }
 """The chat's sockets, served on raw ASGI by ``connection.Sockets`` ahead of the routes."""
+
+
+class ChatApp(Starlette):
+    """The Starlette app, except that chat sockets go straight to their connection: no
+    middleware or routing frames stay on the stack of every open socket."""
+
+    sockets: Sockets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        role = self.sockets.role(scope)
+        if role is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.sockets.connection(scope, receive, send, role).run()
 
 
 async def first_start(accounts: Accounts, settings: Settings) -> None:
@@ -197,9 +212,9 @@ def create_app(
         uploads=UPLOAD_PATH,
         larger=((ADMIN_PATH, ADMIN_MAX_BODY),),
     )
-    socket_routes = Middleware(Sockets, hub=hub, patrol=patrol, cap=sockets, paths=SOCKET_PATHS)
-    middleware = [socket_routes, body_limit, *asset_middleware()]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    middleware = [body_limit, *asset_middleware()]
+    app = ChatApp(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.sockets = Sockets(hub, patrol, sockets, SOCKET_PATHS)
     app.state.hub = hub
     app.state.live = live
     app.state.tone = tone

@@ -374,7 +374,12 @@ class Connection:
             return Unauthorized.close_code
         assert self.watchdog is not None
         task = self._task
+        message: Message | None = None
+        raw: str | None = None
+        frame: Any = None
         while self._close_code is None:
+            # Nothing of the last frame stays referenced by this frame while the socket idles.
+            message = raw = frame = None
             self._parked = True  # waiting for the client: _stop may cancel the wait
             try:
                 message = await self._receive()

@@ -7,8 +7,8 @@ import json
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Coroutine
-from typing import Any, Literal
+from collections.abc import AsyncIterator
+from typing import Literal
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -93,12 +93,12 @@ class ChatApp(Starlette):
 
     sockets: Sockets
 
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
-        # Not async: the server awaits the connection's own coroutine, no frame in between.
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         role = self.sockets.role(scope)
         if role is None:
-            return super().__call__(scope, receive, send)
-        return self.sockets.connection(scope, receive, send, role).run()
+            await super().__call__(scope, receive, send)
+        else:
+            await self.sockets.connection(scope, receive, send, role).run()
 
 
 async def first_start(accounts: Accounts, settings: Settings) -> None:

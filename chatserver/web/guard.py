@@ -193,6 +193,11 @@ class Patrol:
         elif when < self._until and self._wake is not None and not self._wake.done():
             self._wake.set_result(None)
 
+    @property
+    def pending(self) -> int:
+        """Deadlines kept (some stale until swept)."""
+        return len(self._heap)
+
     def forget(self, dog: Watchdog) -> None:
         if dog._due < math.inf:
             dog._due = math.inf

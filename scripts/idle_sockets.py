@@ -132,7 +132,7 @@ async def visits(count: int, mode: str) -> None:
         )  # type: ignore[arg-type]
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
             await asyncio.sleep(0.05)
 
         async def page_views(n: int) -> None:
@@ -150,7 +150,7 @@ async def visits(count: int, mode: str) -> None:
 
         async def held(n: int) -> None:
             async def lane(k: int) -> None:
-                for i in range(k, n, 16):
+                for _ in range(k, n, 16):
                     keep.append((await open_shopper(port, None))[0])
 
             await asyncio.gather(*(lane(k) for k in range(16)))

@@ -7,6 +7,7 @@ diff tracemalloc snapshots around V page views (connect, hello with/without a st
 close), after a warm-up: the allocations that stay, by line.
 
     PYTHONPATH=. python3 scripts/idle_sockets.py rss [sockets=10000]
+    PYTHONPATH=. python3 scripts/idle_sockets.py churn [visits=10000]  (RSS growth per visit)
     PYTHONPATH=. python3 scripts/idle_sockets.py visits [visits=3000]
     PYTHONPATH=. python3 scripts/idle_sockets.py held [sockets=3000]  (what an open one keeps)
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import json
 import sys
 import tempfile
@@ -45,7 +47,12 @@ def server_options(port: int, tmp: Path) -> list[str]:
     return [
         *("--host", HOST, "--port", str(port), "--data-dir", str(tmp / "data")),
         *("--secret-key", "idle-sockets", "--log-level", "warning"),
-        *("--max-sockets-per-address", "1000000", "--hello-timeout-s", "300"),
+        *(
+            "--max-sockets-per-address",
+            "1000000",
+            "--hello-timeout-s",
+            os.environ.get("HELLO_S", "300"),
+        ),
         *("--rate-limit-per-s", "1000000", "--rate-limit-burst", "1000000"),
         *("--faq-dir", str(tmp / "no-faq")),
     ]
@@ -68,7 +75,17 @@ async def open_shopper(port: int, token: str | None) -> tuple[ws.WsClient, str]:
     return client, str(welcome["token"])
 
 
-async def rss_per_socket(count: int) -> None:
+async def _page_views(port: int, count: int, tokens: list[str]) -> None:
+    async def lane(k: int) -> None:
+        for i in range(k, count, 16):
+            client, _ = await open_shopper(port, tokens[i % len(tokens)] if i % 2 else None)
+            client.close()
+            await client.closed
+
+    await asyncio.gather(*(lane(k) for k in range(16)))
+
+
+async def rss_per_socket(count: int, visits_only: bool = False) -> None:
     raise_open_files(count * 2 + 1024)
     with tempfile.TemporaryDirectory(prefix="idle-sockets-") as tmp:
         port = free_port(HOST)
@@ -91,6 +108,8 @@ async def rss_per_socket(count: int) -> None:
                 client, token = await open_shopper(port, None)
                 client.close()
                 tokens.append(token)
+            if visits_only:
+                await _page_views(port, 3000, tokens)  # warm-up: caches and arenas settle
             await asyncio.sleep(1)
             before = rss_kib(server.pid)
 
@@ -100,9 +119,18 @@ async def rss_per_socket(count: int) -> None:
                     client, _ = await open_shopper(port, token)
                     clients.append(client)
 
-            await asyncio.gather(*(lane(k) for k in range(_PARALLEL)))
+            if visits_only:
+                await _page_views(port, count, tokens)
+            else:
+                await asyncio.gather(*(lane(k) for k in range(_PARALLEL)))
             await asyncio.sleep(3)
             after = rss_kib(server.pid)
+            if visits_only:
+                print(
+                    f"{count} page views: server RSS {before} -> {after} KiB, "
+                    f"{(after - before) * 1024 / count:.0f} bytes per visit"
+                )
+                return
             print(
                 f"{count} idle shopper sockets: server RSS {before / 1024:.1f} -> "
                 f"{after / 1024:.1f} MiB, {(after - before) / count:.1f} KiB per socket"
@@ -124,6 +152,7 @@ async def visits(count: int, mode: str) -> None:
             secret_key="idle-sockets",
             faq_dir=Path(tmp) / "no-faq",
             max_sockets_per_address=1_000_000,
+            hello_timeout_s=300,
             rate_limit_per_s=1_000_000,
             rate_limit_burst=1_000_000,
         )
@@ -183,4 +212,7 @@ async def visits(count: int, mode: str) -> None:
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "rss"
     number = int(sys.argv[2]) if len(sys.argv) > 2 else (10_000 if mode == "rss" else 3_000)
-    asyncio.run(rss_per_socket(number) if mode == "rss" else visits(number, mode))
+    if mode in ("rss", "churn"):
+        asyncio.run(rss_per_socket(number, visits_only=mode == "churn"))
+    else:
+        asyncio.run(visits(number, mode))

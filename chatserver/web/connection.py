@@ -226,6 +226,10 @@ class SocketOutbox(Outbox):
             await asyncio.gather(writer, return_exceptions=True)
 
 
+def _ignore() -> None:
+    pass
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
@@ -334,6 +338,10 @@ class Connection:
         finally:
             if self.cap is not None:
                 self.cap.leave(self.address)
+            # No reference cycle outlives the socket (it would hold uvicorn's protocol until
+            # the cyclic collector runs: RSS that grows with page views).
+            self.session.on_overflow = _ignore
+            self._task = None
 
     async def _refuse(self, error: ChatError) -> None:
         """Say why, then close, before serving anything."""

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
 import json
+import os
 import sys
 import tempfile
 import tracemalloc

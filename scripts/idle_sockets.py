@@ -10,6 +10,8 @@ close), after a warm-up: the allocations that stay, by line.
     PYTHONPATH=. python3 scripts/idle_sockets.py churn [visits=10000]  (RSS growth per visit)
     PYTHONPATH=. python3 scripts/idle_sockets.py visits [visits=3000]
     PYTHONPATH=. python3 scripts/idle_sockets.py held [sockets=3000]  (what an open one keeps)
+
+``HELLO_S`` sets the server's hello timeout in ``rss`` and ``churn`` (default 300, as the bench).
 """
 
 from __future__ import annotations

@@ -28,8 +28,10 @@ async def close_code(client: Client) -> int | None:
 async def test_a_client_whose_outbox_overflows_is_closed_with_1013(
     start_server: ServerFactory,
 ) -> None:
-    """A burst larger than the outbox, while the client's own frames are being handled: the
-    client is told (1013, resume with last_seq), never left on a socket that stays silent."""
+    """A burst larger than the socket's buffers and the outbox, while the client's own frames
+    are being handled: the client is told (1013, resume with last_seq), never left on a socket
+    that stays silent. (Frames go straight to the socket while it takes them; the outbox holds
+    only what it cannot take yet.)"""
     server = await start_server(send_queue_size=8, **FAST)
     shopper = await server.shopper()
     await shopper.send(p.SendMessage(text="hi", client_id="m0"))
@@ -37,8 +39,9 @@ async def test_a_client_whose_outbox_overflows_is_closed_with_1013(
     for i in range(3):
         await shopper.send(p.Typing(conversation_id=conversation_id, is_typing=i % 2 == 0))
     notice = p.TypingNotice(conversation_id=conversation_id, role="agent", is_typing=True)
-    for _ in range(20):  # delivered at once, as a burst from the bus would be
-        server.hub.fanout.on_event(f"c:{conversation_id}", None, notice.model_dump_json())
+    large = notice.model_dump_json() + " " * 2**20  # valid JSON, 1 MiB: fills the buffers
+    for _ in range(64):  # delivered at once, as a burst from the bus would be
+        server.hub.fanout.on_event(f"c:{conversation_id}", None, large)
     assert await close_code(shopper) == 1013
 
 

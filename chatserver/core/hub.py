@@ -46,6 +46,17 @@ _HANDLERS = {
 }
 
 
+def _kept_hello(hello: p.Hello) -> p.Hello | None:
+    """What a shopper's hello is kept for (a conversation they start takes its locale, time
+    zone and page): None when that is all default, else only those fields, not the token or
+    positions (one per open socket: they add up)."""
+    if hello.locale == "en" and not hello.timezone and hello.context is None:
+        return None
+    return p.Hello.model_construct(
+        version=hello.version, locale=hello.locale, timezone=hello.timezone, context=hello.context
+    )
+
+
 class Hub:
     """Applies client frames to conversations and fans events out to this worker's sessions."""
 
@@ -162,7 +173,9 @@ class Hub:
         # A visitor made just now has no conversation: nothing to read, nor to keep in memory.
         fresh = session.user_id == new_visitor
         conversation = None if fresh else await self.journal.latest(session.user_id)
-        self.chats.hellos[session] = hello
+        kept = _kept_hello(hello)
+        if kept is not None:
+            self.chats.hellos[session] = kept
         infos = []
         if conversation is not None:
             infos.append(conversation.info(self.settings.response_target_s))

@@ -8,11 +8,12 @@ import logging
 import os
 import re
 from collections.abc import AsyncIterator
+from typing import Literal
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from chatserver.core.attachments import Attachments
 from chatserver.core.auth import Accounts, Tokens, load_secret, new_password
@@ -41,10 +42,10 @@ from chatserver.web import (
 from chatserver.web import auth_api as api
 from chatserver.web.admin_common import MAX_BODY as ADMIN_MAX_BODY
 from chatserver.web.assets import asset_middleware, asset_routes
-from chatserver.web.connection import Connection, quiet_client_mistakes
+from chatserver.web.connection import Sockets, quiet_client_mistakes
 from chatserver.web.demo_api import demo_routes
 from chatserver.web.files_api import file_routes
-from chatserver.web.guard import AddressCap
+from chatserver.web.guard import AddressCap, Patrol
 from chatserver.web.limits import BodyLimit, LoginThrottle
 
 log = logging.getLogger("chatserver")
@@ -79,14 +80,25 @@ async def prepare_shared(settings: Settings) -> None:
         await store.close()
 
 
-async def shopper_socket(websocket: WebSocket) -> None:
-    state = websocket.app.state
-    await Connection(websocket, state.hub, "shopper", state.sockets).run()
+SOCKET_PATHS: dict[str, Literal["shopper", "agent"]] = {
+    "/ws/shopper": "shopper",
+    "/ws/agent": "agent",
+}
+"""The chat's sockets, served on raw ASGI by ``connection.Sockets`` ahead of the routes."""
 
 
-async def agent_socket(websocket: WebSocket) -> None:
-    state = websocket.app.state
-    await Connection(websocket, state.hub, "agent", state.sockets).run()
+class ChatApp(Starlette):
+    """The Starlette app, except that chat sockets go straight to their connection: no
+    middleware or routing frames stay on the stack of every open socket."""
+
+    sockets: Sockets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        role = self.sockets.role(scope)
+        if role is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.sockets.connection(scope, receive, send, role).run()
 
 
 async def first_start(accounts: Accounts, settings: Settings) -> None:
@@ -131,6 +143,8 @@ def create_app(
     hub = Hub(settings, store, tokens, clock, bot or LiveBot(live), ShopOrders(settings))
     live.on_change.append(lambda shop: follow_shop(hub, shop))
     live.on_change.append(admin_integrations.FollowIntegrations(settings))
+    patrol = Patrol(settings, clock)
+    sockets = AddressCap(settings.max_sockets_per_address)
     tone = playbook_api.ToneInUse()
     live.on_change.append(tone.follow)
     hub.chats.tone_check = tone.flagged
@@ -162,6 +176,7 @@ def create_app(
         try:
             yield
         finally:
+            await patrol.close()
             await hub.close()
             await live.close()
             await store.close()
@@ -190,8 +205,6 @@ def create_app(
         Route("/api/conversations/{conversation_id}", inbox_api.conversation),
         *file_routes(),
         *demo_routes(settings),
-        WebSocketRoute("/ws/shopper", shopper_socket),
-        WebSocketRoute("/ws/agent", agent_socket),
     ]
     body_limit = Middleware(
         BodyLimit,
@@ -200,12 +213,14 @@ def create_app(
         larger=((ADMIN_PATH, ADMIN_MAX_BODY),),
     )
     middleware = [body_limit, *asset_middleware()]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = ChatApp(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.sockets = Sockets(hub, patrol, sockets, SOCKET_PATHS)
     app.state.hub = hub
     app.state.live = live
     app.state.tone = tone
     app.state.settings = settings
-    app.state.sockets = AddressCap(settings.max_sockets_per_address)
+    app.state.sockets = sockets
+    app.state.patrol = patrol
     app.state.login_throttle = LoginThrottle(
         settings.login_attempts, settings.login_window_s, clock
     )

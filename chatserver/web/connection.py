@@ -1,7 +1,10 @@
 """One socket: read and validate frames, hand them to the hub, write what the hub sends.
 
 This is the only module that touches a WebSocket, and the one place where a ``ChatError``
-becomes an ``error`` frame.
+becomes an ``error`` frame. Sockets are served on raw ASGI (no framework wrapper) by one task
+each, the server's own: it reads; frames are written straight from ``Session.send`` through
+the ASGI ``send`` while the transport takes them, and queued (bounded) only while it does not.
+The watchdogs of all sockets share one task (``guard.Patrol``).
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chatserver.core.hub import Hub
 from chatserver.core.sessions import Outbox, Session
@@ -29,7 +32,7 @@ from chatserver.domain.errors import (
     Unavailable,
 )
 from chatserver.store.ports import StoreUnavailable
-from chatserver.web.guard import AddressCap, Watchdog
+from chatserver.web.guard import AddressCap, Patrol, Watchdog
 
 log = logging.getLogger("chatserver.web.connection")
 
@@ -57,6 +60,8 @@ def quiet_client_mistakes() -> None:
 
 class TokenBucket:
     """Allows ``rate`` frames per second with bursts of ``burst``."""
+
+    __slots__ = ("burst", "rate", "stamp", "tokens")
 
     def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst = rate, float(burst)
@@ -120,123 +125,280 @@ def _frame_type(raw: str) -> str | None:
     return value if isinstance(value, str) and len(value) <= 40 else None
 
 
-async def _stop(*tasks: asyncio.Task[Any]) -> None:
-    """Cancel tasks and wait for them; again if one swallowed its cancellation (redis-py under
-    Python 3.11's ``wait_for`` can), so a socket is never left open by a task that lives on."""
-    pending = {task for task in tasks if not task.done()}
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=0.1)
-    await asyncio.gather(*tasks, return_exceptions=True)
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Scope = MutableMapping[str, Any]
+
+
+class SocketOutbox(Outbox):
+    """A socket's outbox: a frame goes straight out through the ASGI ``send`` when nothing is
+    queued and the transport takes it without waiting; otherwise it is queued (bounded, as
+    every outbox) and a writer task, made only then, sends the queue in order."""
+
+    __slots__ = ("_held", "_send", "_shut", "_writer")
+
+    def __init__(self, maxsize: int, send: Send) -> None:
+        super().__init__(maxsize)
+        self._send = send
+        self._writer: asyncio.Task[None] | None = None
+        self._shut = self._held = False
+
+    def put_nowait(self, text: str) -> None:
+        if self._shut:
+            return
+        if self._writer is not None or self._held or not self.empty():
+            super().put_nowait(text)
+        else:
+            self._direct(text)
+
+    def hold(self) -> None:
+        """Queue what is sent from now on (while a hello is answered: nothing goes out before
+        the socket is all set up)."""
+        self._held = True
+
+    def release(self) -> None:
+        """Send what was held, and from now on send directly again."""
+        self._held = False
+        while self._writer is None and not self._shut and not self.empty():
+            self._direct(self.get_nowait())
+
+    def _direct(self, text: str) -> None:
+        sending = self._send({"type": "websocket.send", "text": text})
+        if not isinstance(sending, Coroutine):  # not uvicorn's: let a task await it
+            self._writer = asyncio.ensure_future(self._finish(sending, None))
+            return
+        try:
+            # uvicorn's send only suspends while the transport is paused (its buffer is full).
+            waiting = sending.send(None)
+        except StopIteration:
+            return
+        except Exception as exc:  # the client is gone; the reader hears of it
+            self._gone(exc)
+            return
+        self._writer = asyncio.get_running_loop().create_task(self._finish(sending, waiting))
+
+    async def _finish(self, sending: Awaitable[None], waiting: Any) -> None:
+        """Complete the send that had to wait, then send what was queued meanwhile."""
+        try:
+            while isinstance(sending, Coroutine):
+                if waiting is None:
+                    await asyncio.sleep(0)
+                else:
+                    await waiting
+                try:
+                    waiting = sending.send(None)
+                except StopIteration:
+                    break
+            else:
+                await sending
+            while not self.empty() and not self._shut:
+                await self._send({"type": "websocket.send", "text": self.get_nowait()})
+        except asyncio.CancelledError:
+            if isinstance(sending, Coroutine):
+                sending.close()
+            raise
+        except Exception as exc:
+            self._gone(exc)
+        finally:
+            self._writer = None
+
+    def _gone(self, exc: Exception) -> None:
+        log.debug("sending to a socket failed: %r", exc)
+        self._shut = True
+        while not self.empty():
+            self.get_nowait()
+
+    async def flush(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) until what is queued has been sent."""
+        writer = self._writer
+        if writer is not None:
+            await asyncio.wait({writer}, timeout=timeout)
+
+    async def shut(self) -> None:
+        """Send nothing more: drop the queue, stop the writer."""
+        self._shut = True
+        while not self.empty():
+            self.get_nowait()
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+
+
+def _ignore() -> None:
+    pass
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 class Connection:
-    """Serves one shopper or agent socket for its whole life."""
+    """Serves one shopper or agent socket for its whole life, on the task that runs it."""
+
+    __slots__ = (
+        "_close_code",
+        "_close_reason",
+        "_connected",
+        "_left",
+        "_parked",
+        "_receive",
+        "_send",
+        "_task",
+        "adapter",
+        "address",
+        "bucket",
+        "cap",
+        "hub",
+        "outbox",
+        "patrol",
+        "role",
+        "scope",
+        "session",
+        "settings",
+        "watchdog",
+    )
 
     def __init__(
         self,
-        websocket: WebSocket,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
         hub: Hub,
         role: Literal["shopper", "agent"],
+        patrol: Patrol,
         cap: AddressCap | None = None,
     ) -> None:
-        self.websocket = websocket
+        self.scope = scope
+        self._receive, self._send = receive, send
         self.cap = cap
-        self.address = websocket.client.host if websocket.client else ""
-        self.watchdog = Watchdog(hub.settings, hub.clock)
-        self._close_reason = ""
+        self.patrol = patrol
+        client = scope.get("client")
+        self.address: str = client[0] if client else ""
+        self.watchdog: Watchdog | None = None
         self.hub = hub
         self.role = role
         self.settings = hub.settings
         self.adapter: TypeAdapter[Any] = p.shopper_frame if role == "shopper" else p.agent_frame
         self.bucket = TokenBucket(self.settings.rate_limit_per_s, self.settings.rate_limit_burst)
-        self._overflow = asyncio.Event()
+        self.outbox = SocketOutbox(self.settings.send_queue_size, send)
         self.session = Session(
-            role=role,
-            user_id="",
-            name="",
-            outbox=Outbox(self.settings.send_queue_size),
-            read_log=hub.store.log.read,
-            on_overflow=self._overflow.set,
+            role, "", "", self.outbox, hub.store.log.read, on_overflow=self._too_slow
         )
         self._connected = False
-        self._closing = False
+        self._left = False  # the client closed (or dropped) the socket
+        self._close_code: int | None = None  # set when we must close: overflow, watchdog
+        self._close_reason = ""
+        self._task: asyncio.Task[Any] | None = None
+        self._parked = False  # waiting for the client's next frame
 
     async def run(self) -> None:
-        await self.websocket.accept()
+        if (await self._receive())["type"] != "websocket.connect":
+            return
+        await self._send({"type": "websocket.accept"})
         if self.cap is not None and not self.cap.enter(self.address):
             await self._refuse(
                 TooManySockets(f"more than {self.cap.limit} open sockets from your address")
             )
             return
+        # One frame fewer on every idle socket's stack: serving is inlined here.
         try:
-            await self._serve()
+            self.hub.metrics.connected(self.role)
+            self._task = asyncio.current_task()
+            self.watchdog = Watchdog(self.patrol, self._guarded)
+            close_code: int | None = None
+            try:
+                close_code = await self._read()
+            except Exception:
+                log.exception("connection failed")
+                close_code = CLOSE_INTERNAL
+            finally:
+                self.watchdog.stop()
+                if self._close_code is not None:  # overflow and watchdog come first
+                    close_code = self._close_code
+                if close_code is not None and close_code != CLOSE_TOO_SLOW:
+                    await self.outbox.flush(2)  # the last error frame goes out before the close
+                await self.outbox.shut()
+                self.hub.metrics.disconnected(self.role)
+                if self._connected:
+                    await self.hub.disconnect(self.session)
+                if close_code is not None and not self._left:
+                    # Bounded: the close frame waits behind what the client has not read yet.
+                    close = {
+                        "type": "websocket.close",
+                        "code": close_code,
+                        "reason": self._close_reason,
+                    }
+                    with contextlib.suppress(RuntimeError, OSError, TimeoutError):
+                        await asyncio.wait_for(self._send(close), 10)
         finally:
             if self.cap is not None:
                 self.cap.leave(self.address)
+            # No reference cycle outlives the socket (it would hold uvicorn's protocol until
+            # the cyclic collector runs: RSS that grows with page views).
+            self.session.on_overflow = _ignore
+            self._task = None
 
     async def _refuse(self, error: ChatError) -> None:
         """Say why, then close, before serving anything."""
         self._send_error(error, None)
-        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
-            await self.websocket.send_text(self.session.outbox.get_nowait())
-            await self.websocket.close(error.close_code or 1008, error.message[:120])
-
-    async def _serve(self) -> None:
-        self.hub.metrics.connected(self.role)
-        writer = asyncio.create_task(self._write())
-        reader = asyncio.create_task(self._read())
-        overflow = asyncio.create_task(self._overflow.wait())
-        guard = asyncio.create_task(self.watchdog.run())
-        close_code: int | None = None
-        try:
-            done, _ = await asyncio.wait(
-                {reader, writer, overflow, guard}, return_when=asyncio.FIRST_COMPLETED
+        await self.outbox.flush(2)
+        with contextlib.suppress(RuntimeError, OSError):
+            await self._send(
+                {
+                    "type": "websocket.close",
+                    "code": error.close_code or 1008,
+                    "reason": error.message[:120],
+                }
             )
-            if overflow in done:
-                close_code = CLOSE_TOO_SLOW
-            elif guard in done:
-                close_code = self._guarded(guard.result())
-            elif reader in done and not reader.cancelled():
-                close_code = reader.result()
-        except Exception:
-            log.exception("connection failed")
-            close_code = CLOSE_INTERNAL
-        finally:
-            self._closing = True
-            await _stop(reader, overflow, guard)
-            if close_code is not None and close_code != CLOSE_TOO_SLOW:
-                await self._drain(writer)
-            await _stop(writer)
-            self.hub.metrics.disconnected(self.role)
-            if self._connected:
-                await self.hub.disconnect(self.session)
-            if close_code is not None and self.websocket.client_state == WebSocketState.CONNECTED:
-                # Bounded: the close frame waits behind what the client has not read yet.
-                with contextlib.suppress(RuntimeError, OSError, TimeoutError):
-                    await asyncio.wait_for(self.websocket.close(close_code, self._close_reason), 10)
 
-    def _guarded(self, error: ChatError) -> int:
+    def _stop(self, code: int, reason: str = "") -> None:
+        """Close the socket: now if it waits for a frame, else once the frame at hand is done."""
+        if self._close_code is not None:
+            return
+        self._close_code, self._close_reason = code, reason
+        if self._parked and self._task is not None:
+            self._task.cancel()
+
+    def _too_slow(self) -> None:
+        self._stop(CLOSE_TOO_SLOW)
+
+    def _guarded(self, error: ChatError) -> None:
         """The watchdog's verdict: tell the client why, and close with its code."""
         self._send_error(error, None)
-        self._close_reason = error.message[:120]
-        return error.close_code or 1008
+        self._stop(error.close_code or 1008, error.message[:120])
 
     async def _read(self) -> int | None:
         """Read frames until the client leaves; returns a close code when we must close."""
-        origin = self.websocket.headers.get("origin")
+        origin = _header(self.scope, b"origin")
         if not self._origin_allowed(origin):
             self._send_error(
                 Unauthorized(f"origin {origin!r} is not allowed to open this chat"), None
             )
             return Unauthorized.close_code
-        while not self._closing:
+        assert self.watchdog is not None
+        task = self._task
+        message: Message | None = None
+        raw: str | None = None
+        frame: Any = None
+        while self._close_code is None:
+            # Nothing of the last frame stays referenced by this frame while the socket idles.
+            message = raw = frame = None
+            self._parked = True  # waiting for the client: _stop may cancel the wait
             try:
-                message = await self.websocket.receive()
-            except WebSocketDisconnect:
+                message = await self._receive()
+            except asyncio.CancelledError:
+                if self._close_code is None or task is None or task.uncancel() > 0:
+                    raise
                 return None
+            finally:
+                self._parked = False
             if message["type"] == "websocket.disconnect":
+                self._left = True
                 return None
             self.watchdog.heard()
             raw = message.get("text")
@@ -269,19 +431,24 @@ class Connection:
         return None
 
     async def _apply(self, frame: Any) -> None:
+        assert self.watchdog is not None
         if isinstance(frame, p.Hello) and not self._connected:
             if not p.OLDEST_VERSION <= frame.version <= p.PROTOCOL_VERSION:
                 raise InvalidFrame(
                     f"protocol version {frame.version} is not supported; use {p.PROTOCOL_VERSION}"
                 )
-            with self.watchdog.greeting():
-                if self.role == "shopper":
-                    await self.hub.connect_shopper(self.session, frame)
-                    self.watchdog.said_hello()
-                else:
-                    await self.hub.connect_agent(self.session, frame)
-                    await self._watch_session(frame.token or "")
-            self._connected = True
+            self.outbox.hold()
+            try:
+                with self.watchdog.greeting():
+                    if self.role == "shopper":
+                        await self.hub.connect_shopper(self.session, frame)
+                        self.watchdog.said_hello()
+                    else:
+                        await self.hub.connect_agent(self.session, frame)
+                        await self._watch_session(frame.token or "")
+                self._connected = True
+            finally:
+                self.outbox.release()
         elif not self._connected:
             raise InvalidFrame("the first frame must be hello")
         else:
@@ -290,6 +457,7 @@ class Connection:
     async def _watch_session(self, token: str) -> None:
         """From now on, an agent's socket ends when its session does (expiry, reset, removal)."""
         hub = self.hub
+        assert self.watchdog is not None
 
         async def check() -> float:
             _, session = await hub.accounts.session_account(hub.tokens, token)
@@ -313,15 +481,24 @@ class Connection:
         self.hub.metrics.error(exc.code)
         self.session.send(p.encode(error))
 
-    async def _write(self) -> None:
-        outbox = self.session.outbox
-        while True:
-            text = await outbox.get()
-            await self.websocket.send_text(text)
-            outbox.task_done()
 
-    async def _drain(self, writer: asyncio.Task[None]) -> None:
-        """Let the writer send what is queued (the last error frame) before closing."""
-        if not writer.done():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.session.outbox.join(), timeout=2)
+class Sockets:
+    """Serves the chat's socket paths, raw: the app calls it ahead of middleware and routing."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        patrol: Patrol,
+        cap: AddressCap,
+        paths: dict[str, Literal["shopper", "agent"]],
+    ) -> None:
+        self.hub, self.patrol, self.cap, self.paths = hub, patrol, cap, paths
+
+    def role(self, scope: Scope) -> Literal["shopper", "agent"] | None:
+        """The role a socket opened on this scope's path serves, if it is a chat socket."""
+        return self.paths.get(scope["path"]) if scope["type"] == "websocket" else None
+
+    def connection(
+        self, scope: Scope, receive: Receive, send: Send, role: Literal["shopper", "agent"]
+    ) -> Connection:
+        return Connection(scope, receive, send, self.hub, role, self.patrol, self.cap)

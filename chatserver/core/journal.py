@@ -57,9 +57,13 @@ class Journal:
         def render(seq: int) -> str:
             return kind(conversation_id=conversation_id, seq=seq, ts=ts, **fields).model_dump_json()
 
-        appended = await stored(self.store.log.append(log_id, render, client_id, record))
+        channel = conversation_channel(log_id)
+        appended = await stored(
+            self.store.log.append_published(
+                log_id, render, client_id, record, self.store.bus, channel
+            )
+        )
         if not appended.duplicate:
-            await self.store.bus.publish(conversation_channel(log_id), appended.text, appended.seq)
             for watcher in self._watchers.get(kind, ()):
                 try:
                     await watcher(conversation_id, ts)
@@ -135,8 +139,8 @@ class Journal:
 
     async def latest(self, shopper_id: str) -> Conversation | None:
         """A shopper's newest conversation, open or closed."""
-        ids = await self.store.records.of_shopper(shopper_id)
-        return await self.get(ids[-1]) if ids else None
+        fields = await self.store.records.latest_of_shopper(shopper_id)
+        return Conversation.from_fields(fields) if fields is not None else None
 
     async def earlier(self, conversation: Conversation, limit: int = 20) -> p.ConversationHistory:
         """The other conversations of this conversation's shopper, newest first."""

@@ -12,6 +12,7 @@ awaits its reply before the next; explicit pipelines (MULTI/EXEC) and pub/sub ar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -104,7 +105,5 @@ def _fail(calls: list[_Call], exc: BaseException) -> None:
 
 
 async def _disconnect_quietly(connection: AbstractConnection) -> None:
-    try:
+    with contextlib.suppress(Exception):  # already broken: the next user reconnects
         await connection.disconnect()
-    except Exception:  # already broken: the next user reconnects
-        pass

@@ -17,7 +17,12 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
+from redis.client import EMPTY_RESPONSE, NEVER_DECODE
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from chatserver.store._resp3 import read_replies
 
 _Call = tuple[tuple[Any, ...], dict[str, Any], "asyncio.Future[Any]"]
 
@@ -35,6 +40,8 @@ class AutoPipelinedRedis(aioredis.Redis):
         self._batches: set[asyncio.Task[None]] = set()
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
+        if NEVER_DECODE in options:  # raw bytes (DUMP...): rare, not batched
+            return await super().execute_command(*args, **options)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if not self._pending:
@@ -63,16 +70,26 @@ class AutoPipelinedRedis(aioredis.Redis):
             waiting = batch[answered:]
             packed = connection.pack_commands([args for args, _, _ in waiting])
             await connection.send_packed_command(packed, check_health=False)
-            for args, options, future in waiting:
-                try:
-                    reply = await self.parse_response(connection, args[0], **dict(options))
-                except ResponseError as exc:
-                    if not future.done():
-                        future.set_exception(exc)
-                else:
-                    if not future.done():
-                        future.set_result(reply)
+
+            def on_reply(reply: Any) -> None:
+                nonlocal answered
+                args, options, future = batch[answered]
                 answered += 1
+                self._settle(args[0], options, reply, future)
+
+            try:
+                async with asyncio.timeout(connection.socket_timeout):
+                    await read_replies(
+                        connection._reader,  # read as redis-py's own parser does
+                        len(waiting),
+                        connection.encoder.decode,
+                        connection._parser.parse_error,
+                        on_reply,
+                    )
+            except TimeoutError as exc:
+                raise RedisTimeoutError("Timeout reading from Redis") from exc
+            except OSError as exc:
+                raise RedisConnectionError(f"Error while reading from Redis: {exc}") from exc
 
         async def disconnect(_error: Exception) -> None:
             await connection.disconnect()
@@ -87,6 +104,30 @@ class AutoPipelinedRedis(aioredis.Redis):
                 raise
         finally:
             await self.connection_pool.release(connection)
+
+    def _settle(
+        self, command: str, options: dict[str, Any], reply: Any, future: asyncio.Future[Any]
+    ) -> None:
+        """Give a caller its reply as ``Redis.parse_response`` would (errors, callbacks)."""
+        if isinstance(reply, RedisConnectionError):
+            raise reply  # the server is going away (LOADING...): the whole batch fails
+        if future.done():
+            return
+        if isinstance(reply, ResponseError):
+            if EMPTY_RESPONSE in options:
+                future.set_result(options[EMPTY_RESPONSE])
+            else:
+                future.set_exception(reply)
+            return
+        callback = self.response_callbacks.get(command)
+        if callback is None:
+            future.set_result(reply)
+            return
+        extra = {k: v for k, v in options.items() if k not in (EMPTY_RESPONSE, "keys")}
+        try:
+            future.set_result(callback(reply, **extra))
+        except Exception as exc:
+            future.set_exception(exc)
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
         if self._batches:

@@ -107,7 +107,8 @@ def test_shop_toml_loads_with_hours_texts_and_targets() -> None:
     assert hours.is_open(berlin(2026, 3, 9, 0, 30))  # Sunday 20:00-02:00 runs into Monday
     assert not hours.is_open(berlin(2026, 12, 25, 9, 0))  # a holiday
     assert shop.texts_for("de-AT").greeting.startswith("Hallo")
-    assert shop.texts_for("sv-SE") == shop.texts["en"]
+    assert shop.texts_for("sv-SE").greeting.startswith("Hej! Jag är Kitebays assistent")
+    assert shop.texts_for("fi-FI") == shop.texts["en"]  # no Finnish texts: English
 
 
 def test_shop_with_unknown_zone_is_refused(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from chatserver.core.auth import Tokens
 from chatserver.core.hub import Hub
+from chatserver.core.waits import Label, speaker_places
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import NoBot
 from chatserver.domain.languages import LanguageRules
@@ -275,3 +276,127 @@ async def test_languages_changed_on_admin_apply_at_once_to_an_agent_online(
     assert changed.status_code == 200, changed.text
     await anna.expect("conversation_assigned", conversation_id=conversation_id)
     assert server.clock.now() < (await server.hub.journal.get(conversation_id)).created_at + 30
+
+
+# --- the wait a shopper is told, per language ----------------------------------------------------
+
+
+async def hello_wait(hub: Hub, locale: str) -> float | None:
+    """The wait a shopper on a page in ``locale`` is told as they connect."""
+    peer = Peer(hub, "shopper")
+    await hub.connect_shopper(peer.session, p.Hello(version=p.PROTOCOL_VERSION, locale=locale))
+    [availability] = peer.frames("availability")
+    return availability["estimated_wait_s"]  # type: ignore[no-any-return]
+
+
+async def test_a_free_seat_of_an_agent_who_does_not_speak_the_language_is_no_seat_now(
+    hub: Hub,
+) -> None:
+    await speaker(hub, "anna", ["en"], capacity=2)
+    # anna would take a German chat only once it has waited half the 60 s target.
+    assert await hello_wait(hub, "de-AT") == 30.0
+    assert await hello_wait(hub, "en-GB") == 0.0
+    german, english = await hub.assigner.outlook("de"), await hub.assigner.outlook("en")
+    assert (german.free, german.estimate) == (0, 30.0)
+    assert (english.free, english.estimate) == (2, 0.0)
+    # Told while it waits: the rest of its wait for a speaker, then anna's free seat.
+    shopper, conversation_id = await shopper_says(hub, GERMAN, locale="de")
+    assert shopper.frames("queue_position")[-1]["estimated_wait_s"] == 30.0
+    await hub.clock.advance(10)  # type: ignore[attr-defined]
+    await hub.assigner.announce_queue()
+    assert shopper.frames("queue_position")[-1]["estimated_wait_s"] == 20.0
+    # A second German shopper: anna has room for both once their waits are over.
+    assert await hello_wait(hub, "de") == 30.0
+    dirk = await speaker(hub, "dirk", ["de"], capacity=1)
+    assert assigned_to(dirk, conversation_id)
+    assert await hello_wait(hub, "de") == 30.0  # dirk is full: anna's seat after the wait
+
+
+async def test_the_estimate_is_the_sooner_of_a_speakers_seat_and_anyones_after_the_wait(
+    hub: Hub,
+) -> None:
+    dirk = await speaker(hub, "dirk", ["de"], capacity=1)
+    _, first = await shopper_says(hub, GERMAN, locale="de")
+    assert assigned_to(dirk, first)
+    await speaker(hub, "anna", ["en"], capacity=2)
+    # dirk frees his one seat in about one handling time (30 s before any chat has closed).
+    hub.assigner.language_rules = LanguageRules("en", wait_s=10)
+    assert await hello_wait(hub, "de") == 10.0  # anna's free seat after 10 s comes sooner
+    hub.assigner.language_rules = LanguageRules("en", wait_s=50)
+    assert await hello_wait(hub, "de") == 30.0  # dirk's seat comes sooner
+    # Nobody speaks Japanese: anna's seat once the wait is over.
+    assert await hello_wait(hub, "ja") == 50.0
+
+
+async def test_nobody_online_means_no_estimate_in_any_language(hub: Hub) -> None:
+    assert await hello_wait(hub, "de") is None
+    assert await hello_wait(hub, "en") is None
+
+
+# --- agents see the shopper's language change -----------------------------------------------------
+
+
+def language_changes(peer: Peer, conversation_id: str) -> list[tuple[str, str]]:
+    return [
+        (f["language"], f["by"])
+        for f in peer.frames("language_changed")
+        if f["conversation_id"] == conversation_id
+    ]
+
+
+async def test_a_language_picked_mid_chat_reaches_the_agent_and_the_record(hub: Hub) -> None:
+    dirk = await speaker(hub, "dirk", ["de", "fr"])
+    shopper, conversation_id = await shopper_says(hub, GERMAN, locale="de")
+    assert assigned_to(dirk, conversation_id)
+    await shopper.send(p.SetLocale(locale="de-AT"))  # the same language: nothing to tell
+    assert not language_changes(dirk, conversation_id)
+    await shopper.send(p.SetLocale(locale="fr"))
+    assert language_changes(dirk, conversation_id) == [("fr", "shopper")]
+    record = await hub.journal.get(conversation_id)
+    assert (record.locale, record.language, record.language_detected) == ("fr", "fr", True)
+    # Stored in the log: a reload reads it back (and the record tells the welcome).
+    logged = [text for _, text in await hub.store.log.read(conversation_id)]
+    assert sum('"type":"language_changed"' in text for text in logged) == 1
+    assert record.info(60).language == "fr"
+
+
+async def test_a_language_picked_while_waiting_waits_for_a_speaker_of_it(hub: Hub) -> None:
+    dora = await speaker(hub, "dora", ["fr"])
+    shopper, conversation_id = await shopper_says(hub, GERMAN, locale="de")
+    assert not assigned_to(dora, conversation_id)
+    await shopper.send(p.SetLocale(locale="fr-BE"))
+    [assigned] = [
+        f for f in dora.frames("conversation_assigned") if f["conversation_id"] == conversation_id
+    ]
+    assert assigned["language"] == "fr-BE"
+    assert language_changes(dora, conversation_id) == [("fr-BE", "shopper")]  # in the catch-up
+
+
+async def test_a_language_read_later_is_told_to_agents_only_when_it_changed(hub: Hub) -> None:
+    pia = await speaker(hub, "pia", ["pl"], capacity=1)
+    # Too short to tell: the page's English, until the Polish line; pia then takes it at once.
+    shopper, refined = await shopper_says(hub, "ok?", locale="en")
+    await shopper.send(p.SendMessage(client_id="m2", text=POLISH))
+    assert assigned_to(pia, refined)
+    assert language_changes(pia, refined) == [("pl", "bot")]
+    # On a German page, a German line only confirms the language: no change to tell.
+    confirmed_shopper, confirmed = await shopper_says(hub, "hi", locale="de")
+    await confirmed_shopper.send(p.SendMessage(client_id="m2", text=GERMAN))
+    record = await hub.journal.get(confirmed)
+    assert (record.status, record.language, record.language_detected) == ("queued", "de", True)
+    logged = [text for _, text in await hub.store.log.read(confirmed)]
+    assert not any('"type":"language_changed"' in text for text in logged)
+
+
+def test_a_place_among_the_chats_a_speaker_may_take_counts_its_language_any_and_overdue() -> None:
+    queue = [
+        Label("de", 100.0),  # German, still waiting for a German speaker
+        Label("fr", 100.0),  # French: a German speaker may not take it yet
+        Label("", 100.0),  # any language: anyone may take it
+        Label("fr", 10.0),  # French, but its wait is over: anyone may take it
+        Label("de", 100.0),
+        Label("fr", 100.0),
+    ]
+    # (the place of a chat in no language counts for nothing: anyone's seat is its wait)
+    assert speaker_places(queue, now=50.0) == [1, 1, 1, 3, 4, 4]
+    assert speaker_places(queue, now=100.0) == [1, 2, 3, 4, 5, 6]  # all open to anyone

@@ -58,3 +58,29 @@ async def test_a_bad_locale_gets_an_error_and_the_socket_stays_open(
     await shopper.send(p.SetLocale(locale="fr"))
     french = await shopper.expect("availability")
     assert french["greeting"].startswith("Bonjour")
+
+
+async def test_the_agent_hears_a_language_picked_mid_chat_also_after_reconnecting(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(faq_dir=FAQ)
+    account = await server.hub.accounts.add("dora", "Dora", "pw-dora", capacity=2)
+    await server.hub.accounts.save(account.model_copy(update={"languages": ["de", "fr"]}))
+    dora = await server.agent("dora", capacity=2)
+    shopper = await server.raw("/ws/shopper", origin=server.settings.base_url)
+    await shopper.send(p.Hello(version=p.PROTOCOL_VERSION, locale="de-DE"))
+    await shopper.send(p.SendMessage(client_id="m1", text="Wo ist meine Bestellung? Ich warte."))
+    conversation_id = (await shopper.expect("ack", client_id="m1"))["conversation_id"]
+    await dora.expect("conversation_assigned", conversation_id=conversation_id, language="de")
+    await shopper.send(p.SetLocale(locale="fr"))
+    changed = await dora.expect("language_changed", conversation_id=conversation_id)
+    assert (changed["language"], changed["by"]) == ("fr", "shopper")
+    again = await server.raw("/ws/agent")
+    await again.send(
+        p.Hello(version=p.PROTOCOL_VERSION, token=server.hub.tokens.new_session("dora"))
+    )
+    welcome = await again.expect("welcome")
+    [info] = [c for c in welcome["conversations"] if c["conversation_id"] == conversation_id]
+    assert info["language"] == "fr"
+    replayed = await again.expect("language_changed", conversation_id=conversation_id)
+    assert replayed["seq"] == changed["seq"]

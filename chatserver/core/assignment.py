@@ -10,9 +10,17 @@ import logging
 from chatserver.core.auth import Accounts
 from chatserver.core.fanout import AGENTS_CHANNEL, Fanout, follow_topic, status_topic
 from chatserver.core.grace import GracePeriods
-from chatserver.core.journal import Journal
+from chatserver.core.journal import Journal, stored
 from chatserver.core.sessions import Session
-from chatserver.core.waits import Outlook, WaitEstimator, availability, snapshot
+from chatserver.core.waits import (
+    Label,
+    Outlook,
+    Seats,
+    WaitEstimator,
+    availability,
+    snapshot,
+    speaker_places,
+)
 from chatserver.core.wakeups import Wakeups
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import Bot
@@ -50,6 +58,8 @@ class Assigner:
         self.language_rules = LanguageRules()
         self.wakeups = Wakeups(self.clock, self.dispatch_soon)
         self.waits = WaitEstimator()
+        #: Waiting conversations' labels as of the last announcement (estimates read them).
+        self._labels: dict[str, Label] = {}
         self.graces = GracePeriods(self)
         self._dispatch_wanted = False
         self._dispatching = False
@@ -61,7 +71,7 @@ class Assigner:
         self.bus.on_topic(LANGUAGES_TOPIC, self._languages_changed)
         await self.bus.watch(LANGUAGES_TOPIC)
         for conversation_id in await self.router.waiting():  # a restarted store lost the labels
-            await self.relabel(await self.journal.get(conversation_id))
+            await self._put_label(await self.journal.get(conversation_id))
         await self.dispatch()
 
     async def close(self) -> None:
@@ -92,26 +102,49 @@ class Assigner:
             await self.journal.post(
                 conversation.id, p.ConversationQueued, reason=reason, deadline=deadline
             )
-        language, anyone_from = self._label(conversation)
+        label = self._label(conversation)
         await self.router.enqueue(
-            conversation.id, from_agent is not None, language=language, anyone_from=anyone_from
+            conversation.id,
+            from_agent is not None,
+            language=label.language,
+            anyone_from=label.anyone_from,
         )
-        self.wakeups.at(anyone_from)
+        self.wakeups.at(label.anyone_from)
         self.dispatch_soon()
 
     async def relabel(self, conversation: Conversation) -> None:
-        """A waiting conversation's language became known (or the store restarted): it keeps
-        its place and waits for a speaker of that language."""
-        language, anyone_from = self._label(conversation)
-        await self.router.enqueue(conversation.id, language=language, anyone_from=anyone_from)
-        self.wakeups.at(anyone_from)
+        """The shopper's text told a waiting conversation's language: agents hear of it
+        (``language_changed``) when it is not the one they were told, and it waits for a
+        speaker of it, keeping its place."""
+        first = await stored(self.journal.store.log.read(conversation.id, 0, 1))
+        started = p.server_frame.validate_json(first[0][1]) if first else None
+        told = started.language if isinstance(started, p.ConversationStarted) else ""
+        if language_key(told) != language_key(conversation.language):
+            await self.journal.post(
+                conversation.id, p.LanguageChanged, language=conversation.language, by="bot"
+            )
+        await self.requeue_labelled(conversation)
+
+    async def requeue_labelled(self, conversation: Conversation) -> None:
+        """A waiting conversation's language changed: it keeps its place, labelled from the
+        record, if it is still waiting."""
+        if (await self.journal.get(conversation.id)).status != "queued":
+            return  # taken meanwhile: enqueueing it again would give it out twice
+        await self._put_label(conversation)
+
+    async def _put_label(self, conversation: Conversation) -> None:
+        label = self._label(conversation)
+        await self.router.enqueue(
+            conversation.id, language=label.language, anyone_from=label.anyone_from
+        )
+        self.wakeups.at(label.anyone_from)
         self.dispatch_soon()
 
-    def _label(self, conversation: Conversation) -> tuple[str, float]:
+    def _label(self, conversation: Conversation) -> Label:
         """The language a conversation waits for, and from when anyone with a seat may take it
         (the response target is then at risk)."""
         started = conversation.clock_started or conversation.queued_at or self.clock.now()
-        return (
+        return Label(
             language_key(conversation.language),
             started + self.language_rules.wait(self.target_s),
         )
@@ -207,49 +240,87 @@ class Assigner:
         queue = [await self.journal.get(c) for c in await self.router.waiting()]
         seats = await self._seats()
         now = self.clock.now()
+        labels = [self._label(c) for c in queue]
+        self._labels = {c.id: label for c, label in zip(queue, labels, strict=True)}
         await self.bus.publish(AGENTS_CHANNEL, snapshot(queue, len(seats), self.target_s))
-        for position, conversation in enumerate(queue, start=1):
+        places = zip(speaker_places(labels, now), range(1, len(queue) + 1), strict=True)
+        for conversation, label, place in zip(queue, labels, places, strict=True):
             back = (
                 "" if seats else self.bot.back_at(now, conversation.locale, conversation.timezone)
             )
             notice = p.QueuePosition(
                 conversation_id=conversation.id,
-                position=position,
-                estimated_wait_s=self.waits.estimate(position, seats, now),
+                position=place[1],
+                estimated_wait_s=self._estimate(label, place, seats, now),
                 agents_online=len(seats),
                 back_at=back,
             )
             await self.journal.notify(conversation.id, notice)
+
+    def _estimate(
+        self, label: Label, places: tuple[int, int], seats: list[Seats], now: float
+    ) -> float | None:
+        """The wait of a conversation with this label at these places (among those a speaker of
+        its language may take, and in the queue): a speaker first, anyone once its wait is over."""
+        return self.waits.estimate_in(label.language, places, seats, label.anyone_from - now, now)
 
     async def queue_snapshot(self) -> str:
         """What agents see of the queue."""
         queue = [await self.journal.get(c) for c in await self.router.waiting()]
         return snapshot(queue, len(await self._seats()), self.target_s)
 
-    async def _seats(self) -> list[tuple[int, int]]:
-        """(capacity, open chats) of every agent online."""
+    async def _seats(self) -> list[Seats]:
+        """The seats of every agent online, with the languages they speak."""
         return [
-            (a.capacity, a.open_chats) for a in await self.router.presence() if a.status == "online"
+            Seats(a.capacity, a.open_chats, a.languages)
+            for a in await self.router.presence()
+            if a.status == "online"
         ]
+
+    async def _waiting_labels(self) -> list[Label]:
+        """The waiting conversations' labels, head first (those not seen at the last
+        announcement read from their records)."""
+        labels = []
+        for conversation_id in await self.router.waiting():
+            label = self._labels.get(conversation_id)
+            if label is None:
+                label = self._label(await self.journal.get(conversation_id))
+                self._labels[conversation_id] = label
+            labels.append(label)
+        return labels
 
     async def agents_online(self) -> int:
         return len(await self._seats())
 
-    async def outlook(self) -> Outlook:
-        """The one answer to "is a person available": seats, the wait, and whether the bot leads."""
-        queued = len(await self.router.waiting())
+    async def outlook(self, language: str = "") -> Outlook:
+        """The one answer to "is a person available": seats, the wait, and whether the bot leads.
+
+        ``language``: the shopper's ("" for any agent): speakers of it answer first, anyone only
+        once it has waited the shop's language wait.
+        """
+        key = language_key(language)
         seats = await self._seats()
         now = self.clock.now()
-        estimate = self.waits.estimate(queued + 1, seats, now)
+        if key:
+            queue = await self._waiting_labels()
+            queued = len(queue)
+            newcomer = Label(key, now + self.language_rules.wait(self.target_s))
+            before_speaker = sum(label.open_to(key, now) for label in queue)
+            estimate = self._estimate(newcomer, (before_speaker + 1, queued + 1), seats, now)
+            free = sum(s.free for s in seats if key in s.languages)
+        else:
+            queued = len(await self.router.waiting())
+            estimate = self.waits.estimate_in("", (queued + 1, queued + 1), seats, 0.0, now)
+            free = sum(s.free for s in seats)
         seat_free = estimate == 0.0  # a newcomer gets a seat at once: never the bot then
         wait = float("inf") if estimate is None else estimate
         with_bot = not seat_free and self.bot.in_charge(now, queued, wait)
-        free = sum(max(0, capacity - held) for capacity, held in seats)
         return Outlook(len(seats), free, estimate, with_bot)
 
     async def availability(self, locale: str, timezone: str = "") -> p.Availability:
-        """Who would answer a new shopper message now, and the shop's texts in this locale."""
-        outlook = await self.outlook()
+        """Who would answer a new message now from a shopper of this locale (a speaker of its
+        language first), and the shop's texts in it."""
+        outlook = await self.outlook(locale)
         back = "" if outlook.online else self.bot.back_at(self.clock.now(), locale, timezone)
         return availability(outlook, self.target_s, self.bot.texts(locale), back)
 

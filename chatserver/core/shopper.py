@@ -11,6 +11,7 @@ from chatserver.core.sessions import Session
 from chatserver.domain import protocol as p
 from chatserver.domain.conversation import feedback_given, start_clock
 from chatserver.domain.errors import NotAllowed
+from chatserver.domain.languages import language_key
 
 
 async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> None:
@@ -122,12 +123,27 @@ async def leave_email(chats: Chats, session: Session, frame: p.LeaveEmail) -> No
 
 async def set_locale(chats: Chats, session: Session, frame: p.SetLocale) -> None:
     """Speak the shopper's newly chosen language: in their open chat, the next one on this socket,
-    and the availability (greeting, away text, back time) sent again in it."""
+    and the availability (greeting, away text, back time) sent again in it. A pick of another
+    language than the chat's is theirs to make: agents see it (``language_changed``) and a
+    waiting chat waits for a speaker of it."""
     hello = chats.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
     chats.hellos[session] = hello.model_copy(update={"locale": frame.locale})
     conversation = await chats.journal.latest(session.user_id)
     if conversation is not None and conversation.status != "closed":
-        await chats.journal.update(conversation, locale=frame.locale)
+        if language_key(frame.locale) == language_key(conversation.language):
+            await chats.journal.update(conversation, locale=frame.locale)
+        else:
+            changes = {"locale": frame.locale, "language": frame.locale, "language_detected": True}
+            picked = conversation.model_copy(update=changes)
+            await chats.journal.post(
+                conversation.id,
+                p.LanguageChanged,
+                record=picked.fields(*changes),
+                language=frame.locale,
+                by="shopper",
+            )
+            if picked.status == "queued":
+                await chats.assigner.requeue_labelled(picked)
     availability = await chats.assigner.availability(frame.locale, hello.timezone)
     session.send(availability.model_dump_json())
 

@@ -13,12 +13,57 @@ from chatserver.domain.conversation import Conversation
 
 @dataclass(frozen=True)
 class Outlook:
-    """Agents online, the wait a new conversation can expect (None: nobody), whether the bot leads."""
+    """Agents online, the wait a new conversation can expect (None: nobody), whether the bot leads.
+
+    For a shopper of a given language, ``free`` counts the free seats of the agents who would
+    take their chat at once (those who speak it) and ``estimate`` the wait for a speaker or, once
+    the language's wait is over, for anyone.
+    """
 
     online: int
     free: int
     estimate: float | None
     with_bot: bool
+
+
+@dataclass(frozen=True)
+class Seats:
+    """An online agent's seats: capacity, open chats, and the language keys they speak."""
+
+    capacity: int
+    held: int
+    languages: tuple[str, ...] = ()
+
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - self.held)
+
+
+@dataclass(frozen=True)
+class Label:
+    """A waiting conversation as routing sees it: its language key, and when anyone may take it."""
+
+    language: str
+    anyone_from: float
+
+    def open_to(self, language: str, now: float) -> bool:
+        """Whether a speaker of ``language`` may take it now (its own, any, or its wait is over)."""
+        return self.language in ("", language) or self.anyone_from <= now
+
+
+def speaker_places(queue: Iterable[Label], now: float) -> list[int]:
+    """Each waiting conversation's place (1 = next) among those ahead that a speaker of its
+    language may take, in one pass: anyone's (no language, or their wait is over) and its own."""
+    places = []
+    open_to_all = 0
+    by_language: dict[str, int] = {}
+    for label in queue:
+        places.append(open_to_all + by_language.get(label.language, 0) + 1)
+        if not label.language or label.anyone_from <= now:
+            open_to_all += 1
+        else:
+            by_language[label.language] = by_language.get(label.language, 0) + 1
+    return places
 
 
 class WaitEstimator:
@@ -64,6 +109,33 @@ class WaitEstimator:
         if ahead <= 0:
             return 0.0
         return round(ahead * self.handling_s(now) / capacity, 1)
+
+    def estimate_in(
+        self,
+        language: str,
+        places: tuple[int, int],
+        seats: Iterable[Seats],
+        wait_left_s: float,
+        now: float,
+    ) -> float | None:
+        """Seconds a conversation in ``language`` (a key; "": any agent) can expect to wait.
+
+        ``places`` is its place among the conversations a speaker of its language may take
+        (1 = next) and its place in the whole queue. Speakers' seats go first; anyone's count
+        only after ``wait_left_s``, the rest of its wait for a speaker: the estimate is the
+        sooner of a speaker's seat and that wait plus the wait for anyone's. None: nobody.
+        """
+        seats = list(seats)
+        everyone = [(s.capacity, s.held) for s in seats]
+        if not language:
+            return self.estimate(places[1], everyone, now)
+        speakers = [(s.capacity, s.held) for s in seats if language in s.languages]
+        by_speaker = self.estimate(places[0], speakers, now)
+        by_anyone = self.estimate(places[1], everyone, now)
+        if by_anyone is not None:
+            by_anyone = round(max(0.0, wait_left_s) + by_anyone, 1)
+        waits = [w for w in (by_speaker, by_anyone) if w is not None]
+        return min(waits) if waits else None
 
 
 def availability(

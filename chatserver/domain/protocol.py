@@ -328,6 +328,17 @@ class CustomerIdentified(Event):
     customer_email: str = ""
 
 
+class LanguageChanged(Event):
+    """The shopper's language changed mid-chat; agents show ``language`` from here on.
+
+    ``by``: ``shopper`` when they picked it in the widget, ``bot`` when read from their messages.
+    """
+
+    type: Literal["language_changed"] = "language_changed"
+    language: Annotated[str, Field(min_length=1, max_length=35)]
+    by: Literal["shopper", "bot"]
+
+
 class MessagePosted(Event):
     """A message; ``deadline`` is set when it starts a response clock."""
 
@@ -708,6 +719,7 @@ ServerFrame = Annotated[
     Union[
         ConversationStarted,
         CustomerIdentified,
+        LanguageChanged,
         MessagePosted,
         ConversationQueued,
         ConversationAssigned,

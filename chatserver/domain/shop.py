@@ -143,16 +143,21 @@ class ShopSettings(BaseModel):
 
     def texts_for(self, locale: str | None) -> BotTexts:
         """Return the texts for a locale ("de-AT" falls back to "de", then to "en")."""
+        return self.texts[self.texts_language(locale) or "en"]
+
+    def texts_language(self, locale: str | None) -> str | None:
+        """The key of the texts a locale reads ("de-AT" -> "de", "zh-Hans" -> "zh-CN"); None:
+        the shop has none in its language."""
         if locale:
             by_lower = {key.lower(): key for key in self.texts}
             for key in (locale.replace("_", "-"), locale.split("-")[0].split("_")[0]):
                 if key.lower() in by_lower:
-                    return self.texts[by_lower[key.lower()]]
+                    return by_lower[key.lower()]
             base = locale.split("-")[0].split("_")[0].lower()
             for key in self.texts:
                 if key.lower().split("-")[0] == base:
-                    return self.texts[key]
-        return self.texts["en"]
+                    return key
+        return None
 
     def english_note(self, locale: str | None) -> str:
         """The note before an English answer in this locale (English's, or a default)."""

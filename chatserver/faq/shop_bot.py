@@ -18,8 +18,10 @@ from babel.dates import format_datetime, get_timezone_name
 
 from chatserver.domain.bot import BotTurn
 from chatserver.domain.hours import StaffedHours
+from chatserver.domain.languages import language_key
 from chatserver.domain.shop import ShopSettings, load_shop
 from chatserver.faq import FaqBot, load_faq
+from chatserver.faq.bot import BotReply
 from chatserver.faq.detect import SHORT
 
 _LETTER = re.compile(r"[^\W\d_]")
@@ -94,6 +96,9 @@ class ShopBot:
         self, text: str, locale: str, now: float, people_online: bool = False, timezone: str = ""
     ) -> BotTurn:
         decision = self.faq.reply(text, locale)
+        unread = self._unread_language(locale)
+        if unread:
+            decision = self._without_faq(decision, unread)
         lang = decision.lang
         texts = self.shop.texts_for(lang)
         match decision.kind:
@@ -127,9 +132,39 @@ class ShopBot:
         """The shopper's language from their text; "" when it is too short to tell (under
         `SHORT` letters of a Latin script: Chinese and Japanese script tells at any length)."""
         letters = len(_LETTER.findall(text))
-        if letters == 0 or (letters < SHORT and not _CJK.search(text)):
+        if (
+            letters == 0
+            or self._unread_language(locale)
+            or (letters < SHORT and not _CJK.search(text))
+        ):
             return ""
         return self.faq.language(text, locale)
+
+    def _unread_language(self, locale: str) -> str:
+        """The widget's language when the shop writes its texts in it but the bot cannot read it
+        (no FAQ or word data: "sv", "da", "ko"), else "". Such a shopper's lines read as another
+        language ("Var är min beställning?" as German), so the widget's tells theirs."""
+        key = self.shop.texts_language(locale)
+        if key is None or language_key(key) in {language_key(c) for c in self.faq.languages}:
+            return ""
+        return key
+
+    def _without_faq(self, decision: BotReply, lang: str) -> BotReply:
+        """The decision for a shopper of a language the FAQ lacks: spoken to in it, an answer in
+        English after the note, or a hand-off, as the shop chooses (`missing_language`)."""
+        if decision.kind != "answer" or decision.entry_id is None:
+            return decision.model_copy(update={"lang": lang})
+        english = self.faq.faq.get(decision.entry_id)
+        if self.shop.missing_language == "handoff" or english is None:
+            return BotReply(kind="handoff", confidence=decision.confidence, lang=lang)
+        return decision.model_copy(
+            update={
+                "lang": lang,
+                "title": english.title,
+                "answer": english.answer,
+                "in_english": True,
+            }
+        )
 
     def texts(self, locale: str) -> tuple[str, str]:
         texts = self.shop.texts_for(locale)

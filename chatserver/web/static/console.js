@@ -172,6 +172,7 @@
         break;
       case "email_left": c.email = e.email; c.name = e.name || c.name; break;
       case "tags_changed": c.tags = e.tags; break;
+      case "language_changed": c.language = e.language; break;
     }
     if (!S.selected && c.agent === S.me) select(c.id);
     document.dispatchEvent(new CustomEvent("console:event", { detail: e })); // console-order.js
@@ -393,8 +394,8 @@
     if (!r) return "";
     try { return new Intl.DisplayNames([lang], { type: "region" }).of(r[1].toUpperCase()); } catch (e) { return r[1]; }
   }
-  function language(c) {
-    var code = c.language || c.locale || "en";
+  function language(c) { return languageName(c.language || c.locale || "en"); }
+  function languageName(code) {
     try { return new Intl.DisplayNames([lang], { type: "language" }).of(code.split(/[-_]/)[0]); } catch (e) { return code; }
   }
   function languageBadge(code) { // the shopper's language: "DE", its full name on hover
@@ -555,6 +556,7 @@
       case "resolutions_offered": return t("c.res_offered", { options: e.options.map(function (o) { return resName(o.kind) + " " + formatPrice(o.amount, e.currency); }).join(", ") });
       case "resolution_accepted": return t(e.by === "shopper" ? "c.res_accepted" : "c.res_recorded", { what: resName(e.resolution), amount: formatPrice(e.amount, e.currency) });
       case "customer_identified": return t("c.customer_identified", { name: e.customer_name || e.customer_email });
+      case "language_changed": return t(e.by === "shopper" ? "c.language_picked" : "c.language_read", { language: languageName(e.language) });
       case "order_looked_up": return t("c.order_looked_up." + e.outcome, { numbers: e.orders.map(function (o) { return o.number; }).join(", ") });
     }
     return "";

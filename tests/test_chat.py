@@ -269,7 +269,7 @@ async def test_a_new_visitors_hello_reads_nothing_and_keeps_nothing(
             asked.append(shopper_id)
         return await of_shopper(shopper_id)
 
-    async def counted_latest(shopper_id: str) -> dict[str, str] | None:
+    async def counted_latest(shopper_id: str) -> tuple[str, dict[str, str] | None] | None:
         nonlocal in_latest
         asked.append(shopper_id)
         in_latest = True

@@ -12,9 +12,11 @@ import pytest
 
 from chatserver.core.auth import Tokens
 from chatserver.core.hub import Hub
+from chatserver.core.journal import Change
 from chatserver.core.sessions import Outbox, Session
 from chatserver.domain import protocol as p
 from chatserver.domain.bot import NoBot
+from chatserver.domain.conversation import Conversation
 from chatserver.domain.errors import InvalidFrame, NotAllowed, NotYourConversation
 from chatserver.domain.settings import Settings
 from chatserver.store.memory import MemoryStore
@@ -168,3 +170,48 @@ async def test_closing_releases_the_seat_and_the_next_chat_takes_it(hub: Hub) ->
     await alice.send(p.CloseConversation(conversation_id=held["alice"][0]))
     assert (await hub.store.router.held())["alice"] == waiting
     assert await hub.store.router.waiting() == []
+
+
+def test_a_change_is_the_record_copied_with_it_and_its_fields_as_stored() -> None:
+    before = Conversation(
+        id="c-1",
+        shop_id="shop",
+        shopper_id="s-1",
+        status="assigned",
+        created_at=1.5,
+        response_times=[3.0],
+        tone_by_agent={"alice": [1, 0]},
+    )
+    changes = {
+        "clock_started": None,
+        "response_times": [3.0, 4.25],
+        "messages": 2,
+        "tone_by_agent": {"alice": [2, 1]},
+        "context": p.PageContext(url="https://shop.example/p/1", title="Boots"),
+    }
+    change = Change(before, changes)
+    copied = before.model_copy(update=changes)
+    assert change.after == copied and change.after.model_fields_set == copied.model_fields_set
+    assert change.record == copied.fields(*changes)
+    assert before.messages == 0 and before.response_times == [3.0]  # the record read is as it was
+
+
+async def test_the_journal_parses_a_record_again_only_when_the_store_has_other_fields(
+    hub: Hub,
+) -> None:
+    bob = await shopper(hub)
+    await bob.send(p.SendMessage(client_id="m1", text="Is this in stock?"))
+    conversation_id = bob.frames("ack")[0]["conversation_id"]
+    journal = hub.journal
+    read = await journal.get(conversation_id)
+    assert await journal.get(conversation_id) is read  # the same fields: not parsed again
+
+    change = Change(read, {"messages": read.messages + 1, "question": "Boots?"})
+    await journal.post(conversation_id, p.EmailLeft, change=change, email="b@example.com")
+    assert await journal.get(conversation_id) is change.after  # kept as changed, no parse
+
+    # Another worker changes the record behind this journal's back: the next read sees it.
+    await hub.store.records.update(conversation_id, {"tags": '["vip"]'})
+    again = await journal.get(conversation_id)
+    assert again.tags == ["vip"] and again.question == "Boots?"
+    assert (await journal.latest(bob.session.user_id)) is again

@@ -12,7 +12,7 @@ from chatserver.core.auth import Tokens
 from chatserver.core.hub import Hub
 from chatserver.core.waits import Label, speaker_places
 from chatserver.domain import protocol as p
-from chatserver.domain.bot import NoBot
+from chatserver.domain.bot import BotTurn, NoBot
 from chatserver.domain.languages import LanguageRules
 from chatserver.domain.settings import Settings
 from chatserver.faq.shop_bot import ShopBot
@@ -400,3 +400,33 @@ def test_a_place_among_the_chats_a_speaker_may_take_counts_its_language_any_and_
     # (the place of a chat in no language counts for nothing: anyone's seat is its wait)
     assert speaker_places(queue, now=50.0) == [1, 1, 1, 3, 4, 4]
     assert speaker_places(queue, now=100.0) == [1, 2, 3, 4, 5, 6]  # all open to anyone
+
+
+class Answering(Reader):
+    """Reads the test lines' language and answers every question from the FAQ."""
+
+    def reply(
+        self, text: str, locale: str, now: float, people_online: bool, timezone: str = ""
+    ) -> BotTurn:
+        return BotTurn("Dein Paket ist unterwegs.", faq_id="order-status", title="Order")
+
+
+async def test_the_bot_keeps_helping_a_waiting_shopper_whom_no_free_agent_speaks(
+    tmp_path: Path,
+) -> None:
+    store = MemoryStore()
+    settings = Settings(data_dir=tmp_path, faq_dir=tmp_path / "no-faq", response_target_s=60)
+    hub = Hub(settings, store, Tokens("unit-test-secret", 3600), FakeClock(), Answering())
+    await store.start()
+    await hub.start()
+    try:
+        anna = await speaker(hub, "anna", ["en"])  # a free seat, but not for a German chat yet
+        shopper, conversation_id = await shopper_says(hub, GERMAN, locale="de")
+        assert (await hub.journal.get(conversation_id)).status == "queued"
+        await shopper.send(p.SendMessage(client_id="m2", text=GERMAN + " Bitte!"))
+        answers = [f for f in shopper.frames("message_posted") if f["author"] == "bot"]
+        assert answers and answers[-1]["faq_id"] == "order-status"
+        assert not anna.frames("conversation_assigned")
+    finally:
+        await hub.close()
+        await store.close()

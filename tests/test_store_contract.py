@@ -392,11 +392,13 @@ async def test_latest_of_shopper_is_the_record_of_their_newest_conversation(
     await backend.records.create("c2", "s1", doc(status="bot", created_at=NOW + 5))
     await backend.records.create("c3", "s2", doc(status="bot", created_at=NOW + 10))
     latest = await peer.records.latest_of_shopper("s1")
-    assert latest is not None and json.loads(latest["status"]) == "bot"
-    assert json.loads(latest["created_at"]) == NOW + 5
+    assert latest is not None and latest[0] == "c2" and latest[1] is not None
+    assert json.loads(latest[1]["status"]) == "bot"
+    assert json.loads(latest[1]["created_at"]) == NOW + 5
     await backend.records.move("c2", "s1", "s2")
     latest = await peer.records.latest_of_shopper("s1")
-    assert latest is not None and json.loads(latest["status"]) == "closed"
+    assert latest is not None and latest[0] == "c1" and latest[1] is not None
+    assert json.loads(latest[1]["status"]) == "closed"
 
 
 # --- agent accounts ----------------------------------------------------------------------------

@@ -8,6 +8,12 @@ admitted; the share grows back by itself, linearly over ``recover_s`` on the clo
 recovers when the load drops. Refused messages are stored nowhere; the client is told
 ``overloaded`` with a hint of when to send the same message again. Agent frames are always
 admitted: replies to chats already open are served first.
+
+Fair per shopper (so per conversation: a shopper has one open at a time): one shopper holds at
+most ``PER_SHOPPER`` of the messages being stored, whatever the number of their tabs; and while
+the share is cut, a shopper whose last message was taken less than ``FAIR_GAP_S`` ago is refused
+before anybody else, so one shopper flooding cannot crowd out the others. While the loop lags,
+a shopper message also lets the frames ready before it (agents' replies) run first.
 """
 
 from __future__ import annotations
@@ -23,9 +29,17 @@ CUT = 0.8  # the admitted share is multiplied by this for each lag sample over t
 FLOOR = 0.2  # the share never drops below this: some shoppers always get through
 PROBE_S = 0.02  # how often the loop's lag is sampled
 SUSTAINED = 3  # samples over the bound in a row before the share is cut (one GC pause is not load)
+PER_SHOPPER = 2  # one shopper's messages being stored at once, at most
+FAIR_GAP_S = 1.0  # while the share is cut: one message per shopper in this time, at most
+CREDIT_CAP = 32.0  # messages the credit of earlier refusals lets through at once, at most
 
 
 _BUSY = "the chat is very busy right now: this message was not sent; sending it again shortly"
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Admission:
@@ -44,6 +58,44 @@ class Admission:
         self._share, self._at = 1.0, clock.now()
         self._credit = 0.0
         self._over = 0
+        self._by_shopper: dict[str, int] = {}  # shoppers with messages being stored: how many
+        self._taken_at: dict[str, float] = {}  # while the share is cut: a shopper's last message
+        self.agent_frames = 0  # agents' frames being handled now
+        self._waiting: list[asyncio.Future[None]] = []  # shopper messages waiting for agents
+
+    def agent_started(self) -> None:
+        """An agent's frame is being handled (always admitted)."""
+        self.agent_frames += 1
+
+    def agent_done(self) -> None:
+        self.agent_frames -= 1
+        if not self.agent_frames and self._waiting:
+            waiting, self._waiting = self._waiting, []
+            for waiter in waiting:
+                _wake(waiter)
+
+    async def agents_first(self) -> None:
+        """While the loop lags, let agents' frames go first: the ones ready now start, then this
+        waits (``PROBE_S`` at most) until none is being handled."""
+        if not self.lagging():
+            return
+        await asyncio.sleep(0)
+        if not self.agent_frames:
+            return
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self._waiting.append(waiter)
+        timer = loop.call_later(PROBE_S, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            if waiter in self._waiting:  # timed out: the agents are still busy
+                self._waiting.remove(waiter)
+
+    def lagging(self) -> bool:
+        """Whether the loop is behind now (the last sample over the bound, or the share cut)."""
+        return self._over > 0 or (self._share < 1.0 and self.share() < 1.0)
 
     def share(self) -> float:
         """The share of shopper messages admitted now (1.0: all)."""
@@ -61,31 +113,67 @@ class Admission:
         return max(200, round(1000 * (1.0 - self.share()) * self.recover_s))
 
     @contextmanager
-    def shopper_message(self, client_id: str | None = None) -> Iterator[None]:
+    def shopper_message(self, client_id: str | None = None, shopper_id: str = "") -> Iterator[None]:
         """Around storing one shopper message: raises Overloaded when it is not taken now."""
         if self.max_in_flight and self.in_flight >= self.max_in_flight:
             self.refused += 1
             raise Overloaded(_BUSY, self.retry_after_ms(), client_id)
-        self.admit_shopper_message(client_id)
+        mine = self._by_shopper.get(shopper_id, 0)
+        if shopper_id and mine >= PER_SHOPPER:
+            self.refused += 1
+            raise Overloaded(_BUSY, self.retry_after_ms(), client_id)
+        self.admit_shopper_message(client_id, shopper_id)
         self.in_flight += 1
+        if shopper_id:
+            self._by_shopper[shopper_id] = mine + 1
         try:
             yield
         finally:
             self.in_flight -= 1
+            if shopper_id:
+                left = self._by_shopper[shopper_id] - 1
+                if left:
+                    self._by_shopper[shopper_id] = left
+                else:
+                    del self._by_shopper[shopper_id]
 
-    def admit_shopper_message(self, client_id: str | None = None) -> None:
+    def admit_shopper_message(self, client_id: str | None = None, shopper_id: str = "") -> None:
         """Raise Overloaded when the loop's lag says this shopper message is not taken now
-        (spread evenly: with a share of 0.5, every other message is refused)."""
+        (spread evenly: with a share of 0.5, every other message is refused; a shopper who had
+        one taken within ``FAIR_GAP_S`` first)."""
+        if self._share >= 1.0:
+            return  # never cut, or recovered and seen so below
         share = self.share()
         if share >= 1.0:
-            self._credit = 0.0
+            self._share, self._credit = 1.0, 0.0
+            self._taken_at.clear()
             return
-        self._credit += share
+        now = self.clock.now()
+        # Every message offered earns its share; what a shopper refused for sending too often
+        # would have taken goes to the next ones.
+        self._credit = min(CREDIT_CAP, self._credit + share)
+        if shopper_id:
+            taken_at = self._taken_at.get(shopper_id)
+            if taken_at is not None and now - taken_at < FAIR_GAP_S:
+                self.refused += 1
+                raise Overloaded(_BUSY, self.retry_after_ms(), client_id)
         if self._credit >= 1.0:
             self._credit -= 1.0
+            if shopper_id:
+                self._note_taken(shopper_id, now)
             return
         self.refused += 1
         raise Overloaded(_BUSY, self.retry_after_ms(), client_id)
+
+    def _note_taken(self, shopper_id: str, now: float) -> None:
+        taken = self._taken_at
+        taken.pop(shopper_id, None)
+        taken[shopper_id] = now  # in time order: the oldest first
+        while taken:
+            oldest = next(iter(taken))
+            if now - taken[oldest] < FAIR_GAP_S:
+                break
+            del taken[oldest]
 
     async def watch(self, interval: float = PROBE_S) -> None:
         """Sample the running loop's lag for ever (a task of the hub)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chatserver.core.canned import load_canned
 from chatserver.core.chats import Chats
+from chatserver.core.journal import Change
 from chatserver.core.sessions import Session
 from chatserver.core.shopper import Handler, mark_read, typing
 from chatserver.domain import protocol as p
@@ -23,7 +24,7 @@ async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> 
     stored = await chats.journal.post(
         conversation.id,
         p.MessagePosted,
-        record=conversation.model_copy(update=changes).fields(*changes),
+        change=Change(conversation, changes),
         author="agent",
         author_id=session.user_id,
         author_name=session.name,

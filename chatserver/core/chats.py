@@ -12,7 +12,7 @@ from chatserver.core.assignment import Assigner
 from chatserver.core.auth import Accounts, Tokens
 from chatserver.core.fanout import Fanout
 from chatserver.core.identity import Customer
-from chatserver.core.journal import Journal, stored
+from chatserver.core.journal import Change, Journal, stored
 from chatserver.core.metrics import Metrics
 from chatserver.core.orders_bot import OrderDesk
 from chatserver.core.sessions import Session
@@ -63,30 +63,45 @@ class Chats:
 
     def ack(self, session: Session, conversation_id: str, client_id: str, stored: Appended) -> None:
         """Tell the sender their frame is stored, at which seq, and whether it was a retry."""
-        ack = p.Ack(
-            conversation_id=conversation_id,
-            client_id=client_id,
-            seq=stored.seq,
-            duplicate=stored.duplicate,
+        session.send(
+            p.encode_frame(
+                p.Ack,
+                conversation_id=conversation_id,
+                client_id=client_id,
+                seq=stored.seq,
+                duplicate=stored.duplicate,
+            )
         )
-        session.send(ack.model_dump_json())
 
     async def own(self, session: Session, conversation_id: str | None) -> Conversation:
         """The conversation a frame is about, if this client may act on it."""
         if session.role == "shopper":
-            conversation = await self.journal.latest(session.user_id)
-            mine = conversation is not None and conversation_id in (None, conversation.id)
-            if conversation_id is not None and not mine:
-                raise NotYourConversation(f"conversation {conversation_id!r} is not yours")
-            if conversation is None:
-                raise NotFound("you have no conversation yet: send a message to start one")
-            return conversation
+            return self.check_own(await self.journal.latest(session.user_id), conversation_id)
         if conversation_id is None:
             raise InvalidFrame("agents must name the conversation_id")
         conversation = await self.journal.get(conversation_id)
         if conversation.agent_id != session.user_id:
             raise NotYourConversation(f"conversation {conversation_id!r} is not assigned to you")
         return conversation
+
+    @staticmethod
+    def check_own(conversation: Conversation | None, conversation_id: str | None) -> Conversation:
+        """A shopper's latest ``conversation``, if the frame names it (or none)."""
+        if conversation_id is not None and (
+            conversation is None or conversation_id != conversation.id
+        ):
+            raise NotYourConversation(f"conversation {conversation_id!r} is not yours")
+        if conversation is None:
+            raise NotFound("you have no conversation yet: send a message to start one")
+        return conversation
+
+    def ready(self, session: Session, conversation: Conversation) -> bool:
+        """Whether a shopper's message goes into ``conversation`` as it is: open, started (its
+        first event stored) and naming the session's verified customer, if any."""
+        if conversation.status == "closed" or conversation.messages == 0:
+            return False
+        customer = self.customers.get(session)
+        return customer is None or conversation.customer_id == customer.id
 
     async def current(self, session: Session, text: str = "") -> Conversation:
         """A shopper's open conversation; a new one if they have none (``text``: the message
@@ -112,7 +127,7 @@ class Chats:
     async def _start(self, session: Session, text: str) -> Conversation:
         """A shopper's first message: a new conversation, with the bot or in the queue."""
         hello = self.hellos.get(session) or p.Hello(version=p.PROTOCOL_VERSION)
-        with_bot = (await self.assigner.outlook()).with_bot
+        with_bot = (await self.assigner.outlook(hello.locale)).with_bot
         customer = self.customers.get(session)
         return await self.open_conversation(session.user_id, hello, with_bot, customer, text)
 
@@ -196,7 +211,7 @@ class Chats:
         (``queued``) it answers what it can and stays silent on the rest, which the person sees as
         the queue's question; the shopper keeps their place and the clock keeps running.
         """
-        outlook = await self.assigner.outlook()
+        outlook = await self.assigner.outlook(conversation.language)
         if conversation.status == "queued":
             # Read after the outlook: either a seat was free then, or an assignment shows now.
             latest = (await self.journal.get(conversation.id)).status
@@ -225,11 +240,12 @@ class Chats:
             changes["question"] = text[:300]
         if turn.faq_id:
             changes["faq_ids"] = [*conversation.faq_ids, turn.faq_id][-20:]
-        conversation = conversation.model_copy(update=changes)
+        change = Change(conversation, changes)
+        conversation = change.after
         await self.journal.post(
             conversation.id,
             p.MessagePosted,
-            record=conversation.fields(*changes),
+            change=change,
             author="bot",
             author_id="bot",
             text=turn.text,

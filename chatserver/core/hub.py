@@ -130,11 +130,19 @@ class Hub:
         handler = _HANDLERS[session.role].get(type(frame))
         if handler is None:
             raise InvalidFrame(f"frame type {getattr(frame, 'type', '?')!r} is not handled")
-        if session.role == "shopper" and isinstance(frame, p.SendMessage):
-            with self.admission.shopper_message(frame.client_id):
+        admission = self.admission
+        if session.role == "agent":
+            admission.agent_started()
+            try:
                 await handler(self.chats, session, frame)
-            return
-        await handler(self.chats, session, frame)
+            finally:
+                admission.agent_done()
+        elif type(frame) is p.SendMessage:
+            await admission.agents_first()  # before it holds a place among those being stored
+            with admission.shopper_message(frame.client_id, session.user_id):
+                await handler(self.chats, session, frame)
+        else:
+            await handler(self.chats, session, frame)
 
     # --- connecting --------------------------------------------------------------------------
 

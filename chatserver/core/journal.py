@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from chatserver.core.fanout import conversation_channel
 from chatserver.domain import protocol as p
 from chatserver.domain.clock import Clock
-from chatserver.domain.conversation import Conversation
+from chatserver.domain.conversation import Conversation, record_of
 from chatserver.domain.errors import NotFound, Unavailable
 from chatserver.store.base import Store
 from chatserver.store.ports import Appended, StoreUnavailable
@@ -22,6 +22,20 @@ stored and published."""
 
 log = logging.getLogger("chatserver.journal")
 
+PARSED_KEPT = 4096
+"""How many parsed records the journal keeps (the most recently read or written)."""
+
+
+class Change:
+    """Changes to a record as read: the record after them, and the fields to store."""
+
+    __slots__ = ("after", "before", "record")
+
+    def __init__(self, before: Conversation, changes: Mapping[str, Any]) -> None:
+        self.before = before
+        self.after = before.updated(changes)
+        self.record = record_of(changes)
+
 
 class Journal:
     """Reads and writes conversations in the store, with the server's clock."""
@@ -30,6 +44,10 @@ class Journal:
         self.store = store
         self.clock = clock
         self._watchers: dict[type[p.Event], list[Watcher]] = {}
+        # Records as last parsed: the store's fields then, and the Conversation built from them.
+        # A read uses the parsed one only when the store returns exactly those fields again, so
+        # a change by anyone else (another worker on Redis) is always seen.
+        self._parsed: dict[str, tuple[dict[str, str], Conversation]] = {}
 
     def watch(self, kind: type[p.Event], watcher: Watcher) -> None:
         """Call ``watcher`` after every new event of this kind (the inbox and the search index)."""
@@ -42,27 +60,33 @@ class Journal:
         *,
         log_id: str | None = None,
         record: Mapping[str, str] | None = None,
+        change: Change | None = None,
         **fields: Any,
     ) -> Appended:
         """Store an event (seq and server time assigned), then publish it to every follower.
 
         An event with a ``client_id`` already in the log is not stored again: the original returns.
         ``log_id`` stores it in another log of the conversation (its agent-only staff log);
-        ``record`` holds record fields stored in the same write as a new event.
+        ``record`` holds record fields stored in the same write as a new event, or ``change``
+        does (then the journal keeps the record after it, parsed).
         """
         log_id = log_id or conversation_id
         ts = self.clock.now()
         client_id: str | None = fields.get("client_id")
+        if change is not None:
+            record = change.record
 
         def render(seq: int) -> str:
-            return kind(conversation_id=conversation_id, seq=seq, ts=ts, **fields).model_dump_json()
+            return p.encode_frame(kind, conversation_id=conversation_id, seq=seq, ts=ts, **fields)
 
-        channel = conversation_channel(log_id)
-        appended = await stored(
-            self.store.log.append_published(
-                log_id, render, client_id, record, self.store.bus, channel
+        try:
+            appended = await self.store.log.append_published(
+                log_id, render, client_id, record, self.store.bus, conversation_channel(log_id)
             )
-        )
+        except StoreUnavailable as exc:
+            raise Unavailable(_UNAVAILABLE) from exc
+        if change is not None and not appended.duplicate:
+            self._changed(conversation_id, change)
         if not appended.duplicate:
             for watcher in self._watchers.get(kind, ()):
                 try:
@@ -88,7 +112,7 @@ class Journal:
 
     async def notify(self, conversation_id: str, frame: p.Frame) -> None:
         """Publish a live notice (not stored, never replayed) to a conversation's followers."""
-        await self.store.bus.publish(conversation_channel(conversation_id), frame.model_dump_json())
+        await self.store.bus.publish(conversation_channel(conversation_id), p.encode(frame))
 
     async def put_file(self, key: str, data: bytes, content_type: str) -> None:
         """Store an attachment's bytes (before the event that shows it)."""
@@ -121,9 +145,17 @@ class Journal:
 
     async def update(self, conversation: Conversation, **changes: Any) -> Conversation:
         """Store some fields of a record; returns the record with them."""
-        updated = conversation.model_copy(update=changes)
-        await stored(self.store.records.update(conversation.id, updated.fields(*changes)))
-        return updated
+        change = Change(conversation, changes)
+        await stored(self.store.records.update(conversation.id, change.record))
+        self._changed(conversation.id, change)
+        return change.after
+
+    def _changed(self, conversation_id: str, change: Change) -> None:
+        """Keep the record after a change stored, parsed, if it was changed from the one kept
+        (else the next read parses what the store has)."""
+        known = self._parsed.get(conversation_id)
+        if known is not None and known[1] is change.before:
+            self._parsed[conversation_id] = (known[0] | change.record, change.after)
 
     async def move(self, conversation: Conversation, shopper_id: str) -> Conversation:
         """Give a conversation to another shopper (an anonymous one who logged in)."""
@@ -135,12 +167,31 @@ class Journal:
         fields = await self.store.records.get(conversation_id)
         if fields is None:
             raise NotFound(f"no conversation {conversation_id!r}")
-        return Conversation.from_fields(fields)
+        return self.parsed(conversation_id, fields)
+
+    def parsed(self, conversation_id: str, fields: dict[str, str]) -> Conversation:
+        """The record the store returned as ``fields``: parsed again only if they changed."""
+        parsed = self._parsed
+        known = parsed.pop(conversation_id, None)
+        if known is not None and known[0] == fields:
+            parsed[conversation_id] = known  # now the most recent
+            return known[1]
+        conversation = Conversation.from_fields(fields)
+        if len(parsed) >= PARSED_KEPT:
+            del parsed[next(iter(parsed))]
+        # A copy: the store may hand out a dict it changes later.
+        parsed[conversation_id] = (dict(fields), conversation)
+        return conversation
 
     async def latest(self, shopper_id: str) -> Conversation | None:
         """A shopper's newest conversation, open or closed."""
-        fields = await self.store.records.latest_of_shopper(shopper_id)
-        return Conversation.from_fields(fields) if fields is not None else None
+        found = await self.store.records.latest_of_shopper(shopper_id)
+        if found is None:
+            return None
+        conversation_id, fields = found
+        if fields is None:
+            raise NotFound(f"no conversation {conversation_id!r}")
+        return self.parsed(conversation_id, fields)
 
     async def earlier(self, conversation: Conversation, limit: int = 20) -> p.ConversationHistory:
         """The other conversations of this conversation's shopper, newest first."""
@@ -163,9 +214,12 @@ class Journal:
         return p.ConversationHistory(conversation_id=conversation.id, conversations=past)
 
 
+_UNAVAILABLE = "the message store is temporarily unavailable; send again"
+
+
 async def stored(write: Awaitable[T]) -> T:
     """Await a store write; a store that cannot be reached becomes an ``unavailable`` error."""
     try:
         return await write
     except StoreUnavailable as exc:
-        raise Unavailable("the message store is temporarily unavailable; send again") from exc
+        raise Unavailable(_UNAVAILABLE) from exc

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatserver.core.chats import Chats
+from chatserver.core.journal import Change
 from chatserver.core.notices import choose_option
 from chatserver.core.sessions import Session
 from chatserver.domain import protocol as p
@@ -15,30 +16,38 @@ from chatserver.domain.languages import language_key
 
 
 async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> None:
-    """Store the message (starting a conversation if needed); the clock runs if a person owes a reply."""
+    """Store the message (starting a conversation if needed); the clock runs if a person owes a reply.
+
+    The record is read once: a message to the shopper's open, started conversation goes straight
+    to the journal; the rest (no conversation yet, a closed one, one just started, a customer
+    the record does not name yet) takes ``Chats.current``, under the shopper's lock.
+    """
+    conversation = await chats.journal.latest(session.user_id)
     if frame.conversation_id is not None:
-        await chats.own(session, frame.conversation_id)
-    latest = await chats.journal.latest(session.user_id)
-    if latest is not None and latest.status == "closed":
+        chats.check_own(conversation, frame.conversation_id)
+    if conversation is not None and conversation.status == "closed":
         # A retry that arrives after its chat closed finds the original: no new conversation.
-        original = await chats.journal.find(latest.id, frame.client_id)
+        original = await chats.journal.find(conversation.id, frame.client_id)
         if original is not None:
-            chats.ack(session, latest.id, frame.client_id, original)
+            chats.ack(session, conversation.id, frame.client_id, original)
             return
-    conversation = await chats.current(session, frame.text)
+    if conversation is None or not chats.ready(session, conversation):
+        conversation = await chats.current(session, frame.text)
     running = conversation.status == "queued" or (
         conversation.status == "assigned" and conversation.first_response_s is not None
     )
     changes = start_clock(conversation, chats.clock.now()) if running else {}
     changes["messages"] = conversation.messages + 1
-    changes |= chats.refined_language(conversation, frame.text)
+    if conversation.status in ("bot", "queued"):
+        changes |= chats.refined_language(conversation, frame.text)
     if not conversation.question:
         changes["question"] = frame.text[:300]  # what the queue's preview shows agents
-    updated = conversation.model_copy(update=changes)
+    change = Change(conversation, changes)
+    updated = change.after
     stored = await chats.journal.post(
         conversation.id,
         p.MessagePosted,
-        record=updated.fields(*changes),
+        change=change,
         author="shopper",
         author_id=session.user_id,
         text=frame.text,

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from chatserver.domain.protocol import ConversationInfo, ConversationStatus, PageContext
 
+_set = object.__setattr__  # as pydantic's own copy sets a model's slots
+
 
 class Conversation(BaseModel):
     """What the store keeps about a conversation besides its log.
@@ -97,6 +99,18 @@ class Conversation(BaseModel):
         data = self.model_dump(mode="json", include=set(names) if names else None)
         return {k: orjson.dumps(v).decode() for k, v in data.items()}
 
+    def updated(self, changes: Mapping[str, Any]) -> Conversation:
+        """This record with ``changes`` (field name -> value), unvalidated: the same as
+        ``model_copy(update=changes)``, in half the time (this runs on every message)."""
+        copy = object.__new__(type(self))
+        values = self.__dict__.copy()
+        values.update(changes)
+        _set(copy, "__dict__", values)
+        _set(copy, "__pydantic_fields_set__", self.__pydantic_fields_set__ | changes.keys())
+        _set(copy, "__pydantic_extra__", self.__pydantic_extra__)
+        _set(copy, "__pydantic_private__", self.__pydantic_private__)
+        return copy
+
     def deadline(self, target_s: float) -> float | None:
         """When the running response clock misses the target, or None if it is stopped."""
         return None if self.clock_started is None else self.clock_started + target_s
@@ -115,6 +129,21 @@ class Conversation(BaseModel):
             customer_name=self.customer_name,
             customer_email=self.customer_email,
         )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def record_of(changes: Mapping[str, Any]) -> dict[str, str]:
+    """Field values as a backend record (field name -> JSON text)."""
+    return {
+        name: orjson.dumps(value, default=_json_value).decode() for name, value in changes.items()
+    }
 
 
 def start_clock(conversation: Conversation, now: float) -> dict[str, Any]:

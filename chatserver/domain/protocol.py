@@ -7,8 +7,10 @@ and ``ts``; the other server frames are live notices and are never replayed.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 PROTOCOL_VERSION = 3
@@ -754,3 +756,75 @@ ServerFrame = Annotated[
     Field(discriminator="type"),
 ]
 server_frame: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
+
+
+# --- encoding server frames ------------------------------------------------------------------
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_MISSING = object()
+#: Per frame class: every field's default (``_MISSING`` when required) in field order, and the
+#: names of its float fields (pydantic writes an int given for them as ``1.0``).
+_TEMPLATES: dict[type[Frame], tuple[dict[str, Any], tuple[str, ...]]] = {}
+
+
+def _is_float(annotation: Any) -> bool:
+    if annotation is float:
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = get_args(annotation)
+        return float in args and all(a in (float, type(None)) for a in args)
+    return False
+
+
+def _template(kind: type[Frame]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    template = _TEMPLATES.get(kind)
+    if template is None:
+        fields = kind.model_fields
+        defaults = {
+            name: _MISSING if info.is_required() else info.get_default(call_default_factory=True)
+            for name, info in fields.items()
+        }
+        floats = tuple(name for name, info in fields.items() if _is_float(info.annotation))
+        template = _TEMPLATES[kind] = (defaults, floats)
+    return template
+
+
+def _nested(value: Any) -> Any:
+    if isinstance(value, Frame):
+        return value.__dict__  # validated already, fields in order (extra fields are forbidden)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def encode(frame: Frame) -> str:
+    """A built frame as JSON text: the same text as ``frame.model_dump_json()``, faster
+    (orjson; a float of 1e16 or more is written ``1e16`` rather than ``1e+16``)."""
+    return orjson.dumps(frame.__dict__, default=_nested).decode()
+
+
+def encode_frame(kind: type[Frame], **values: Any) -> str:
+    """The frame ``kind(**values)`` as JSON text, the same as its ``model_dump_json()``.
+
+    Server frames whose values are all plain (str, int, float, bool, None), the hot path's
+    messages and acks, are written from the values without building the model; any other value
+    (a list, a nested frame) goes through the model, as before.
+    """
+    defaults, floats = _template(kind)
+    plain = _PLAIN
+    for value in values.values():
+        if type(value) not in plain:
+            return encode(kind(**values))
+    data = defaults.copy()
+    data.update(values)
+    if len(data) != len(defaults):
+        unknown = sorted(set(values) - set(defaults))
+        raise TypeError(f"{kind.__name__} has no fields {unknown}")
+    for name in floats:
+        if type(data[name]) is int:
+            data[name] = float(data[name])
+    try:
+        return orjson.dumps(data).decode()
+    except TypeError:
+        missing = [name for name, value in data.items() if value is _MISSING]
+        raise TypeError(f"{kind.__name__} needs {missing}") from None

@@ -143,11 +143,11 @@ class Records(ABC):
     async def of_shopper(self, shopper_id: str) -> list[str]:
         """A shopper's conversation ids, oldest first."""
 
-    async def latest_of_shopper(self, shopper_id: str) -> dict[str, str] | None:
-        """The record of a shopper's newest conversation, or None if they have none (one round
-        trip where the adapter can)."""
+    async def latest_of_shopper(self, shopper_id: str) -> tuple[str, dict[str, str] | None] | None:
+        """A shopper's newest conversation id and its record (None if it has none), or None if
+        they have no conversation (one round trip where the adapter can)."""
         ids = await self.of_shopper(shopper_id)
-        return await self.get(ids[-1]) if ids else None
+        return (ids[-1], await self.get(ids[-1])) if ids else None
 
     @abstractmethod
     async def open_or_create(

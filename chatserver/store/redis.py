@@ -192,12 +192,14 @@ class RedisRecords(Records):
             doc: dict[str, str] = await self._redis.hgetall(self._k("conv", conversation_id))
         return doc or None
 
-    async def latest_of_shopper(self, shopper_id: str) -> dict[str, str] | None:
+    async def latest_of_shopper(self, shopper_id: str) -> tuple[str, dict[str, str] | None] | None:
         with guard():
-            flat = await self._latest([self._k("shopper", shopper_id)], [self._k.prefix])
-        if not flat:
+            found = await self._latest([self._k("shopper", shopper_id)], [self._k.prefix])
+        if not found:
             return None
-        return {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
+        conversation_id, flat = found
+        record = {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
+        return str(conversation_id), record or None
 
     async def of_shopper(self, shopper_id: str) -> list[str]:
         with guard():

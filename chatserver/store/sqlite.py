@@ -6,7 +6,8 @@ import asyncio
 import bisect
 import contextlib
 import json
-from collections import Counter
+import sqlite3
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,32 +46,37 @@ CREATE TABLE IF NOT EXISTS events (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS events_client_id
     ON events (conversation_id, client_id) WHERE client_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS conversations (
+CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+"""
+
+# Reports read REPORT_FIELDS of up to 100k records at once: each row keeps them as one JSON array,
+# made by SQLite whenever the store writes the document, so a report never parses whole documents.
+_REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
+_CONVERSATIONS = """
+CREATE TABLE IF NOT EXISTS {name} (
     id TEXT PRIMARY KEY,
     shopper_id TEXT NOT NULL,
     created_at REAL NOT NULL,
     doc TEXT NOT NULL,
-    report_row TEXT GENERATED ALWAYS AS ({report_row}) STORED
+    report_row TEXT NOT NULL DEFAULT '[]'
 );
-CREATE INDEX IF NOT EXISTS conversations_shopper ON conversations (shopper_id, created_at);
-CREATE INDEX IF NOT EXISTS conversations_created ON conversations (created_at);
-CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 """
-
-# Reports read REPORT_FIELDS of up to 100k records at once: SQLite keeps them as a JSON array in a
-# column it computes on every write, so a report never parses whole documents.
-_REPORT_ROW = "json_extract(doc, {})".format(", ".join(f"'$.{name}'" for name in REPORT_FIELDS))
 _SCHEMA = (
-    _SCHEMA.replace("{report_row}", _REPORT_ROW)
+    _SCHEMA
+    + _CONVERSATIONS.format(name="conversations")
     + SQLITE_SCHEMA
     + _EXTRA_SCHEMA
     + _NOTICE_SCHEMA
     + _REVIEWS_SCHEMA
     + PRESENCE_SCHEMA
 )
-_REPORT_INDEX = (
-    "CREATE INDEX IF NOT EXISTS conversations_report ON conversations (created_at, report_row)"
-)
+_CONVERSATION_INDEXES = """
+CREATE INDEX IF NOT EXISTS conversations_shopper ON conversations (shopper_id, created_at);
+CREATE INDEX IF NOT EXISTS conversations_created ON conversations (created_at);
+CREATE INDEX IF NOT EXISTS conversations_report ON conversations (created_at, report_row);
+"""
+# PRAGMA user_version: which REPORT_FIELDS the report_row column holds (0: a file made before).
+_REPORT_LAYOUT = zlib.crc32(" ".join(("report_row", *REPORT_FIELDS)).encode()) & 0x7FFFFFFF
 
 _LOGS_IN_MEMORY = 20_000
 _RECORDS_IN_MEMORY = 20_000
@@ -92,7 +98,7 @@ class SQLiteRecords(Records):
         self._db = db
         # What memory keeps is bounded (least recently used first), but never a record or a
         # shopper's list with a write in flight: a read from disk would miss that write.
-        self._writing: Counter[str] = Counter()
+        self._writing: dict[str, int] = {}
         self.docs: LRU[str, dict[str, str]] = LRU(
             _RECORDS_IN_MEMORY, keep=lambda key, _: key in self._writing
         )
@@ -101,7 +107,6 @@ class SQLiteRecords(Records):
         self._by_shopper: LRU[str, list[tuple[float, str]]] = LRU(
             _RECORDS_IN_MEMORY, keep=lambda key, _: key in self._writing
         )
-        self.has_report_row = False
         self._opening: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def create(
@@ -109,11 +114,11 @@ class SQLiteRecords(Records):
     ) -> None:
         created_at = json.loads(fields.get("created_at", "0"))
         index = await self._shopper_index(shopper_id)
-        insert = "INSERT INTO conversations (id, shopper_id, created_at, doc) VALUES (?, ?, ?, ?)"
-        statement = (insert, (conversation_id, shopper_id, created_at, _doc(fields)))
+        doc = dict(fields)
+        statement = (_CREATE, (conversation_id, shopper_id, created_at, _doc(doc)))
         with self.writing(conversation_id, shopper_id):
             bisect.insort(index, (created_at, conversation_id))
-            self.docs.put(conversation_id, dict(fields))
+            self.docs.put(conversation_id, doc)
             await self._db.write([statement])
 
     async def open_or_create(
@@ -145,14 +150,24 @@ class SQLiteRecords(Records):
     @contextlib.contextmanager
     def writing(self, *keys: str) -> Iterator[None]:
         """Keep these records and shoppers' lists in memory until the write is done."""
-        self._writing.update(keys)
+        for key in keys:
+            self.hold(key)
         try:
             yield
         finally:
-            self._writing.subtract(keys)
             for key in keys:
-                if self._writing[key] <= 0:
-                    del self._writing[key]
+                self.release(key)
+
+    def hold(self, key: str) -> None:
+        """Keep this record or shopper's list in memory until as many ``release`` calls."""
+        self._writing[key] = self._writing.get(key, 0) + 1
+
+    def release(self, key: str) -> None:
+        held = self._writing[key] - 1
+        if held:
+            self._writing[key] = held
+        else:
+            del self._writing[key]
 
     async def loaded(self, conversation_id: str) -> dict[str, str]:
         """A record's fields as memory keeps them. Raises KeyError."""
@@ -163,15 +178,14 @@ class SQLiteRecords(Records):
 
     @staticmethod
     def patch(conversation_id: str, doc: dict[str, str], fields: Mapping[str, str]) -> Statement:
-        """Set fields of a loaded record in memory now; returns the statement that stores them."""
+        """Set fields of a loaded record in memory now; returns the statement that stores it.
+
+        The statement writes the whole document as memory holds it now (and its report row): the
+        last one committed is the record, however many of its writes share a batch.
+        """
         doc.update(fields)
-        # json_set: SQLite parses each value once, Python none.
-        paths = ", ".join("?, json(?)" for _ in fields)
-        params = [item for name, value in fields.items() for item in (f"$.{name}", value)]
-        return (
-            f"UPDATE conversations SET doc = json_set(doc, {paths}) WHERE id = ?",
-            (*params, conversation_id),
-        )
+        # A copy as it is now; SQLite makes the document's text and its report row from it.
+        return (_UPDATE, (dict(doc), conversation_id))
 
     async def get(self, conversation_id: str) -> dict[str, str] | None:
         doc = await self._fields(conversation_id)
@@ -228,15 +242,10 @@ class SQLiteRecords(Records):
         return [_fields_of(row[0]) for row in rows]
 
     async def scan(self, since: float, until: float) -> str:
-        # A file without an up-to-date report_row column computes the same array on the fly.
-        # One string built by SQLite: no Python object per record.
-        source = (
-            "report_row) FROM conversations INDEXED BY conversations_report"
-            if self.has_report_row
-            else f"{_REPORT_ROW}) FROM conversations"
-        )
+        # One string built by SQLite from the covering index: no Python object per record.
         rows = await self._db.read(
-            f"SELECT group_concat({source} WHERE created_at >= ? AND created_at < ?",
+            "SELECT group_concat(report_row) FROM conversations INDEXED BY conversations_report"
+            " WHERE created_at >= ? AND created_at < ?",
             (since, until),
         )
         return "[" + (rows[0][0] or "") + "]"
@@ -284,40 +293,44 @@ class SQLiteLog(Log):
         client_id: str | None = None,
         fields: Mapping[str, str] | None = None,
     ) -> Appended:
-        tail = await self._tail(conversation_id)
-        doc = await self._records.loaded(conversation_id) if fields else None
+        records = self._records
+        # Memory answers almost every call: no coroutine to resume for what it holds.
+        tail = self._tails.get(conversation_id) or await self._tail(conversation_id)
+        doc = None
+        if fields:
+            doc = records.docs.get(conversation_id) or await records.loaded(conversation_id)
         # Nothing below awaits until the client id is pending: a retry racing this one waits.
+        stored: asyncio.Future[int] | None = None
         if client_id is not None:
             if client_id in tail.pending:
                 seq = await asyncio.shield(tail.pending[client_id])
                 return await self._stored(conversation_id, seq)
             if client_id in tail.seq_of:
                 return await self._stored(conversation_id, tail.seq_of[client_id])
+            stored = tail.pending[client_id] = asyncio.get_running_loop().create_future()
         tail.last_seq += 1
         seq = tail.last_seq
         text = render(seq)
-        insert = "INSERT INTO events (conversation_id, seq, client_id, body) VALUES (?, ?, ?, ?)"
-        statements: list[Statement] = [(insert, (conversation_id, seq, client_id, text))]
+        statements: list[Statement] = [(_INSERT_EVENT, (conversation_id, seq, client_id, text))]
         if fields and doc is not None:
-            statements.append(self._records.patch(conversation_id, doc, fields))
-        stored: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        if client_id is not None:
-            tail.pending[client_id] = stored
+            statements.append(records.patch(conversation_id, doc, fields))
+        records.hold(conversation_id)
         try:
-            with self._records.writing(conversation_id):
-                await self._db.write(statements)
+            await self._db.write(statements)
         except BaseException as exc:
             # Forget what memory knew so the next append re-reads the log from disk.
             self._tails.pop(conversation_id)
-            stored.set_exception(StoreUnavailable(str(exc)))
-            stored.exception()  # mark retrieved: a retry will re-read the log instead
+            if stored is not None:
+                stored.set_exception(StoreUnavailable(str(exc)))
+                stored.exception()  # mark retrieved: a retry will re-read the log instead
             raise
         finally:
+            records.release(conversation_id)
             if client_id is not None:
                 tail.pending.pop(client_id, None)
-        if client_id is not None:
+        if stored is not None and client_id is not None:
             tail.seq_of[client_id] = seq
-        stored.set_result(seq)
+            stored.set_result(seq)
         return Appended(seq, text)
 
     async def _stored(self, conversation_id: str, seq: int) -> Appended:
@@ -385,7 +398,7 @@ class SQLiteStore(Store):
 
     def __init__(self, path: Path, files: Files | None = None) -> None:
         self.path = path
-        self.db = Database(path, _SCHEMA)
+        self.db = Database(path, _SCHEMA, _migrate, bulk=(_INSERT_EVENT, _UPDATE))
         records = SQLiteRecords(self.db)
         self.memory_router = SQLiteRouter(self.db)
         super().__init__(
@@ -407,16 +420,6 @@ class SQLiteStore(Store):
     async def start(self) -> None:
         """Open the file; rebuild the queue and who holds which chat from the records."""
         await self.db.open()
-        # A file made before the report_row column, or before REPORT_FIELDS last changed, has no
-        # column or one with other fields; SQLite cannot change a stored column's expression in
-        # place, so such a file computes the rows on the fly (slower) rather than being rebuilt.
-        schema = await self.db.read(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'conversations'"
-        )
-        self._records.has_report_row = _REPORT_ROW in schema[0][0]
-        if self._records.has_report_row:
-            # Covering: a report reads its rows in created_at order without touching the table.
-            await self.db.write([(_REPORT_INDEX, ())])
         await self.memory_router.load()
         rows = await self.db.read(
             "SELECT id, doc FROM conversations"
@@ -438,11 +441,57 @@ class SQLiteStore(Store):
         await self.db.close()
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring the conversations table of an older file up to date, in one transaction.
+
+    Files made before report_row was written by the store have no such column or a generated one
+    (recomputed from the document on every update; SQLite cannot turn it into a plain column in
+    place): the table is copied into one of today's shape. A file whose rows hold other
+    REPORT_FIELDS (``PRAGMA user_version``) has them computed again.
+    """
+    if db.execute("PRAGMA user_version").fetchone()[0] == _REPORT_LAYOUT:
+        db.executescript(_CONVERSATION_INDEXES)
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row[1]: row[6] for row in db.execute("PRAGMA table_xinfo(conversations)")}
+        if columns.get("report_row") != 0:  # missing, or generated (hidden 2 or 3)
+            db.execute("DROP TABLE IF EXISTS conversations_migrated")
+            db.execute(_CONVERSATIONS.format(name="conversations_migrated"))
+            db.execute(
+                "INSERT INTO conversations_migrated (id, shopper_id, created_at, doc, report_row)"
+                f" SELECT id, shopper_id, created_at, doc, {_REPORT_ROW} FROM conversations"
+            )
+            db.execute("DROP TABLE conversations")
+            db.execute("ALTER TABLE conversations_migrated RENAME TO conversations")
+        else:
+            db.execute(f"UPDATE conversations SET report_row = {_REPORT_ROW}")
+        for index in filter(str.strip, _CONVERSATION_INDEXES.split(";")):
+            db.execute(index)
+        db.execute(f"PRAGMA user_version = {_REPORT_LAYOUT}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 def _fields_of(doc: str) -> dict[str, str]:
     """A stored document as record fields (name -> JSON text)."""
     return {k: json.dumps(v) for k, v in json.loads(doc).items()}
 
 
 def _doc(fields: Mapping[str, str]) -> str:
-    """Fields (each JSON text) as one JSON object."""
-    return json.dumps({k: json.loads(v) for k, v in fields.items()})
+    """Fields (names are identifiers, values JSON text) as one JSON object; SQLite checks it."""
+    return "{" + ",".join([f'"{name}":{value}' for name, value in fields.items()]) + "}"
+
+
+_CREATE = (
+    "INSERT INTO conversations (id, shopper_id, created_at, doc, report_row)"
+    f" SELECT ?, ?, ?, doc, {_REPORT_ROW} FROM (SELECT json(?) AS doc)"
+)
+# Its parameters: the record's fields (each JSON text) as one object, and its id.
+_UPDATE = (
+    f"UPDATE conversations SET (doc, report_row) = (SELECT doc, {_REPORT_ROW} FROM"
+    " (SELECT json_group_object(key, json(value)) AS doc FROM json_each(?))) WHERE id = ?"
+)
+_INSERT_EVENT = "INSERT INTO events (conversation_id, seq, client_id, body) VALUES (?, ?, ?, ?)"

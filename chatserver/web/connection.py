@@ -311,7 +311,7 @@ class Connection:
         )
         error = p.Error(code=exc.code, message=exc.message, frame_type=frame_type, **hint)
         self.hub.metrics.error(exc.code)
-        self.session.send(error.model_dump_json())
+        self.session.send(p.encode(error))
 
     async def _write(self) -> None:
         outbox = self.session.outbox

@@ -1,5 +1,5 @@
 -- KEYS: the shopper's sorted set of conversations. ARGV: prefix.
--- Returns the record of their newest conversation as field, value, ... (empty: none).
+-- Returns {their newest conversation's id, its record as field, value, ...}; empty: none.
 local newest = redis.call('ZRANGE', KEYS[1], -1, -1)
 if #newest == 0 then return {} end
-return redis.call('HGETALL', ARGV[1] .. 'conv:' .. newest[1])
+return {newest[1], redis.call('HGETALL', ARGV[1] .. 'conv:' .. newest[1])}

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
+import hiredis
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
@@ -22,7 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from chatserver.store._resp3 import read_replies
+_CHUNK = 65536
 
 _Call = tuple[tuple[Any, ...], dict[str, Any], "asyncio.Future[Any]"]
 
@@ -79,10 +81,12 @@ class AutoPipelinedRedis(aioredis.Redis):
 
             try:
                 async with asyncio.timeout(connection.socket_timeout):
-                    await read_replies(
+                    await _read_replies(
                         connection._reader,  # read as redis-py's own parser does
                         len(waiting),
-                        connection.encoder.decode,
+                        connection.encoder.encoding
+                        if connection.encoder.decode_responses
+                        else None,
                         connection._parser.parse_error,
                         on_reply,
                     )
@@ -133,6 +137,33 @@ class AutoPipelinedRedis(aioredis.Redis):
         if self._batches:
             await asyncio.gather(*self._batches, return_exceptions=True)
         await super().aclose(close_connection_pool)
+
+
+async def _read_replies(
+    reader: asyncio.StreamReader,
+    count: int,
+    encoding: str | None,
+    parse_error: Callable[[str], Exception],
+    on_reply: Callable[[Any], None],
+) -> None:
+    """Read ``count`` replies, handing each to ``on_reply`` in order; hiredis parses every reply of
+    the bytes at hand in one go (redis-py's pure-Python parser awaits once per element, and
+    starts a timeout per reply). An error reply is returned as redis-py's exception for it.
+
+    Raises redis's ConnectionError when the server closes the connection."""
+    parser = hiredis.Reader(encoding=encoding) if encoding else hiredis.Reader()
+    while count:
+        reply = parser.gets()
+        if reply is False:
+            chunk = await reader.read(_CHUNK)
+            if not chunk:
+                raise RedisConnectionError("Connection closed by server.")
+            parser.feed(chunk)
+            continue
+        count -= 1
+        on_reply(parse_error(str(reply)) if isinstance(reply, hiredis.ReplyError) else reply)
+    if parser.has_data():
+        raise RedisConnectionError("protocol error: more replies than commands")
 
 
 def _fail(calls: list[_Call], exc: BaseException) -> None:

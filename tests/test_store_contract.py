@@ -354,6 +354,53 @@ async def test_publish_reaches_subscribed_channels_with_seq_and_text(stores: lis
     assert got.empty()
 
 
+async def test_append_published_stores_then_reaches_followers_here_and_on_other_workers_once(
+    stores: list[Store],
+) -> None:
+    backend, peer = stores
+    here: asyncio.Queue[tuple[str, int | None, str]] = asyncio.Queue()
+    there: asyncio.Queue[tuple[str, int | None, str]] = asyncio.Queue()
+    backend.bus.set_listeners(lambda *event: here.put_nowait(event), lambda *_: None)
+    if peer is not backend:
+        peer.bus.set_listeners(lambda *event: there.put_nowait(event), lambda *_: None)
+        await peer.bus.follow("c:one")
+    await backend.bus.follow("c:one")
+    await backend.records.create("one", "s1", doc(messages=0, created_at=NOW))
+    log = backend.log
+    first = await log.append_published(
+        "one", event("one", "hi"), "m1", doc(messages=1), backend.bus, "c:one"
+    )
+    again = await log.append_published(
+        "one", event("one", "hi"), "m1", doc(messages=9), backend.bus, "c:one"
+    )
+    assert (first.seq, first.duplicate) == (1, False) and (again.seq, again.duplicate) == (1, True)
+    assert await asyncio.wait_for(here.get(), 5) == ("c:one", 1, first.text)
+    if peer is not backend:
+        assert await asyncio.wait_for(there.get(), 5) == ("c:one", 1, first.text)
+    await asyncio.sleep(0.2)  # a duplicate is published nowhere, and nothing twice
+    assert here.empty() and there.empty()
+    assert await peer.log.read("one") == [(1, first.text)]
+    assert (await peer.records.get("one") or {}).get("messages") == "1"  # set once, when new
+
+
+async def test_latest_of_shopper_is_the_record_of_their_newest_conversation(
+    stores: list[Store],
+) -> None:
+    backend, peer = stores
+    assert await peer.records.latest_of_shopper("s1") is None
+    await backend.records.create("c1", "s1", doc(status="closed", created_at=NOW))
+    await backend.records.create("c2", "s1", doc(status="bot", created_at=NOW + 5))
+    await backend.records.create("c3", "s2", doc(status="bot", created_at=NOW + 10))
+    latest = await peer.records.latest_of_shopper("s1")
+    assert latest is not None and latest[0] == "c2" and latest[1] is not None
+    assert json.loads(latest[1]["status"]) == "bot"
+    assert json.loads(latest[1]["created_at"]) == NOW + 5
+    await backend.records.move("c2", "s1", "s2")
+    latest = await peer.records.latest_of_shopper("s1")
+    assert latest is not None and latest[0] == "c1" and latest[1] is not None
+    assert json.loads(latest[1]["status"]) == "closed"
+
+
 # --- agent accounts ----------------------------------------------------------------------------
 
 

@@ -80,13 +80,14 @@ class Journal:
             return p.encode_frame(kind, conversation_id=conversation_id, seq=seq, ts=ts, **fields)
 
         try:
-            appended = await self.store.log.append(log_id, render, client_id, record)
+            appended = await self.store.log.append_published(
+                log_id, render, client_id, record, self.store.bus, conversation_channel(log_id)
+            )
         except StoreUnavailable as exc:
             raise Unavailable(_UNAVAILABLE) from exc
         if change is not None and not appended.duplicate:
             self._changed(conversation_id, change)
         if not appended.duplicate:
-            await self.store.bus.publish(conversation_channel(log_id), appended.text, appended.seq)
             for watcher in self._watchers.get(kind, ()):
                 try:
                     await watcher(conversation_id, ts)
@@ -184,13 +185,13 @@ class Journal:
 
     async def latest(self, shopper_id: str) -> Conversation | None:
         """A shopper's newest conversation, open or closed."""
-        ids = await self.store.records.of_shopper(shopper_id)
-        if not ids:
+        found = await self.store.records.latest_of_shopper(shopper_id)
+        if found is None:
             return None
-        fields = await self.store.records.get(ids[-1])
+        conversation_id, fields = found
         if fields is None:
-            raise NotFound(f"no conversation {ids[-1]!r}")
-        return self.parsed(ids[-1], fields)
+            raise NotFound(f"no conversation {conversation_id!r}")
+        return self.parsed(conversation_id, fields)
 
     async def earlier(self, conversation: Conversation, limit: int = 20) -> p.ConversationHistory:
         """The other conversations of this conversation's shopper, newest first."""

@@ -19,6 +19,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from chatserver.store._redis_autopipe import AutoPipelinedRedis
 from chatserver.store._redis_pool import WaitingPool
 from chatserver.store.ports import StoreUnavailable
 
@@ -38,7 +39,8 @@ def lua(name: str) -> str:
 
 
 def connect(url: str, max_connections: int = 64) -> aioredis.Redis:
-    """A client for ``url`` that waits for a free connection and retries a stale one."""
+    """A client for ``url`` that pipelines the commands of each loop pass, waits for a free
+    connection and retries a stale one."""
     # Quick, few retries: an outage must reach clients as an error frame at once, not hang their
     # sends. Retried writes are safe: appends carry a nonce (append.lua). The pool waits for a
     # free connection as long as it takes (backpressure) and fails fast once Redis is gone.
@@ -52,7 +54,7 @@ def connect(url: str, max_connections: int = 64) -> aioredis.Redis:
         # Without this list redis-py ignores ``retry`` (a stale pooled connection would fail).
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
-    return aioredis.Redis.from_pool(pool)
+    return AutoPipelinedRedis.from_pool(pool)
 
 
 class Keys:

@@ -91,13 +91,28 @@ class Bus:
     async def unwatch(self, topic: str) -> None:
         await self._remove(_SIGNAL + topic)
 
+    @property
+    def relay(self) -> Relay | None:
+        """What carries payloads to other workers (None: this process is the only one)."""
+        return self._relay
+
     async def publish(self, channel: str, text: str, seq: int | None = None) -> None:
         """An event to every worker following ``channel``; this worker's listener gets it first,
         in the order it was stored."""
+        self.deliver_here(channel, text, seq)
+        await self._send(_EVENT + channel, f"{'' if seq is None else seq}:{text}")
+
+    def relayed_as(self, channel: str) -> tuple[str, str]:
+        """The relay channel a stored event on ``channel`` travels on, and its payload's head:
+        a store that relays in the same write as the append sends ``head + f"{seq}:{text}"``
+        there, then calls :meth:`deliver_here` (what :meth:`publish` does in two steps)."""
+        return _EVENT + channel, f"{self._worker}:"
+
+    def deliver_here(self, channel: str, text: str, seq: int | None = None) -> None:
+        """An event to this worker's listener, if it follows ``channel`` (not relayed)."""
         key = _EVENT + channel
         if key in self._followed:
             self._deliver(key, seq, text)
-        await self._send(key, f"{'' if seq is None else seq}:{text}")
 
     async def signal(self, topic: str, message: str) -> None:
         """A control message to every worker watching ``topic``."""

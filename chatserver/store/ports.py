@@ -21,6 +21,10 @@ import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chatserver.store.bus import Bus
 
 Render = Callable[[int], str]
 """Builds an event's JSON text once its ``seq`` is known."""
@@ -96,6 +100,23 @@ class Log(ABC):
     async def find(self, conversation_id: str, client_id: str) -> Appended | None:
         """The stored event with this ``client_id`` (as a duplicate), or None."""
 
+    async def append_published(
+        self,
+        conversation_id: str,
+        render: Render,
+        client_id: str | None,
+        fields: Mapping[str, str] | None,
+        bus: Bus,
+        channel: str,
+    ) -> Appended:
+        """:meth:`append`, then publish the new event (not a duplicate) on ``bus`` to
+        ``channel``'s followers. An adapter whose relay shares the log's server publishes to
+        other workers in the same write (one round trip)."""
+        appended = await self.append(conversation_id, render, client_id, fields)
+        if not appended.duplicate:
+            await bus.publish(channel, appended.text, appended.seq)
+        return appended
+
     async def read_many(self, conversation_ids: Sequence[str]) -> dict[str, list[str]]:
         """The stored events' texts of many conversations, each log in ``seq`` order."""
         return {c: [text for _, text in await self.read(c)] for c in conversation_ids}
@@ -121,6 +142,12 @@ class Records(ABC):
     @abstractmethod
     async def of_shopper(self, shopper_id: str) -> list[str]:
         """A shopper's conversation ids, oldest first."""
+
+    async def latest_of_shopper(self, shopper_id: str) -> tuple[str, dict[str, str] | None] | None:
+        """A shopper's newest conversation id and its record (None if it has none), or None if
+        they have no conversation (one round trip where the adapter can)."""
+        ids = await self.of_shopper(shopper_id)
+        return (ids[-1], await self.get(ids[-1])) if ids else None
 
     @abstractmethod
     async def open_or_create(

@@ -32,11 +32,13 @@ _LOGS_IN_MEMORY = 20_000
 
 
 class RedisLog(Log):
-    """Each log a stream; appends run in a Lua script that checks the expected seq."""
+    """Each log a stream; appends run in a Lua script that checks the expected seq and, given
+    ``relay`` (the bus's, on the same server), publishes the new event to other workers."""
 
-    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+    def __init__(self, client: aioredis.Redis, keys: Keys, relay: RedisRelay | None = None) -> None:
         self._redis = client
         self._k = keys
+        self._relay = relay
         self._append = client.register_script(lua("append"))
         self._last_seq: LRU[str, int] = LRU(_LOGS_IN_MEMORY)
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
@@ -48,13 +50,43 @@ class RedisLog(Log):
         client_id: str | None = None,
         fields: Mapping[str, str] | None = None,
     ) -> Appended:
+        return await self._append_queued(conversation_id, render, client_id, fields, ("", ""))
+
+    async def append_published(
+        self,
+        conversation_id: str,
+        render: Render,
+        client_id: str | None,
+        fields: Mapping[str, str] | None,
+        bus: Bus,
+        channel: str,
+    ) -> Appended:
+        if self._relay is None or bus.relay is not self._relay:
+            return await super().append_published(
+                conversation_id, render, client_id, fields, bus, channel
+            )
+        key, head = bus.relayed_as(channel)
+        publish = (self._relay.channel_name(key), head)
+        appended = await self._append_queued(conversation_id, render, client_id, fields, publish)
+        if not appended.duplicate:
+            bus.deliver_here(channel, appended.text, appended.seq)
+        return appended
+
+    async def _append_queued(
+        self,
+        conversation_id: str,
+        render: Render,
+        client_id: str | None,
+        fields: Mapping[str, str] | None,
+        publish: tuple[str, str],
+    ) -> Appended:
         # Appends to one conversation from this worker queue up instead of racing; appends from
         # other workers are caught by the script's compare-and-set and retried with the new seq.
         lock, users = self._locks.get(conversation_id, (asyncio.Lock(), 0))
         self._locks[conversation_id] = (lock, users + 1)
         try:
             async with lock:
-                return await self._append_once(conversation_id, render, client_id, fields)
+                return await self._append_once(conversation_id, render, client_id, fields, publish)
         finally:
             lock, users = self._locks[conversation_id]
             if users == 1:
@@ -68,6 +100,7 @@ class RedisLog(Log):
         render: Render,
         client_id: str | None,
         fields: Mapping[str, str] | None,
+        publish: tuple[str, str],
     ) -> Appended:
         k = self._k
         keys = [k("seq", conversation_id), k("log", conversation_id)]
@@ -78,7 +111,9 @@ class RedisLog(Log):
         while True:
             text = render(expected + 1)
             with guard():
-                reply = await self._append(keys, [expected, text, client_id or "", nonce, *record])
+                reply = await self._append(
+                    keys, [expected, text, client_id or "", nonce, *publish, *record]
+                )
             outcome = reply[0]
             if outcome == "conflict":
                 expected = int(reply[1])
@@ -117,6 +152,7 @@ class RedisRecords(Records):
         self._update = client.register_script(lua("update_if_exists"))
         self._open_or_create = client.register_script(lua("open_or_create"))
         self._move = client.register_script(lua("move_conversation"))
+        self._latest = client.register_script(lua("latest_of_shopper"))
 
     async def create(
         self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
@@ -155,6 +191,15 @@ class RedisRecords(Records):
         with guard():
             doc: dict[str, str] = await self._redis.hgetall(self._k("conv", conversation_id))
         return doc or None
+
+    async def latest_of_shopper(self, shopper_id: str) -> tuple[str, dict[str, str] | None] | None:
+        with guard():
+            found = await self._latest([self._k("shopper", shopper_id)], [self._k.prefix])
+        if not found:
+            return None
+        conversation_id, flat = found
+        record = {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
+        return str(conversation_id), record or None
 
     async def of_shopper(self, shopper_id: str) -> list[str]:
         with guard():
@@ -244,12 +289,13 @@ class RedisStore(Store):
         self._redis = connect(url)
         keys = Keys(prefix)
         self.redis_router = RedisRouter(self._redis, keys, presence_ttl)
+        relay = RedisRelay(self._redis, prefix)
         super().__init__(
-            RedisLog(self._redis, keys),
+            RedisLog(self._redis, keys, relay),
             RedisRecords(self._redis, keys),
             self.redis_router,
             RedisAccounts(self._redis, keys),
-            Bus(RedisRelay(self._redis, prefix)),
+            Bus(relay),
             files,
             config=RedisShopConfig(self._redis, keys),
             trays=RedisTrays(self._redis, keys),

@@ -67,6 +67,10 @@ class RedisRelay(Relay):
             self._channels.discard(channel)
             await self._send("unsubscribe", channel)
 
+    def channel_name(self, channel: str) -> str:
+        """The Redis pub/sub channel a bus channel travels on."""
+        return self._prefix + channel
+
     async def publish(self, channel: str, payload: str) -> None:
         with guard():
             await self._redis.publish(self._prefix + channel, payload)

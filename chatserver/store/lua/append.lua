@@ -1,4 +1,6 @@
--- KEYS: seq counter, stream, client_id hash. ARGV: expected seq, text, client_id or '', nonce.
+-- KEYS: seq counter, stream, client_id hash, record hash. ARGV: expected seq, text, client_id or
+-- '', nonce, pub/sub channel or '', payload head, then record fields and values (set when new).
+-- A new event is published as head .. seq .. ':' .. text in the same call (the bus's format).
 -- Returns {'ok', seq} | {'dup', seq, text, nonce} | {'conflict', current seq}.
 local function entry(seq)
   local rows = redis.call('XRANGE', KEYS[2], seq .. '-0', seq .. '-0')
@@ -28,5 +30,6 @@ local seq = expected + 1
 redis.call('SET', KEYS[1], seq)
 redis.call('XADD', KEYS[2], seq .. '-0', 'b', ARGV[2], 'n', ARGV[4])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], seq) end
-if #ARGV > 4 then redis.call('HSET', KEYS[4], unpack(ARGV, 5)) end
+if #ARGV > 6 then redis.call('HSET', KEYS[4], unpack(ARGV, 7)) end
+if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6] .. seq .. ':' .. ARGV[2]) end
 return {'ok', seq}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatserver.store._cache import LRU
+from chatserver.store._shopper_filter import ShopperFilter
 from chatserver.store._sqlite_db import Database, Statement
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
@@ -108,12 +109,15 @@ class SQLiteRecords(Records):
             _RECORDS_IN_MEMORY, keep=lambda key, _: key in self._writing
         )
         self._opening: dict[str, tuple[asyncio.Lock, int]] = {}
+        # Shoppers who may have a conversation (loaded on start, added to on create): a returning
+        # visitor who never wrote is answered without a read, and nothing is kept for them.
+        self.with_conversations = ShopperFilter()
 
     async def create(
         self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
     ) -> None:
         created_at = json.loads(fields.get("created_at", "0"))
-        index = await self._shopper_index(shopper_id)
+        index = await self._shopper_index(shopper_id, adding=True)
         doc = dict(fields)
         statement = (_CREATE, (conversation_id, shopper_id, created_at, _doc(doc)))
         with self.writing(conversation_id, shopper_id):
@@ -207,7 +211,8 @@ class SQLiteRecords(Records):
 
     async def move(self, conversation_id: str, from_shopper: str, to_shopper: str) -> None:
         doc = await self.loaded(conversation_id)
-        old, new = await self._shopper_index(from_shopper), await self._shopper_index(to_shopper)
+        old = await self._shopper_index(from_shopper)
+        new = await self._shopper_index(to_shopper, adding=True)
         entry = (json.loads(doc.get("created_at", "0")), conversation_id)
         field = {"shopper_id": json.dumps(to_shopper)}
         patch = self.patch(conversation_id, doc, field)
@@ -221,8 +226,16 @@ class SQLiteRecords(Records):
             bisect.insort(new, entry)
             await self._db.write([patch, column])
 
-    async def _shopper_index(self, shopper_id: str) -> list[tuple[float, str]]:
+    async def _shopper_index(
+        self, shopper_id: str, adding: bool = False
+    ) -> list[tuple[float, str]]:
+        """A shopper's conversations as kept in memory; ``adding``: one is about to be added."""
         known = self._by_shopper.get(shopper_id)
+        if known is None and shopper_id not in self.with_conversations:
+            if not adding:
+                return []  # none: nothing to keep for them
+            self.with_conversations.add(shopper_id)
+            return self._by_shopper.put(shopper_id, [])
         if known is None:
             rows = await self._db.read(
                 "SELECT created_at, id FROM conversations WHERE shopper_id = ?"
@@ -421,6 +434,8 @@ class SQLiteStore(Store):
         """Open the file; rebuild the queue and who holds which chat from the records."""
         await self.db.open()
         await self.memory_router.load()
+        shoppers = await self.db.read("SELECT DISTINCT shopper_id FROM conversations")
+        self._records.with_conversations = ShopperFilter(row[0] for row in shoppers)
         rows = await self.db.read(
             "SELECT id, doc FROM conversations"
             " WHERE json_extract(doc, '$.status') IN ('queued', 'assigned')"

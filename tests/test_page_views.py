@@ -1,0 +1,63 @@
+"""Page views cost little: a visitor with no conversation is answered without a read and
+leaves nothing behind; a new shopper's token is made without itsdangerous's layers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chatserver.core.auth import Tokens
+from chatserver.store._shopper_filter import ShopperFilter
+from chatserver.store.sqlite import SQLiteStore
+from tests.conftest import FakeClock
+
+
+def fields(cid: str, sid: str) -> dict[str, str]:
+    doc = {"id": cid, "shopper_id": sid, "status": "queued", "created_at": 1.0}
+    return {name: json.dumps(value) for name, value in doc.items()}
+
+
+def test_filter_finds_every_shopper_added_and_few_others() -> None:
+    added = [f"s-{i}" for i in range(200_000)]  # past the first layer's room: a second one
+    shoppers = ShopperFilter(added)
+    assert all(shopper_id in shoppers for shopper_id in added)
+    wrongly = sum(f"v-{i}" in shoppers for i in range(100_000))
+    assert wrongly < 1_000  # about 0.24% by design; 1% would mean a broken hash or layer
+
+
+async def test_visitor_without_conversation_costs_no_memory_and_is_found_once_they_write(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "chat.sqlite3"
+    store = SQLiteStore(path)
+    await store.start()
+    try:
+        records = store.records
+        for i in range(1_000):
+            assert await records.latest_of_shopper(f"visitor{i}") is None
+        assert len(records._by_shopper) == 0  # type: ignore[attr-defined]
+        await records.create("c1", "visitor7", fields("c1", "visitor7"))
+        found = await records.latest_of_shopper("visitor7")
+        assert found is not None and found[0] == "c1"
+        await records.move("c1", "visitor7", "customer-1")
+        assert await records.of_shopper("customer-1") == ["c1"]
+    finally:
+        await store.close()
+    # After a restart the filter is loaded from the file: the shopper's conversation is found.
+    again = SQLiteStore(path)
+    await again.start()
+    try:
+        assert await again.records.of_shopper("customer-1") == ["c1"]
+        assert await again.records.latest_of_shopper("visitor8") is None
+    finally:
+        await again.close()
+
+
+async def test_new_shopper_token_is_the_one_itsdangerous_makes() -> None:
+    clock = FakeClock()
+    tokens = Tokens("k" * 48, 3600, clock)
+    for _ in range(200):
+        shopper_id, token = tokens.new_shopper()
+        assert token == tokens._shopper.dumps({"sid": shopper_id})  # type: ignore[attr-defined]
+        assert tokens.shopper_id(token) == shopper_id
+        await clock.advance(37.5)

@@ -185,7 +185,7 @@ class Hub:
             await self.fanout.follow(session, conversation.id, position)
         self._welcome(session, token, infos)
         availability = await self.assigner.availability(hello.locale, hello.timezone)
-        session.send(availability.model_dump_json())
+        session.send(p.encode(availability))
         if conversation is not None and conversation.status == "queued":
             await self.assigner.announce_queue()
 
@@ -245,16 +245,18 @@ class Hub:
     def _welcome(
         self, session: Session, token: str | None, infos: list[p.ConversationInfo]
     ) -> None:
-        welcome = p.Welcome(
-            role=session.role,
-            user_id=session.user_id,
-            name=session.name,
-            token=token,
-            server_time=self.clock.now(),
-            response_target_s=self.settings.response_target_s,
-            conversations=infos,
-        )
-        session.send(welcome.model_dump_json())
+        values: dict[str, Any] = {
+            "role": session.role,
+            "user_id": session.user_id,
+            "name": session.name,
+            "token": token,
+            "server_time": self.clock.now(),
+            "response_target_s": self.settings.response_target_s,
+        }
+        if infos:
+            session.send(p.encode(p.Welcome(**values, conversations=infos)))
+        else:  # a page view's: plain values, written without building the model
+            session.send(p.encode_frame(p.Welcome, **values))
 
     async def disconnect(self, session: Session) -> None:
         """Forget a closed socket; an agent's last socket going starts their grace period."""

@@ -7,7 +7,13 @@ import json
 from pathlib import Path
 
 from chatserver.core.auth import Tokens
+from chatserver.core.hub import Hub
+from chatserver.core.sessions import Outbox, Session
+from chatserver.domain import protocol as p
+from chatserver.domain.bot import NoBot
+from chatserver.domain.settings import Settings
 from chatserver.store._shopper_filter import ShopperFilter
+from chatserver.store.memory import MemoryStore
 from chatserver.store.sqlite import SQLiteStore
 from tests.conftest import FakeClock
 
@@ -61,3 +67,39 @@ async def test_new_shopper_token_is_the_one_itsdangerous_makes() -> None:
         assert token == tokens._shopper.dumps({"sid": shopper_id})  # type: ignore[attr-defined]
         assert tokens.shopper_id(token) == shopper_id
         await clock.advance(37.5)
+
+
+async def test_availability_is_kept_between_hellos_only_while_nothing_changes(
+    tmp_path: Path,
+) -> None:
+    store = MemoryStore()
+    settings = Settings(data_dir=tmp_path, faq_dir=tmp_path / "no-faq")
+    clock = FakeClock()
+    hub = Hub(settings, store, Tokens("unit-test-secret", 3600), clock, NoBot())
+    await store.start()
+    await hub.start()
+    try:
+
+        async def told() -> dict[str, object]:
+            session = Session("shopper", "", "", Outbox(100), store.log.read)  # type: ignore[arg-type]
+            await hub.connect_shopper(session, p.Hello(version=p.PROTOCOL_VERSION))
+            frames = []
+            while not session.outbox.empty():
+                frames.append(json.loads(session.outbox.get_nowait()))
+            await hub.disconnect(session)
+            return next(f for f in frames if f["type"] == "availability")
+
+        assert (await told())["mode"] == "offline"
+        assert (await told())["mode"] == "offline"  # kept: nothing changed
+        await hub.accounts.add("alice", "Alice", "secret-password", capacity=2)
+        await hub.assigner.set_status("alice", "online", 2)
+        # The same second on the clock, but an agent came online: told at once.
+        first = await told()
+        assert first["mode"] == "live" and first["agents_online"] == 1
+        await hub.assigner.set_status("alice", "offline", 2)
+        assert (await told())["agents_online"] == 0
+        await clock.advance(1)
+        assert (await told())["mode"] == "offline"
+    finally:
+        await hub.close()
+        await store.close()

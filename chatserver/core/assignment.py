@@ -60,6 +60,11 @@ class Assigner:
         self.waits = WaitEstimator()
         #: Waiting conversations' labels as of the last announcement (estimates read them).
         self._labels: dict[str, Label] = {}
+        # Per language key: (when, (online, free, estimate, queued)), kept while the router's
+        # version, the clock's second, the chats ended here and the language rules stay.
+        self._outlooks: dict[str, tuple[tuple[object, ...], tuple[int, int, float | None, int]]]
+        self._outlooks = {}
+        self._ended = 0
         self.graces = GracePeriods(self)
         self._dispatch_wanted = False
         self._dispatching = False
@@ -158,6 +163,7 @@ class Assigner:
             await self.router.release(conversation.agent_id, conversation.id, now)
             if conversation.assigned_at is not None:
                 self.waits.record(now - conversation.assigned_at, now)
+                self._ended += 1
             await self.bus.signal(status_topic(conversation.agent_id), "")
 
     async def transfer(self, conversation_id: str, from_agent: str, to_agent: str) -> bool:
@@ -299,8 +305,27 @@ class Assigner:
         once it has waited the shop's language wait.
         """
         key = language_key(language)
-        seats = await self._seats()
         now = self.clock.now()
+        version = self.router.version()
+        # Every hello asks: while nothing changed (within one second), the last answer holds.
+        when = None if version is None else (version, int(now), self._ended, self.language_rules)
+        kept = self._outlooks.get(key) if when is not None else None
+        if kept is not None and kept[0] == when:
+            online, free, estimate, queued = kept[1]
+        else:
+            online, free, estimate, queued = await self._outlook(key, now)
+            if when is not None:
+                if len(self._outlooks) >= 64:
+                    self._outlooks.clear()
+                self._outlooks[key] = (when, (online, free, estimate, queued))
+        seat_free = estimate == 0.0  # a newcomer gets a seat at once: never the bot then
+        wait = float("inf") if estimate is None else estimate
+        with_bot = not seat_free and self.bot.in_charge(now, queued, wait)
+        return Outlook(online, free, estimate, with_bot)
+
+    async def _outlook(self, key: str, now: float) -> tuple[int, int, float | None, int]:
+        """Agents online, their free seats (speakers of ``key``'s), the wait, and the queue."""
+        seats = await self._seats()
         if key:
             queue = await self._waiting_labels()
             queued = len(queue)
@@ -312,10 +337,7 @@ class Assigner:
             queued = len(await self.router.waiting())
             estimate = self.waits.estimate_in("", (queued + 1, queued + 1), seats, 0.0, now)
             free = sum(s.free for s in seats)
-        seat_free = estimate == 0.0  # a newcomer gets a seat at once: never the bot then
-        wait = float("inf") if estimate is None else estimate
-        with_bot = not seat_free and self.bot.in_charge(now, queued, wait)
-        return Outlook(len(seats), free, estimate, with_bot)
+        return len(seats), free, estimate, queued
 
     async def availability(self, locale: str, timezone: str = "") -> p.Availability:
         """Who would answer a new message now from a shopper of this locale (a speaker of its

@@ -46,6 +46,7 @@ class MemoryRouter(Router):
     """The queue and who holds which conversation, for one process."""
 
     def __init__(self) -> None:
+        self._version = 0
         self._queue: deque[str] = deque()
         self._labels: dict[str, tuple[str, float]] = {}  # conversation -> (language, anyone_from)
         self._agents: dict[str, _Agent] = {}
@@ -58,6 +59,7 @@ class MemoryRouter(Router):
         language: str = "",
         anyone_from: float = 0.0,
     ) -> None:
+        self._version += 1
         self._labels[conversation_id] = (language, anyone_from)
         if conversation_id in self._queue:
             return
@@ -67,6 +69,7 @@ class MemoryRouter(Router):
             self._queue.append(conversation_id)
 
     async def dequeue(self, conversation_id: str) -> bool:
+        self._version += 1
         self._labels.pop(conversation_id, None)
         try:
             self._queue.remove(conversation_id)
@@ -85,12 +88,16 @@ class MemoryRouter(Router):
         now: float,
         languages: Sequence[str] = (),
     ) -> Presence:
+        self._version += 1
         agent = self._agents.setdefault(agent_id, _Agent(idle_since=now))
         if status == "online" and agent.status != "online":
             agent.idle_since = now
         agent.status, agent.chosen, agent.capacity = status, status, capacity
         agent.languages = tuple(sorted(set(languages)))
         return self._presence(agent_id, agent)
+
+    def version(self) -> int:
+        return self._version
 
     async def presence(self) -> list[Presence]:
         return [self._presence(agent_id, agent) for agent_id, agent in self._agents.items()]
@@ -140,14 +147,17 @@ class MemoryRouter(Router):
 
     def hold(self, agent_id: str, conversation_id: str) -> None:
         """Record a chat an agent held before a restart, without touching its presence."""
+        self._version += 1
         self._agents.setdefault(agent_id, _Agent()).chats.add(conversation_id)
 
     def restore(self, agent_id: str, chosen: str, capacity: int) -> None:
         """Record what an agent chose before a restart; offline until they connect."""
+        self._version += 1
         agent = self._agents.setdefault(agent_id, _Agent())
         agent.chosen, agent.capacity = chosen, capacity
 
     async def release(self, agent_id: str, conversation_id: str, now: float) -> None:
+        self._version += 1
         agent = self._agents.get(agent_id)
         if agent is not None and conversation_id in agent.chats:
             agent.chats.discard(conversation_id)
@@ -157,6 +167,7 @@ class MemoryRouter(Router):
         return {i: sorted(a.chats) for i, a in self._agents.items() if a.chats}
 
     async def grace(self, agent_id: str, status: str, until: float) -> None:
+        self._version += 1
         self._agents.setdefault(agent_id, _Agent()).status = "offline"
         self._graces[agent_id] = (status, until)
 
@@ -164,10 +175,12 @@ class MemoryRouter(Router):
         return dict(self._graces)
 
     async def end_grace(self, agent_id: str) -> str | None:
+        self._version += 1
         status, _ = self._graces.pop(agent_id, (None, 0.0))
         return status
 
     def _take(self, agent_id: str, conversation_id: str, now: float) -> None:
+        self._version += 1
         self._labels.pop(conversation_id, None)
         for other in self._agents.values():
             other.chats.discard(conversation_id)

@@ -184,6 +184,11 @@ class Records(ABC):
 class Router(ABC):
     """The queue and agents: every change is atomic, so no chat goes to two agents."""
 
+    def version(self) -> int | None:
+        """A number that changes with every change of the queue or the agents, where only this
+        process changes them (what is read from them may be kept while it stays); else None."""
+        return None
+
     @abstractmethod
     async def enqueue(
         self,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import queue
 import re
 import sqlite3
@@ -40,14 +39,16 @@ _BULK_INSERT = (
     "INSERT INTO bulk_rows (form, row)"
     " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
 )
-SWITCH_INTERVAL_S = float(os.environ.get("HP_SWITCH", "0.0005"))
+SWITCH_INTERVAL_S = 0.0005
+"""Measured against 0.2 and 1 ms under the closed loop: no difference beyond the noise."""
 _BULK = "bulk"  # the key of a group of statements with bulk forms
 
 
 class Database:
     """A SQLite file: group-committed writes on a writer thread, reads on their own thread.
 
-    The event loop only queues statements; the writer thread takes everything queued since its
+    The event loop only queues statements (a loop pass's writes go to the thread together, once
+    the pass has run its ready callbacks); the writer thread takes everything queued since its
     last commit, runs it in one transaction (``executemany`` per group of identical statements,
     the ``bulk`` ones in one step), commits (``synchronous=FULL``) and then settles that batch's
     futures with one callback.

@@ -72,11 +72,7 @@ def app_from_environment() -> Starlette:
     return app
 
 
-GC_THRESHOLDS = (
-    int(os.environ.get("HP_GC0", "20000")),
-    int(os.environ.get("HP_GC1", "20")),
-    int(os.environ.get("HP_GC2", "10")),
-)
+GC_THRESHOLDS = (20_000, 20, 10)
 """The collector's thresholds in a server process (CPython's default: 700, 10, 10)."""
 
 

@@ -173,6 +173,7 @@ class Journal:
                 conversation.id, conversation.shopper_id, conversation.fields()
             )
         )
+        self._note_latest(conversation.shopper_id, found)
         return conversation if found == conversation.id else await self.get(found)
 
     async def update(self, conversation: Conversation, **changes: Any) -> Conversation:
@@ -251,12 +252,15 @@ class Journal:
         conversation_id, fields, rev = found
         if fields is None:
             raise NotFound(f"no conversation {conversation_id!r}")
+        self._note_latest(shopper_id, conversation_id)
+        return self.parsed(conversation_id, fields, rev)
+
+    def _note_latest(self, shopper_id: str, conversation_id: str) -> None:
         latest_of = self._latest_of
         latest_of.pop(shopper_id, None)
         if len(latest_of) >= PARSED_KEPT:
             del latest_of[next(iter(latest_of))]
         latest_of[shopper_id] = conversation_id
-        return self.parsed(conversation_id, fields, rev)
 
     async def earlier(self, conversation: Conversation, limit: int = 20) -> p.ConversationHistory:
         """The other conversations of this conversation's shopper, newest first."""

@@ -218,7 +218,9 @@ class RedisRecords(Records):
         found = await self.latest_revised(shopper_id)
         return None if found is None else (found[0], found[1])
 
-    async def latest_revised(self, shopper_id: str) -> tuple[str, dict[str, str] | None, int] | None:
+    async def latest_revised(
+        self, shopper_id: str
+    ) -> tuple[str, dict[str, str] | None, int] | None:
         with guard():
             found = await self._latest([self._k("shopper", shopper_id)], [self._k.prefix])
         if not found:

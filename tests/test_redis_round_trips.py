@@ -115,3 +115,22 @@ async def test_messages_at_once_from_two_workers_lose_no_count_and_keep_the_cloc
     # made from the record as it was when stored).
     last_by_shopper = posted[-1]["author"] == "shopper"
     assert ((await one.journal.get(conversation_id)).clock_started is not None) == last_by_shopper
+
+
+async def test_a_reply_through_a_worker_that_knew_the_chat_before_it_was_assigned_is_stored(
+    hubs: list[Hub],
+) -> None:
+    one, two = hubs
+    bob = await shopper(one)
+    await bob.send(p.SendMessage(client_id="m0", text="Anyone there?"))  # nobody online: waits
+    conversation_id = bob.frames("ack")[0]["conversation_id"]
+    assert (await two.journal.get(conversation_id)).agent_id is None  # known on two, unassigned
+    alice = await agent(one)  # assigned through worker one
+    await until(lambda: alice.frames("conversation_assigned"))
+    on_two = Peer(two, "agent")
+    token = two.tokens.new_session("alice")
+    await two.connect_agent(on_two.session, p.Hello(version=p.PROTOCOL_VERSION, token=token))
+    await on_two.send(p.SendMessage(conversation_id=conversation_id, client_id="r1", text="Yes"))
+    assert on_two.frames("error") == [] and len(on_two.frames("ack")) == 1
+    record = await one.journal.get(conversation_id)
+    assert record.messages == 2 and record.agent_id == "alice"

@@ -85,9 +85,10 @@ class Chats:
         """:meth:`own` for an agent's checked post: the record as this worker knows it (with its
         revision) when it does, read from the store otherwise."""
         known = None if conversation_id is None else self.journal.known(conversation_id)
-        if known is None:
+        if known is None or known.agent_id != session.user_id or known.status == "closed":
+            # Not theirs, or closed, as known here (maybe old): as the store has it.
             return await self.own(session, conversation_id)
-        return self.check_agent(session, known)
+        return known
 
     @staticmethod
     def check_agent(session: Session, conversation: Conversation) -> Conversation:

@@ -26,15 +26,23 @@ async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> 
     customer the record does not name yet) takes ``Chats.current``, under the shopper's lock.
     """
     journal = chats.journal
-    conversation = journal.known_latest(session.user_id) or await journal.latest(session.user_id)
+    conversation = journal.known_latest(session.user_id)
+    read = conversation is None
+    if read:
+        conversation = await journal.latest(session.user_id)
     while True:
         try:
             await _post_message(chats, session, frame, conversation)
             return
         except Stale as stale:
-            conversation = stale.conversation
+            conversation, read = stale.conversation, True
             if conversation is None or conversation.shopper_id != session.user_id:
                 conversation = await journal.latest(session.user_id)
+        except NotAllowed:
+            if read:
+                raise
+            # Refused by the record as known here, which may be old: ask the store.
+            conversation, read = await journal.latest(session.user_id), True
 
 
 async def _post_message(

@@ -135,3 +135,24 @@ async def test_a_reply_through_a_worker_that_knew_the_chat_before_it_was_assigne
     assert alice.frames("error") == [] and len(alice.frames("ack")) == 1
     record = await one.journal.get(conversation_id)
     assert record.messages == 2 and record.agent_id == "alice"
+
+
+async def test_a_message_to_the_chat_another_tab_started_on_another_worker_is_stored(
+    hubs: list[Hub],
+) -> None:
+    one, two = hubs
+    tab = await shopper(one)
+    await tab.send(p.SendMessage(client_id="m0", text="First chat"))
+    first = tab.frames("ack")[0]["conversation_id"]
+    other = Peer(two, "shopper")
+    token = tab.frames("welcome")[0]["token"]
+    await two.connect_shopper(other.session, p.Hello(version=p.PROTOCOL_VERSION, token=token))
+    # The other tab, through worker two, ends the chat and starts the next one.
+    await other.send(p.EndConversation())
+    await other.send(p.SendMessage(client_id="n0", text="Second chat"))
+    second = other.frames("ack")[0]["conversation_id"]
+    assert second != first
+    # Worker one still knows the first as the tab's newest; the message names the second.
+    await tab.send(p.SendMessage(conversation_id=second, client_id="m1", text="More"))
+    assert tab.frames("error") == [] and tab.frames("ack")[-1]["conversation_id"] == second
+    assert (await one.journal.get(second)).messages == 2

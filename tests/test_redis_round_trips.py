@@ -149,6 +149,7 @@ async def test_a_message_to_the_chat_another_tab_started_on_another_worker_is_st
     await two.connect_shopper(other.session, p.Hello(version=p.PROTOCOL_VERSION, token=token))
     # The other tab, through worker two, ends the chat and starts the next one.
     await other.send(p.EndConversation())
+    await two.clock.advance(1)  # type: ignore[attr-defined]  # the next chat is the newer
     await other.send(p.SendMessage(client_id="n0", text="Second chat"))
     second = other.frames("ack")[0]["conversation_id"]
     assert second != first

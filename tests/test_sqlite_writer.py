@@ -274,3 +274,20 @@ async def test_rows_made_for_other_report_fields_are_computed_again(tmp_path: Pa
         assert len(row) == len(REPORT_FIELDS) and row[REPORT_FIELDS.index("messages")] == 4
     finally:
         await store.close()
+
+
+async def test_writes_made_in_one_loop_pass_commit_as_one_transaction(store: SQLiteStore) -> None:
+    insert = "INSERT INTO agents (id, record) VALUES (?, '{}')"
+    await store.db.write([(insert, ("taken",))])
+    # Three callbacks of one loop pass: a write, a pause that lets the writer thread run (it
+    # could take what is queued by then), another write that fails. Handed over together at the
+    # end of the pass, the two are one transaction and fail together.
+    first = asyncio.ensure_future(store.db.write([(insert, ("a",))]))
+    asyncio.get_running_loop().call_soon(time.sleep, 0.05)
+    second = asyncio.ensure_future(store.db.write([(insert, ("taken",))]))
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    assert all(isinstance(result, StoreUnavailable) for result in results)
+    assert on_disk(store.path, "SELECT id FROM agents") == [("taken",)]
+    # The next pass's writes make a batch of their own.
+    await asyncio.gather(*(store.db.write([(insert, (f"b{n}",))]) for n in range(3)))
+    assert on_disk(store.path, "SELECT count(*) FROM agents") == [(4,)]

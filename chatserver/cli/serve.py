@@ -9,7 +9,7 @@ import sys
 import uvicorn
 
 from chatserver.domain.settings import Settings
-from chatserver.web.app import SETTINGS_ENV, create_app, prepare_shared
+from chatserver.web.app import SETTINGS_ENV, create_app, prepare_shared, tune_gc
 
 
 def uvicorn_config(settings: Settings) -> dict[str, object]:
@@ -50,5 +50,7 @@ def serve(settings: Settings) -> int:
             **uvicorn_config(settings),  # type: ignore[arg-type]
         )
         return 0
-    uvicorn.Server(uvicorn.Config(create_app(settings), **uvicorn_config(settings))).run()  # type: ignore[arg-type]
+    app = create_app(settings)
+    tune_gc()
+    uvicorn.Server(uvicorn.Config(app, **uvicorn_config(settings))).run()  # type: ignore[arg-type]
     return 0

@@ -100,7 +100,8 @@ class Bus:
         """An event to every worker following ``channel``; this worker's listener gets it first,
         in the order it was stored."""
         self.deliver_here(channel, text, seq)
-        await self._send(_EVENT + channel, f"{'' if seq is None else seq}:{text}")
+        if self._relay is not None:  # else no payload to make: nobody else to carry it to
+            await self._send(_EVENT + channel, f"{'' if seq is None else seq}:{text}")
 
     def relayed_as(self, channel: str) -> tuple[str, str]:
         """The relay channel a stored event on ``channel`` travels on, and its payload's head:
@@ -110,15 +111,14 @@ class Bus:
 
     def deliver_here(self, channel: str, text: str, seq: int | None = None) -> None:
         """An event to this worker's listener, if it follows ``channel`` (not relayed)."""
-        key = _EVENT + channel
-        if key in self._followed:
-            self._deliver(key, seq, text)
+        if _EVENT + channel in self._followed:
+            self._deliver_event(channel, seq, text)
 
     async def signal(self, topic: str, message: str) -> None:
         """A control message to every worker watching ``topic``."""
         key = _SIGNAL + topic
         if key in self._followed:
-            self._deliver(key, None, message)
+            self._deliver_signal(topic, message)
         await self._send(key, message)
 
     async def _add(self, key: str) -> None:
@@ -158,19 +158,23 @@ class Bus:
             return
         if key.startswith(_EVENT):
             seq, _, text = body.partition(":")
-            self._deliver(key, int(seq) if seq else None, text)
+            self._deliver_event(key.removeprefix(_EVENT), int(seq) if seq else None, text)
         else:
-            self._deliver(key, None, body)
+            self._deliver_signal(key.removeprefix(_SIGNAL), body)
 
-    def _deliver(self, key: str, seq: int | None, text: str) -> None:
+    def _deliver_event(self, channel: str, seq: int | None, text: str) -> None:
+        if self._on_event is None:
+            return
         try:
-            if key.startswith(_EVENT):
-                if self._on_event is not None:
-                    self._on_event(key.removeprefix(_EVENT), seq, text)
-            else:
-                topic = key.removeprefix(_SIGNAL)
-                listener = self._topic_listeners.get(topic, self._on_signal)
-                if listener is not None:
-                    listener(topic, text)
+            self._on_event(channel, seq, text)
         except Exception:
-            log.exception("listener failed on %s", key)
+            log.exception("listener failed on %s", _EVENT + channel)
+
+    def _deliver_signal(self, topic: str, message: str) -> None:
+        listener = self._topic_listeners.get(topic, self._on_signal)
+        if listener is None:
+            return
+        try:
+            listener(topic, message)
+        except Exception:
+            log.exception("listener failed on %s", _SIGNAL + topic)

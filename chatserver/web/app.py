@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -66,7 +67,25 @@ def app_from_environment() -> Starlette:
     ``CHAT_*`` variables.
     """
     raw = os.environ.get(SETTINGS_ENV)
-    return create_app(Settings(**json.loads(raw)) if raw else Settings())
+    app = create_app(Settings(**json.loads(raw)) if raw else Settings())
+    tune_gc()
+    return app
+
+
+GC_THRESHOLDS = (20_000, 20, 10)
+"""The collector's thresholds in a server process (CPython's default: 700, 10, 10)."""
+
+
+def tune_gc() -> None:
+    """Set the cyclic garbage collector for a server process, once its app is built.
+
+    What exists by now (modules, models, the app) lives as long as the process: frozen, no
+    collection walks it again. The young generation's threshold is raised: a busy loop makes
+    many short-lived containers, and each collection also walks every live socket's objects.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def prepare_shared(settings: Settings) -> None:

@@ -420,20 +420,20 @@ async def test_append_published_stores_then_reaches_followers_here_and_on_other_
     assert (await peer.records.get("one") or {}).get("messages") == "1"  # set once, when new
 
 
-async def test_latest_of_shopper_is_the_record_of_their_newest_conversation(
+async def test_latest_revised_is_the_record_of_their_newest_conversation(
     stores: list[Store],
 ) -> None:
     backend, peer = stores
-    assert await peer.records.latest_of_shopper("s1") is None
+    assert await peer.records.latest_revised("s1") is None
     await backend.records.create("c1", "s1", doc(status="closed", created_at=NOW))
     await backend.records.create("c2", "s1", doc(status="bot", created_at=NOW + 5))
     await backend.records.create("c3", "s2", doc(status="bot", created_at=NOW + 10))
-    latest = await peer.records.latest_of_shopper("s1")
+    latest = await peer.records.latest_revised("s1")
     assert latest is not None and latest[0] == "c2" and latest[1] is not None
     assert json.loads(latest[1]["status"]) == "bot"
     assert json.loads(latest[1]["created_at"]) == NOW + 5
     await backend.records.move("c2", "s1", "s2")
-    latest = await peer.records.latest_of_shopper("s1")
+    latest = await peer.records.latest_revised("s1")
     assert latest is not None and latest[0] == "c1" and latest[1] is not None
     assert json.loads(latest[1]["status"]) == "closed"
 

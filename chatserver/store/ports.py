@@ -161,19 +161,14 @@ class Records(ABC):
     async def of_shopper(self, shopper_id: str) -> list[str]:
         """A shopper's conversation ids, oldest first."""
 
-    async def latest_of_shopper(self, shopper_id: str) -> tuple[str, dict[str, str] | None] | None:
-        """A shopper's newest conversation id and its record (None if it has none), or None if
-        they have no conversation (one round trip where the adapter can)."""
-        ids = await self.of_shopper(shopper_id)
-        return (ids[-1], await self.get(ids[-1])) if ids else None
-
     async def latest_revised(
         self, shopper_id: str
     ) -> tuple[str, dict[str, str] | None, int | None] | None:
-        """:meth:`latest_of_shopper`, with the record's revision where the adapter keeps one
-        (read with it atomically), else None."""
-        found = await self.latest_of_shopper(shopper_id)
-        return None if found is None else (found[0], found[1], None)
+        """A shopper's newest conversation: its id, its record (None if it has none) and the
+        record's revision where the adapter keeps one (read with it atomically, in one round
+        trip where the adapter can), else None; None if they have no conversation."""
+        ids = await self.of_shopper(shopper_id)
+        return (ids[-1], await self.get(ids[-1]), None) if ids else None
 
     async def get_revised(self, conversation_id: str) -> tuple[dict[str, str] | None, int | None]:
         """:meth:`get`, with the record's revision where the adapter keeps one (read with it

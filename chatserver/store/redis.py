@@ -214,10 +214,6 @@ class RedisRecords(Records):
             doc: dict[str, str] = await self._redis.hgetall(self._k("conv", conversation_id))
         return doc or None
 
-    async def latest_of_shopper(self, shopper_id: str) -> tuple[str, dict[str, str] | None] | None:
-        found = await self.latest_revised(shopper_id)
-        return None if found is None else (found[0], found[1])
-
     async def latest_revised(
         self, shopper_id: str
     ) -> tuple[str, dict[str, str] | None, int] | None:

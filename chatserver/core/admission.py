@@ -1,8 +1,9 @@
 """Admission control: under overload, refuse new shopper messages, never agent frames.
 
 Two measures of the backlog. The shopper messages being stored now (admitted, not yet
-acknowledged): at most ``max_in_flight`` at a time, so the store's commit queue, and the wait in
-it, stay bounded whatever is offered. And the event loop's lag (how late a short timer fires):
+acknowledged): at most ``max_in_flight`` at a time, less one for each agent frame being handled
+(up to half of them: agents' replies take their places first), so the store's commit queue, and
+the wait in it, stay bounded whatever is offered. And the event loop's lag (how late a short timer fires):
 each sample over the bound, once ``SUSTAINED`` came in a row, cuts the share of shopper messages
 admitted; the share grows back by itself, linearly over ``recover_s`` on the clock. So the hub
 recovers when the load drops. Refused messages are stored nowhere; the client is told
@@ -61,11 +62,13 @@ class Admission:
         self._by_shopper: dict[str, int] = {}  # shoppers with messages being stored: how many
         self._taken_at: dict[str, float] = {}  # while the share is cut: a shopper's last message
         self.agent_frames = 0  # agents' frames being handled now
+        self.agent_frames_peak = 0  # the most handled at once (several per agent socket)
         self._waiting: list[asyncio.Future[None]] = []  # shopper messages waiting for agents
 
     def agent_started(self) -> None:
         """An agent's frame is being handled (always admitted)."""
         self.agent_frames += 1
+        self.agent_frames_peak = max(self.agent_frames_peak, self.agent_frames)
 
     def agent_done(self) -> None:
         self.agent_frames -= 1
@@ -115,7 +118,9 @@ class Admission:
     @contextmanager
     def shopper_message(self, client_id: str | None = None, shopper_id: str = "") -> Iterator[None]:
         """Around storing one shopper message: raises Overloaded when it is not taken now."""
-        if self.max_in_flight and self.in_flight >= self.max_in_flight:
+        if self.max_in_flight and self.in_flight >= self.max_in_flight - min(
+            self.agent_frames, self.max_in_flight // 2
+        ):
             self.refused += 1
             raise Overloaded(_BUSY, self.retry_after_ms(), client_id)
         mine = self._by_shopper.get(shopper_id, 0)

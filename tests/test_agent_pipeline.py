@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chatserver.domain import protocol as p
-from tests.conftest import Client, Server
+from tests.conftest import Client, Server, ServerFactory
 from tests.test_chat import start_chat
 
 
@@ -60,3 +60,16 @@ async def test_a_frame_about_no_chat_waits_for_the_replies_before_it(server: Ser
     away = kinds.index(("status_changed", "away"))
     acks = [k for k, (kind, client_id) in enumerate(kinds) if kind == "ack"]
     assert len(acks) == 8 and max(acks) < away
+
+
+async def test_many_replies_in_one_chat_are_stored_in_the_order_sent(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(rate_limit_burst=100)
+    agent, chats = await _two_chats(server)
+    for i in range(30):  # more than AGENT_FRAMES_IN_FLIGHT
+        await agent.send(p.SendMessage(conversation_id=chats[0], client_id=f"c{i}", text=f"n{i}"))
+    await agent.expect("ack", client_id="c29")
+    log = await server.hub.store.log.read(chats[0])
+    replies = [text for _, text in log if '"author":"agent"' in text]
+    assert [f'"text":"n{i}"' in text for i, text in enumerate(replies)] == [True] * 30

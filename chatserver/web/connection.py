@@ -251,6 +251,7 @@ class Connection:
         "_lanes",
         "_left",
         "_parked",
+        "_pipelined",
         "_receive",
         "_send",
         "_task",
@@ -301,8 +302,9 @@ class Connection:
         self._task: asyncio.Task[Any] | None = None
         self._parked = False  # waiting for the client's next frame
         # An agent's frames being handled, by conversation: the last one of each (the next
-        # one of that conversation waits for it).
-        self._lanes: dict[str, asyncio.Task[None]] = {}
+        # one of that conversation waits for it). Made with the first (none on shopper sockets).
+        self._lanes: dict[str, asyncio.Task[None]] | None = None
+        self._pipelined: set[asyncio.Task[None]] | None = None  # every one being handled
 
     async def run(self) -> None:
         if (await self._receive())["type"] != "websocket.connect":
@@ -325,7 +327,8 @@ class Connection:
                 log.exception("connection failed")
                 close_code = CLOSE_INTERNAL
             finally:
-                await self._settle_lanes()
+                if self._lanes:
+                    await self._settle_lanes()
                 self.watchdog.stop()
                 if self._close_code is not None:  # overflow and watchdog come first
                     close_code = self._close_code
@@ -449,23 +452,29 @@ class Connection:
         """An agent's frame: replies (and the like) in different conversations are handled side
         by side, ``AGENT_FRAMES_IN_FLIGHT`` at most, each after the one before it in its
         conversation; any other frame waits for them all and is handled alone."""
-        lanes = self._lanes
+        if self._lanes is None or self._pipelined is None:
+            self._lanes, self._pipelined = {}, set()
+        lanes, pipelined = self._lanes, self._pipelined
         conversation_id = getattr(frame, "conversation_id", None)
         if conversation_id is None or type(frame) not in _PIPELINED:
             if lanes:
                 await self._settle_lanes()
             await self._apply_stored(frame)
             return
-        while len(lanes) >= AGENT_FRAMES_IN_FLIGHT:
-            await asyncio.wait(set(lanes.values()), return_when=asyncio.FIRST_COMPLETED)
+        while len(pipelined) >= AGENT_FRAMES_IN_FLIGHT:
+            await asyncio.wait(set(pipelined), return_when=asyncio.FIRST_COMPLETED)
         before = lanes.get(conversation_id)
         lane = asyncio.get_running_loop().create_task(self._lane(before, frame))
         lanes[conversation_id] = lane
+        pipelined.add(lane)
         lane.add_done_callback(lambda done: self._lane_done(conversation_id, done))
 
     def _lane_done(self, conversation_id: str, lane: asyncio.Task[None]) -> None:
-        if self._lanes.get(conversation_id) is lane:
-            del self._lanes[conversation_id]
+        if self._pipelined is not None:
+            self._pipelined.discard(lane)
+        lanes = self._lanes
+        if lanes is not None and lanes.get(conversation_id) is lane:
+            del lanes[conversation_id]
 
     async def _lane(self, before: asyncio.Task[None] | None, frame: Any) -> None:
         """Handle one pipelined frame once the one before it in its conversation is done."""

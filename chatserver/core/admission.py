@@ -3,12 +3,12 @@
 Two measures of the backlog. The shopper messages being stored now (admitted, not yet
 acknowledged): at most ``max_in_flight`` at a time, less one for each agent frame being handled
 (up to half of them: agents' replies take their places first), so the store's commit queue, and
-the wait in it, stay bounded whatever is offered. And the event loop's lag (how late a short timer fires):
-each sample over the bound, once ``SUSTAINED`` came in a row, cuts the share of shopper messages
-admitted; the share grows back by itself, linearly over ``recover_s`` on the clock. So the hub
-recovers when the load drops. Refused messages are stored nowhere; the client is told
-``overloaded`` with a hint of when to send the same message again. Agent frames are always
-admitted: replies to chats already open are served first.
+the wait in it, stay bounded whatever is offered. And the event loop's lag (how late a short
+timer fires): each sample over the bound, once ``SUSTAINED`` came in a row, cuts the share of
+shopper messages admitted; the share grows back by itself, linearly over ``recover_s`` on the
+clock. So the hub recovers when the load drops. Refused messages are stored nowhere; the client
+is told ``overloaded`` with a hint of when to send the same message again. Agent frames are
+always admitted: replies to chats already open are served first.
 
 Fair per shopper (so per conversation: a shopper has one open at a time): one shopper holds at
 most ``PER_SHOPPER`` of the messages being stored, whatever the number of their tabs; and while

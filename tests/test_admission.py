@@ -3,7 +3,6 @@ with a retry hint and stored nowhere, agent frames always pass, and it recovers 
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 import pytest
@@ -138,21 +137,3 @@ async def test_an_overloaded_send_gets_an_error_frame_with_its_client_id_and_a_h
     ack = await shopper.expect("ack", client_id="m1")
     log = await server.hub.store.log.read(ack["conversation_id"])
     assert sum("Hello?" in text for _, text in log) == 1  # the refused try stored nothing
-
-
-def test_agents_frames_being_handled_take_shoppers_places_first_up_to_half() -> None:
-    rule = Admission(FakeClock(), max_lag_s=0.05, max_in_flight=8)
-    for _ in range(6):
-        rule.agent_started()
-    taken = []
-    with contextlib.ExitStack() as stack:
-        for k in range(8):
-            try:
-                stack.enter_context(rule.shopper_message(f"m{k}", f"s{k}"))
-                taken.append(k)
-            except Overloaded as refused:
-                assert refused.retry_after_ms and refused.client_id == f"m{k}"
-        assert len(taken) == 4  # 6 agent frames, but they take at most half the places
-    for _ in range(6):
-        rule.agent_done()
-    assert rule.in_flight == 0 and rule.agent_frames_peak == 6

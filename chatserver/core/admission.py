@@ -1,14 +1,13 @@
 """Admission control: under overload, refuse new shopper messages, never agent frames.
 
 Two measures of the backlog. The shopper messages being stored now (admitted, not yet
-acknowledged): at most ``max_in_flight`` at a time, less one for each agent frame being handled
-(up to half of them: agents' replies take their places first), so the store's commit queue, and
-the wait in it, stay bounded whatever is offered. And the event loop's lag (how late a short
-timer fires): each sample over the bound, once ``SUSTAINED`` came in a row, cuts the share of
-shopper messages admitted; the share grows back by itself, linearly over ``recover_s`` on the
-clock. So the hub recovers when the load drops. Refused messages are stored nowhere; the client
-is told ``overloaded`` with a hint of when to send the same message again. Agent frames are
-always admitted: replies to chats already open are served first.
+acknowledged): at most ``max_in_flight`` at a time, so the store's commit queue, and the wait in
+it, stay bounded whatever is offered. And the event loop's lag (how late a short timer fires):
+each sample over the bound, once ``SUSTAINED`` came in a row, cuts the share of shopper messages
+admitted; the share grows back by itself, linearly over ``recover_s`` on the clock. So the hub
+recovers when the load drops. Refused messages are stored nowhere; the client is told
+``overloaded`` with a hint of when to send the same message again. Agent frames are always
+admitted: replies to chats already open are served first.
 
 Fair per shopper (so per conversation: a shopper has one open at a time): one shopper holds at
 most ``PER_SHOPPER`` of the messages being stored, whatever the number of their tabs; and while
@@ -118,9 +117,7 @@ class Admission:
     @contextmanager
     def shopper_message(self, client_id: str | None = None, shopper_id: str = "") -> Iterator[None]:
         """Around storing one shopper message: raises Overloaded when it is not taken now."""
-        if self.max_in_flight and self.in_flight >= self.max_in_flight - min(
-            self.agent_frames, self.max_in_flight // 2
-        ):
+        if self.max_in_flight and self.in_flight >= self.max_in_flight:
             self.refused += 1
             raise Overloaded(_BUSY, self.retry_after_ms(), client_id)
         mine = self._by_shopper.get(shopper_id, 0)

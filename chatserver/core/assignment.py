@@ -289,6 +289,10 @@ class Assigner:
             labels.append(label)
         return labels
 
+    async def still_waiting(self, conversation_id: str) -> bool:
+        """Whether a conversation is still in the queue, not yet claimed by an agent."""
+        return conversation_id in await self.router.waiting()
+
     async def agents_online(self) -> int:
         return len(await self._seats())
 

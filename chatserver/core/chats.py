@@ -215,7 +215,9 @@ class Chats:
         if conversation.status == "queued":
             # Read after the outlook: either a seat was free then, or an assignment shows now.
             latest = (await self.journal.get(conversation.id)).status
-            if outlook.free or latest != "queued":
+            # An agent's seat is claimed (out of the queue) a moment before the record says so.
+            claimed = not await self.assigner.still_waiting(conversation.id)
+            if outlook.free or latest != "queued" or claimed:
                 return  # a person takes it now, and answers it
         turn = self.bot.reply(
             text,

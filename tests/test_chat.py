@@ -261,25 +261,27 @@ async def test_a_new_visitors_hello_reads_nothing_and_keeps_nothing(
     keeps nothing in memory per visitor; a returning visitor's hello reads their list."""
     records = server.hub.store.records
     asked: list[str] = []
-    of_shopper, latest_of_shopper = records.of_shopper, records.latest_of_shopper
-    in_latest = False  # the port's default latest_of_shopper reads of_shopper: one read, not two
+    of_shopper, latest_revised = records.of_shopper, records.latest_revised
+    in_latest = False  # the port's default latest_revised reads of_shopper: one read, not two
 
     async def counted(shopper_id: str) -> list[str]:
         if not in_latest:
             asked.append(shopper_id)
         return await of_shopper(shopper_id)
 
-    async def counted_latest(shopper_id: str) -> tuple[str, dict[str, str] | None] | None:
+    async def counted_latest(
+        shopper_id: str,
+    ) -> tuple[str, dict[str, str] | None, int | None] | None:
         nonlocal in_latest
         asked.append(shopper_id)
         in_latest = True
         try:
-            return await latest_of_shopper(shopper_id)
+            return await latest_revised(shopper_id)
         finally:
             in_latest = False
 
     monkeypatch.setattr(records, "of_shopper", counted)
-    monkeypatch.setattr(records, "latest_of_shopper", counted_latest)
+    monkeypatch.setattr(records, "latest_revised", counted_latest)
     tokens = []
     for _ in range(20):
         client = await server.raw("/ws/shopper", origin=server.settings.base_url)

@@ -12,6 +12,7 @@ import pytest
 from chatserver.store.base import Store
 from chatserver.store.memory import MemoryStore
 from chatserver.store.notice_ports import LedgerEntry
+from chatserver.store.ports import RecordChanged
 from chatserver.store.redis import RedisStore
 from chatserver.store.sqlite import SQLiteStore
 from tests._redis import REDIS_URL, drop_keys, unique_prefix
@@ -118,6 +119,42 @@ async def test_append_sets_record_fields_in_the_same_write_only_when_new(
     record = await other.records.get("c1")
     assert record is not None
     assert json.loads(record["messages"]) == 1 and json.loads(record["status"]) == "queued"
+
+
+async def test_an_append_expecting_a_revision_is_stored_only_while_the_record_is_unchanged(
+    stores: list[Store],
+) -> None:
+    one, other = stores
+    await one.records.create("c1", "s1", doc(id="c1", shopper_id="s1", messages=0, created_at=NOW))
+    fields, rev = await one.records.get_revised("c1")
+    assert fields is not None and json.loads(fields["messages"]) == 0
+    if rev is None:
+        pytest.skip("this adapter keeps no revisions (one process: nothing else writes)")
+    first = await one.log.append_published(
+        "c1", event("c1", "a"), "m1", doc(messages=1), one.bus, "c:c1", rev
+    )
+    assert first.rev == rev + 1
+    await other.records.update("c1", doc(messages=5))  # another worker, meanwhile
+    with pytest.raises(RecordChanged) as changed:  # made from messages=1: refused, not lost
+        await one.log.append_published(
+            "c1", event("c1", "b"), "m2", doc(messages=2), one.bus, "c:c1", first.rev
+        )
+    assert changed.value.rev == first.rev + 1 and changed.value.fields is not None
+    assert json.loads(changed.value.fields["messages"]) == 5
+    assert [seq for seq, _ in await other.log.read("c1")] == [1]
+    again = await one.log.append_published(
+        "c1", event("c1", "b"), "m2", doc(messages=6), one.bus, "c:c1", changed.value.rev
+    )
+    assert (again.seq, again.rev) == (2, changed.value.rev + 1)
+    # A retry finds its original whatever the revision; a move changes the revision too.
+    retry = await one.log.append_published(
+        "c1", event("c1", "b"), "m2", doc(messages=7), one.bus, "c:c1", 0
+    )
+    assert retry.duplicate and retry.seq == 2
+    await other.records.move("c1", "s1", "s2")
+    latest = await one.records.latest_revised("s2")
+    assert latest is not None and latest[0] == "c1" and latest[2] == (again.rev or 0) + 1
+    assert latest[1] is not None and json.loads(latest[1]["messages"]) == 6
 
 
 async def test_conversation_records_are_created_updated_and_listed(stores: list[Store]) -> None:
@@ -383,20 +420,20 @@ async def test_append_published_stores_then_reaches_followers_here_and_on_other_
     assert (await peer.records.get("one") or {}).get("messages") == "1"  # set once, when new
 
 
-async def test_latest_of_shopper_is_the_record_of_their_newest_conversation(
+async def test_latest_revised_is_the_record_of_their_newest_conversation(
     stores: list[Store],
 ) -> None:
     backend, peer = stores
-    assert await peer.records.latest_of_shopper("s1") is None
+    assert await peer.records.latest_revised("s1") is None
     await backend.records.create("c1", "s1", doc(status="closed", created_at=NOW))
     await backend.records.create("c2", "s1", doc(status="bot", created_at=NOW + 5))
     await backend.records.create("c3", "s2", doc(status="bot", created_at=NOW + 10))
-    latest = await peer.records.latest_of_shopper("s1")
+    latest = await peer.records.latest_revised("s1")
     assert latest is not None and latest[0] == "c2" and latest[1] is not None
     assert json.loads(latest[1]["status"]) == "bot"
     assert json.loads(latest[1]["created_at"]) == NOW + 5
     await backend.records.move("c2", "s1", "s2")
-    latest = await peer.records.latest_of_shopper("s1")
+    latest = await peer.records.latest_revised("s1")
     assert latest is not None and latest[0] == "c1" and latest[1] is not None
     assert json.loads(latest[1]["status"]) == "closed"
 

@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--overload",
         action="store_true",
         help="also offer twice the closed loop's rate (measured in the same run) to the hub: "
-        "relayed/s, p99, messages refused as overloaded, unanswered after the load stops, RSS",
+        "relayed/s, p99, messages refused as overloaded, unanswered 10 s after the load stops, RSS",
     )
     parser.add_argument(
         "--overload-duration",

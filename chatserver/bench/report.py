@@ -205,7 +205,7 @@ def table(summary: dict[str, Any]) -> str:
             f"overload: offered {summary['overload_offered_per_s']:g}/s (2x the closed loop's "
             f"{summary['sustainable_per_s']:g}/s): relayed {summary['overload_relayed_per_s']:g}/s, "
             f"p99 {summary['overload_p99_ms']:g} ms, refused {summary['overload_refused']}, "
-            f"unanswered after the load stopped {summary['overload_unanswered']}, "
+            f"unanswered 10 s after the load stopped {summary['overload_unanswered']}, "
             f"server RSS {summary['overload_rss_mib']:g} MiB"
         )
     return "\n".join(lines)

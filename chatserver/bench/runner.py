@@ -26,6 +26,7 @@ from chatserver.bench._dialects import BENCH_PASSWORD, agent_id
 from chatserver.bench._system import free_port, raise_open_files
 from chatserver.bench.report import merge_phase, summarize
 
+OVERLOAD_DRAIN_S = 10.0  # what is unanswered this long after the overload stops counts as lost
 MAX_CAPACITY = 50  # an agent's capacity is capped here by the protocol (SetStatus) and Account
 
 
@@ -378,8 +379,11 @@ async def _run_phase(
     loads: list[_Child],
     sample: _ServerSample,
     progress: Progress,
+    drain: float | None = None,
 ) -> dict[str, Any]:
-    """One phase at ``rate`` (0: closed loop) for ``duration`` measured seconds."""
+    """One phase at ``rate`` (0: closed loop) for ``duration`` measured seconds, then ``drain``
+    seconds (``options.drain`` unless given) for late replies."""
+    drain = options.drain if drain is None else drain
     for child in loads:
         child.command(
             cmd="phase",
@@ -387,11 +391,11 @@ async def _run_phase(
             rate=rate / options.load_procs,
             warmup=options.warmup,
             duration=duration,
-            drain=options.drain,
+            drain=drain,
         )
     window = asyncio.create_task(_window_cpu(sample, options.warmup, duration))
     done = await _gather_events(
-        loads, "phase_done", options.warmup + duration + options.drain + 60, progress
+        loads, "phase_done", options.warmup + duration + drain + 60, progress
     )
     server = {
         "server_cpu_pct": round(await window, 1),
@@ -417,8 +421,9 @@ async def _run_overload(
         )
     sustainable = closed["relayed_per_s"]
     rate = max(1.0, round(options.overload_factor * sustainable))
+    drain = max(options.drain, OVERLOAD_DRAIN_S)
     over = await _run_phase(
-        "overload", rate, options.overload_duration, options, loads, sample, progress
+        "overload", rate, options.overload_duration, options, loads, sample, progress, drain
     )
     found["overload"] = {**over, "sustainable_per_s": sustainable}
     return found
@@ -460,7 +465,9 @@ async def _window_cpu(sample: _ServerSample, warmup: float, duration: float) -> 
 def _time_limit(options: Options, chatting: int) -> float:
     """How long a load generator may live before it gives up by itself."""
     per_phase = options.warmup + options.duration + options.drain + 60
-    overload = 2 * per_phase + options.overload_duration if options.overload else 0.0
+    overload = (
+        2 * per_phase + options.overload_duration + OVERLOAD_DRAIN_S if options.overload else 0.0
+    )
     return 300 + options.shoppers / 20 + chatting / 10 + per_phase * len(options.plan()) + overload
 
 

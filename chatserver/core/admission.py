@@ -61,11 +61,13 @@ class Admission:
         self._by_shopper: dict[str, int] = {}  # shoppers with messages being stored: how many
         self._taken_at: dict[str, float] = {}  # while the share is cut: a shopper's last message
         self.agent_frames = 0  # agents' frames being handled now
+        self.agent_frames_peak = 0  # the most handled at once (several per agent socket)
         self._waiting: list[asyncio.Future[None]] = []  # shopper messages waiting for agents
 
     def agent_started(self) -> None:
         """An agent's frame is being handled (always admitted)."""
         self.agent_frames += 1
+        self.agent_frames_peak = max(self.agent_frames_peak, self.agent_frames)
 
     def agent_done(self) -> None:
         self.agent_frames -= 1

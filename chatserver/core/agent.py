@@ -4,17 +4,33 @@ from __future__ import annotations
 
 from chatserver.core.canned import load_canned
 from chatserver.core.chats import Chats
-from chatserver.core.journal import Change
+from chatserver.core.journal import Change, Stale
 from chatserver.core.sessions import Session
 from chatserver.core.shopper import Handler, mark_read, typing
 from chatserver.domain import protocol as p
-from chatserver.domain.conversation import stop_clock, tone_counted
+from chatserver.domain.conversation import Conversation, stop_clock, tone_counted
 from chatserver.domain.errors import NotAllowed, NotFound
 
 
 async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> None:
-    """Store the reply; it stops the response clock and its time is measured; its tone is counted."""
-    conversation = await chats.own(session, frame.conversation_id)
+    """Store the reply; it stops the response clock and its time is measured; its tone is counted.
+
+    The record is read at most once, as a shopper's message reads it (``Chats.own_known``)."""
+    conversation = await chats.own_known(session, frame.conversation_id)
+    while True:
+        try:
+            await _post_reply(chats, session, frame, conversation)
+            return
+        except Stale as stale:
+            if stale.conversation is None:
+                raise NotFound(f"no conversation {frame.conversation_id!r}") from None
+            conversation = chats.check_agent(session, stale.conversation)
+
+
+async def _post_reply(
+    chats: Chats, session: Session, frame: p.SendMessage, conversation: Conversation
+) -> None:
+    """:func:`send_message` with the record as known. Raises Stale."""
     if conversation.status == "closed":
         raise NotAllowed(f"conversation {conversation.id} is closed")
     changes = stop_clock(conversation, chats.clock.now())
@@ -25,6 +41,7 @@ async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> 
         conversation.id,
         p.MessagePosted,
         change=Change(conversation, changes),
+        checked=True,
         author="agent",
         author_id=session.user_id,
         author_name=session.name,

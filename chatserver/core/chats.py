@@ -79,9 +79,22 @@ class Chats:
             return self.check_own(await self.journal.latest(session.user_id), conversation_id)
         if conversation_id is None:
             raise InvalidFrame("agents must name the conversation_id")
-        conversation = await self.journal.get(conversation_id)
+        return self.check_agent(session, await self.journal.get(conversation_id))
+
+    async def own_known(self, session: Session, conversation_id: str | None) -> Conversation:
+        """:meth:`own` for an agent's checked post: the record as this worker knows it (with its
+        revision) when it does, read from the store otherwise."""
+        known = None if conversation_id is None else self.journal.known(conversation_id)
+        if known is None or known.agent_id != session.user_id or known.status == "closed":
+            # Not theirs, or closed, as known here (maybe old): as the store has it.
+            return await self.own(session, conversation_id)
+        return known
+
+    @staticmethod
+    def check_agent(session: Session, conversation: Conversation) -> Conversation:
+        """``conversation``, if it is assigned to the agent of this session."""
         if conversation.agent_id != session.user_id:
-            raise NotYourConversation(f"conversation {conversation_id!r} is not assigned to you")
+            raise NotYourConversation(f"conversation {conversation.id!r} is not assigned to you")
         return conversation
 
     @staticmethod

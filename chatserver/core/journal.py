@@ -12,7 +12,7 @@ from chatserver.domain.clock import Clock
 from chatserver.domain.conversation import Conversation, record_of
 from chatserver.domain.errors import NotFound, Unavailable
 from chatserver.store.base import Store
-from chatserver.store.ports import Appended, StoreUnavailable
+from chatserver.store.ports import Appended, RecordChanged, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -37,6 +37,15 @@ class Change:
         self.record = record_of(changes)
 
 
+class Stale(Exception):
+    """A checked post found the record changed since it was read: nothing was stored.
+    ``conversation`` is the record now (kept by the journal), None if it is gone."""
+
+    def __init__(self, conversation: Conversation | None) -> None:
+        super().__init__("the record changed")
+        self.conversation = conversation
+
+
 class Journal:
     """Reads and writes conversations in the store, with the server's clock."""
 
@@ -44,10 +53,13 @@ class Journal:
         self.store = store
         self.clock = clock
         self._watchers: dict[type[p.Event], list[Watcher]] = {}
-        # Records as last parsed: the store's fields then, and the Conversation built from them.
-        # A read uses the parsed one only when the store returns exactly those fields again, so
-        # a change by anyone else (another worker on Redis) is always seen.
-        self._parsed: dict[str, tuple[dict[str, str], Conversation]] = {}
+        # Records as last parsed: the store's fields then, the Conversation built from them, and
+        # their revision when the store keeps one (Redis) and the journal knows it. A read uses
+        # the parsed one only when the store returns exactly those fields again, so a change by
+        # anyone else (another worker on Redis) is always seen; a checked post sends the
+        # revision, so a record used without reading it is one the store still has.
+        self._parsed: dict[str, tuple[dict[str, str], Conversation, int | None]] = {}
+        self._latest_of: dict[str, str] = {}  # shopper -> their newest conversation, as last read
 
     def watch(self, kind: type[p.Event], watcher: Watcher) -> None:
         """Call ``watcher`` after every new event of this kind (the inbox and the search index)."""
@@ -61,6 +73,7 @@ class Journal:
         log_id: str | None = None,
         record: Mapping[str, str] | None = None,
         change: Change | None = None,
+        checked: bool = False,
         **fields: Any,
     ) -> Appended:
         """Store an event (seq and server time assigned), then publish it to every follower.
@@ -68,25 +81,44 @@ class Journal:
         An event with a ``client_id`` already in the log is not stored again: the original returns.
         ``log_id`` stores it in another log of the conversation (its agent-only staff log);
         ``record`` holds record fields stored in the same write as a new event, or ``change``
-        does (then the journal keeps the record after it, parsed).
+        does (then the journal keeps the record after it, parsed). ``checked``: store it only if
+        the record is still ``change.before`` (by its revision, where the store keeps one), else
+        raise :class:`Stale` with the record now.
         """
         log_id = log_id or conversation_id
         ts = self.clock.now()
         client_id: str | None = fields.get("client_id")
+        expected_rev = None
         if change is not None:
             record = change.record
+            known = self._parsed.get(conversation_id)
+            if checked and known is not None and known[1] is change.before:
+                expected_rev = known[2]
 
         def render(seq: int) -> str:
             return p.encode_frame(kind, conversation_id=conversation_id, seq=seq, ts=ts, **fields)
 
         try:
             appended = await self.store.log.append_published(
-                log_id, render, client_id, record, self.store.bus, conversation_channel(log_id)
+                log_id,
+                render,
+                client_id,
+                record,
+                self.store.bus,
+                conversation_channel(log_id),
+                expected_rev,
             )
+        except RecordChanged as changed:
+            if changed.fields is None:
+                self._parsed.pop(conversation_id, None)
+                raise Stale(None) from None
+            raise Stale(self.parsed(conversation_id, changed.fields, changed.rev)) from None
         except StoreUnavailable as exc:
             raise Unavailable(_UNAVAILABLE) from exc
         if change is not None and not appended.duplicate:
-            self._changed(conversation_id, change)
+            self._changed(conversation_id, change, appended.rev)
+        elif record and not appended.duplicate:
+            self._unrevised(conversation_id)
         if not appended.duplicate:
             for watcher in self._watchers.get(kind, ()):
                 try:
@@ -141,21 +173,47 @@ class Journal:
                 conversation.id, conversation.shopper_id, conversation.fields()
             )
         )
+        self._note_latest(conversation.shopper_id, found)
         return conversation if found == conversation.id else await self.get(found)
 
     async def update(self, conversation: Conversation, **changes: Any) -> Conversation:
         """Store some fields of a record; returns the record with them."""
         change = Change(conversation, changes)
         await stored(self.store.records.update(conversation.id, change.record))
-        self._changed(conversation.id, change)
+        self._changed(conversation.id, change, None)
         return change.after
 
-    def _changed(self, conversation_id: str, change: Change) -> None:
-        """Keep the record after a change stored, parsed, if it was changed from the one kept
-        (else the next read parses what the store has)."""
+    def _changed(self, conversation_id: str, change: Change, rev: int | None) -> None:
+        """Keep the record after a change stored (at revision ``rev``), parsed, if it was
+        changed from the one kept (else the next read parses what the store has)."""
         known = self._parsed.get(conversation_id)
-        if known is not None and known[1] is change.before:
-            self._parsed[conversation_id] = (known[0] | change.record, change.after)
+        if known is None:
+            return
+        if known[1] is not change.before:
+            self._unrevised(conversation_id)
+            return
+        # Each write of fields raises the revision by one: only the next one is this change alone.
+        step = 1 if change.record else 0
+        after_rev = rev if known[2] is not None and rev == known[2] + step else None
+        self._parsed[conversation_id] = (known[0] | change.record, change.after, after_rev)
+
+    def _unrevised(self, conversation_id: str) -> None:
+        """The kept record may not be the store's: used again only once read again."""
+        known = self._parsed.get(conversation_id)
+        if known is not None and known[2] is not None:
+            self._parsed[conversation_id] = (known[0], known[1], None)
+
+    def known(self, conversation_id: str) -> Conversation | None:
+        """The record as this worker last read or wrote it, if its revision is known (a checked
+        post of a change made from it is stored only if the store still has it); else None."""
+        known = self._parsed.get(conversation_id)
+        return known[1] if known is not None and known[2] is not None else None
+
+    def known_latest(self, shopper_id: str) -> Conversation | None:
+        """:meth:`known` for the shopper's newest conversation as last read here."""
+        conversation_id = self._latest_of.get(shopper_id)
+        conversation = None if conversation_id is None else self.known(conversation_id)
+        return conversation if conversation and conversation.shopper_id == shopper_id else None
 
     async def move(self, conversation: Conversation, shopper_id: str) -> Conversation:
         """Give a conversation to another shopper (an anonymous one who logged in)."""
@@ -164,34 +222,45 @@ class Journal:
 
     async def get(self, conversation_id: str) -> Conversation:
         """A conversation's record. Raises NotFound."""
-        fields = await self.store.records.get(conversation_id)
+        fields, rev = await self.store.records.get_revised(conversation_id)
         if fields is None:
             raise NotFound(f"no conversation {conversation_id!r}")
-        return self.parsed(conversation_id, fields)
+        return self.parsed(conversation_id, fields, rev)
 
-    def parsed(self, conversation_id: str, fields: dict[str, str]) -> Conversation:
-        """The record the store returned as ``fields``: parsed again only if they changed."""
+    def parsed(
+        self, conversation_id: str, fields: dict[str, str], rev: int | None = None
+    ) -> Conversation:
+        """The record the store returned as ``fields`` (at revision ``rev``, if known): parsed
+        again only if they changed."""
         parsed = self._parsed
         known = parsed.pop(conversation_id, None)
         if known is not None and known[0] == fields:
-            parsed[conversation_id] = known  # now the most recent
+            parsed[conversation_id] = (known[0], known[1], rev)  # now the most recent
             return known[1]
         conversation = Conversation.from_fields(fields)
         if len(parsed) >= PARSED_KEPT:
             del parsed[next(iter(parsed))]
         # A copy: the store may hand out a dict it changes later.
-        parsed[conversation_id] = (dict(fields), conversation)
+        parsed[conversation_id] = (dict(fields), conversation, rev)
         return conversation
 
     async def latest(self, shopper_id: str) -> Conversation | None:
         """A shopper's newest conversation, open or closed."""
-        found = await self.store.records.latest_of_shopper(shopper_id)
+        found = await self.store.records.latest_revised(shopper_id)
         if found is None:
             return None
-        conversation_id, fields = found
+        conversation_id, fields, rev = found
         if fields is None:
             raise NotFound(f"no conversation {conversation_id!r}")
-        return self.parsed(conversation_id, fields)
+        self._note_latest(shopper_id, conversation_id)
+        return self.parsed(conversation_id, fields, rev)
+
+    def _note_latest(self, shopper_id: str, conversation_id: str) -> None:
+        latest_of = self._latest_of
+        latest_of.pop(shopper_id, None)
+        if len(latest_of) >= PARSED_KEPT:
+            del latest_of[next(iter(latest_of))]
+        latest_of[shopper_id] = conversation_id
 
     async def earlier(self, conversation: Conversation, limit: int = 20) -> p.ConversationHistory:
         """The other conversations of this conversation's shopper, newest first."""

@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatserver.core.chats import Chats
-from chatserver.core.journal import Change
+from chatserver.core.journal import Change, Stale
 from chatserver.core.notices import choose_option
 from chatserver.core.sessions import Session
 from chatserver.domain import protocol as p
-from chatserver.domain.conversation import feedback_given, start_clock
+from chatserver.domain.conversation import Conversation, feedback_given, start_clock
 from chatserver.domain.errors import NotAllowed
 from chatserver.domain.languages import language_key
 
@@ -18,11 +18,37 @@ from chatserver.domain.languages import language_key
 async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> None:
     """Store the message (starting a conversation if needed); the clock runs if a person owes a reply.
 
-    The record is read once: a message to the shopper's open, started conversation goes straight
-    to the journal; the rest (no conversation yet, a closed one, one just started, a customer
-    the record does not name yet) takes ``Chats.current``, under the shopper's lock.
+    The record is read at most once: the one this worker last read or wrote, if it knows its
+    revision, else the store's. The message is stored with its changes only if the record is
+    still that one (else it is made again from the record now), so no change is lost to another
+    message at the same time. A message to the shopper's open, started conversation goes
+    straight to the journal; the rest (no conversation yet, a closed one, one just started, a
+    customer the record does not name yet) takes ``Chats.current``, under the shopper's lock.
     """
-    conversation = await chats.journal.latest(session.user_id)
+    journal = chats.journal
+    conversation = journal.known_latest(session.user_id)
+    read = conversation is None
+    if read:
+        conversation = await journal.latest(session.user_id)
+    while True:
+        try:
+            await _post_message(chats, session, frame, conversation)
+            return
+        except Stale as stale:
+            conversation, read = stale.conversation, True
+            if conversation is None or conversation.shopper_id != session.user_id:
+                conversation = await journal.latest(session.user_id)
+        except NotAllowed:
+            if read:
+                raise
+            # Refused by the record as known here, which may be old: ask the store.
+            conversation, read = await journal.latest(session.user_id), True
+
+
+async def _post_message(
+    chats: Chats, session: Session, frame: p.SendMessage, conversation: Conversation | None
+) -> None:
+    """:func:`send_message` with the shopper's newest ``conversation`` as known. Raises Stale."""
     if frame.conversation_id is not None:
         chats.check_own(conversation, frame.conversation_id)
     if conversation is not None and conversation.status == "closed":
@@ -48,6 +74,7 @@ async def send_message(chats: Chats, session: Session, frame: p.SendMessage) -> 
         conversation.id,
         p.MessagePosted,
         change=change,
+        checked=True,
         author="shopper",
         author_id=session.user_id,
         text=frame.text,

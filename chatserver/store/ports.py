@@ -37,6 +37,19 @@ class Appended:
     seq: int
     text: str
     duplicate: bool = False
+    #: The record's revision after a new event, where the adapter keeps one (Redis), else None.
+    rev: int | None = None
+
+
+class RecordChanged(Exception):
+    """An append expecting a record revision found another: nothing was stored.
+
+    ``fields`` is the record now (None if there is none), at revision ``rev``."""
+
+    def __init__(self, fields: dict[str, str] | None, rev: int) -> None:
+        super().__init__(f"the record is at revision {rev}")
+        self.fields = fields
+        self.rev = rev
 
 
 @dataclass(frozen=True)
@@ -108,10 +121,15 @@ class Log(ABC):
         fields: Mapping[str, str] | None,
         bus: Bus,
         channel: str,
+        expected_rev: int | None = None,
     ) -> Appended:
         """:meth:`append`, then publish the new event (not a duplicate) on ``bus`` to
         ``channel``'s followers. An adapter whose relay shares the log's server publishes to
-        other workers in the same write (one round trip)."""
+        other workers in the same write (one round trip).
+
+        ``expected_rev`` (only ever one an adapter returned in ``Appended.rev``): store the event
+        only if the record is still at that revision, else raise :class:`RecordChanged`. A
+        retried ``client_id`` returns its original whatever the revision."""
         appended = await self.append(conversation_id, render, client_id, fields)
         if not appended.duplicate:
             await bus.publish(channel, appended.text, appended.seq)
@@ -143,11 +161,19 @@ class Records(ABC):
     async def of_shopper(self, shopper_id: str) -> list[str]:
         """A shopper's conversation ids, oldest first."""
 
-    async def latest_of_shopper(self, shopper_id: str) -> tuple[str, dict[str, str] | None] | None:
-        """A shopper's newest conversation id and its record (None if it has none), or None if
-        they have no conversation (one round trip where the adapter can)."""
+    async def latest_revised(
+        self, shopper_id: str
+    ) -> tuple[str, dict[str, str] | None, int | None] | None:
+        """A shopper's newest conversation: its id, its record (None if it has none) and the
+        record's revision where the adapter keeps one (read with it atomically, in one round
+        trip where the adapter can), else None; None if they have no conversation."""
         ids = await self.of_shopper(shopper_id)
-        return (ids[-1], await self.get(ids[-1])) if ids else None
+        return (ids[-1], await self.get(ids[-1]), None) if ids else None
+
+    async def get_revised(self, conversation_id: str) -> tuple[dict[str, str] | None, int | None]:
+        """:meth:`get`, with the record's revision where the adapter keeps one (read with it
+        atomically), else None."""
+        return await self.get(conversation_id), None
 
     @abstractmethod
     async def open_or_create(

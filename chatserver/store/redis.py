@@ -2,7 +2,8 @@
 
 Keys, all under the prefix: ``log:<c>`` a stream, one entry per event with id ``<seq>-0``;
 ``seq:<c>`` its counter; ``cids:<c>`` client_id -> seq, for idempotent sends; ``conv:<c>`` a
-conversation's record (field -> JSON text); ``shopper:<s>`` and ``conversations`` sorted sets
+conversation's record (field -> JSON text); ``rev:<c>`` its revision, raised by every write of
+it but its creation (appends given an expected revision store only while it is unchanged); ``shopper:<s>`` and ``conversations`` sorted sets
 by creation time; ``accounts`` agent id -> account JSON. Routing keys: see ``redis_router``;
 trays and search: see ``redis_extra``.
 """
@@ -21,7 +22,15 @@ from chatserver.store._redis_base import Keys, connect, guard, lua
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
 from chatserver.store.notice_adapters import RedisApiKeys, RedisLedger
-from chatserver.store.ports import AgentAccounts, Appended, Files, Log, Records, Render
+from chatserver.store.ports import (
+    AgentAccounts,
+    Appended,
+    Files,
+    Log,
+    RecordChanged,
+    Records,
+    Render,
+)
 from chatserver.store.redis_extra import RedisSearch, RedisTrays
 from chatserver.store.redis_relay import RedisRelay
 from chatserver.store.redis_router import RedisRouter
@@ -50,7 +59,7 @@ class RedisLog(Log):
         client_id: str | None = None,
         fields: Mapping[str, str] | None = None,
     ) -> Appended:
-        return await self._append_queued(conversation_id, render, client_id, fields, ("", ""))
+        return await self._append_queued(conversation_id, render, client_id, fields, ("", ""), None)
 
     async def append_published(
         self,
@@ -60,14 +69,17 @@ class RedisLog(Log):
         fields: Mapping[str, str] | None,
         bus: Bus,
         channel: str,
+        expected_rev: int | None = None,
     ) -> Appended:
         if self._relay is None or bus.relay is not self._relay:
             return await super().append_published(
-                conversation_id, render, client_id, fields, bus, channel
+                conversation_id, render, client_id, fields, bus, channel, expected_rev
             )
         key, head = bus.relayed_as(channel)
         publish = (self._relay.channel_name(key), head)
-        appended = await self._append_queued(conversation_id, render, client_id, fields, publish)
+        appended = await self._append_queued(
+            conversation_id, render, client_id, fields, publish, expected_rev
+        )
         if not appended.duplicate:
             bus.deliver_here(channel, appended.text, appended.seq)
         return appended
@@ -79,6 +91,7 @@ class RedisLog(Log):
         client_id: str | None,
         fields: Mapping[str, str] | None,
         publish: tuple[str, str],
+        expected_rev: int | None,
     ) -> Appended:
         # Appends to one conversation from this worker queue up instead of racing; appends from
         # other workers are caught by the script's compare-and-set and retried with the new seq.
@@ -86,7 +99,9 @@ class RedisLog(Log):
         self._locks[conversation_id] = (lock, users + 1)
         try:
             async with lock:
-                return await self._append_once(conversation_id, render, client_id, fields, publish)
+                return await self._append_once(
+                    conversation_id, render, client_id, fields, publish, expected_rev
+                )
         finally:
             lock, users = self._locks[conversation_id]
             if users == 1:
@@ -101,10 +116,12 @@ class RedisLog(Log):
         client_id: str | None,
         fields: Mapping[str, str] | None,
         publish: tuple[str, str],
+        expected_rev: int | None,
     ) -> Appended:
         k = self._k
         keys = [k("seq", conversation_id), k("log", conversation_id)]
-        keys += [k("cids", conversation_id), k("conv", conversation_id)]
+        keys += [k("cids", conversation_id), k("conv", conversation_id), k("rev", conversation_id)]
+        rev = "" if expected_rev is None else str(expected_rev)
         record = [item for pair in (fields or {}).items() for item in pair]
         nonce = uuid.uuid4().hex[:16]
         expected = self._last_seq.get(conversation_id) or 0
@@ -112,16 +129,18 @@ class RedisLog(Log):
             text = render(expected + 1)
             with guard():
                 reply = await self._append(
-                    keys, [expected, text, client_id or "", nonce, *publish, *record]
+                    keys, [expected, text, client_id or "", nonce, *publish, rev, *record]
                 )
             outcome = reply[0]
             if outcome == "conflict":
                 expected = int(reply[1])
                 continue
+            if outcome == "stale":
+                raise RecordChanged(_record(reply[2]) or None, int(reply[1]))
             seq = int(reply[1])
             self._last_seq.put(conversation_id, max(seq, self._last_seq.get(conversation_id) or 0))
             if outcome == "ok":
-                return Appended(seq, text)
+                return Appended(seq, text, rev=int(reply[2]))
             return Appended(seq, reply[2], duplicate=reply[3] != nonce)
 
     async def read(
@@ -153,6 +172,7 @@ class RedisRecords(Records):
         self._open_or_create = client.register_script(lua("open_or_create"))
         self._move = client.register_script(lua("move_conversation"))
         self._latest = client.register_script(lua("latest_of_shopper"))
+        self._get_revised = client.register_script(lua("get_revised"))
 
     async def create(
         self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]
@@ -183,7 +203,9 @@ class RedisRecords(Records):
             return
         flat = [item for pair in fields.items() for item in pair]
         with guard():
-            found = await self._update([self._k("conv", conversation_id)], flat)
+            found = await self._update(
+                [self._k("conv", conversation_id), self._k("rev", conversation_id)], flat
+            )
         if not found:
             raise KeyError(conversation_id)
 
@@ -192,14 +214,21 @@ class RedisRecords(Records):
             doc: dict[str, str] = await self._redis.hgetall(self._k("conv", conversation_id))
         return doc or None
 
-    async def latest_of_shopper(self, shopper_id: str) -> tuple[str, dict[str, str] | None] | None:
+    async def latest_revised(
+        self, shopper_id: str
+    ) -> tuple[str, dict[str, str] | None, int] | None:
         with guard():
             found = await self._latest([self._k("shopper", shopper_id)], [self._k.prefix])
         if not found:
             return None
-        conversation_id, flat = found
-        record = {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
-        return str(conversation_id), record or None
+        conversation_id, flat, rev = found
+        return str(conversation_id), _record(flat) or None, int(rev)
+
+    async def get_revised(self, conversation_id: str) -> tuple[dict[str, str] | None, int]:
+        keys = [self._k("conv", conversation_id), self._k("rev", conversation_id)]
+        with guard():
+            rev, flat = await self._get_revised(keys, [])
+        return _record(flat) or None, int(rev)
 
     async def of_shopper(self, shopper_id: str) -> list[str]:
         with guard():
@@ -212,6 +241,7 @@ class RedisRecords(Records):
                     self._k("conv", conversation_id),
                     self._k("shopper", from_shopper),
                     self._k("shopper", to_shopper),
+                    self._k("rev", conversation_id),
                 ],
                 [conversation_id, json.dumps(to_shopper)],
             )
@@ -239,6 +269,11 @@ class RedisRecords(Records):
             + ",".join("[" + ",".join(v or "null" for v in row) + "]" for row in rows if any(row))
             + "]"
         )
+
+
+def _record(flat: Sequence[str]) -> dict[str, str]:
+    """A record from HGETALL's reply inside a script (field, value, ...)."""
+    return {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
 class RedisAccounts(AgentAccounts):

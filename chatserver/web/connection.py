@@ -38,6 +38,10 @@ log = logging.getLogger("chatserver.web.connection")
 
 CLOSE_TOO_SLOW = 1013
 CLOSE_INTERNAL = 1011
+AGENT_FRAMES_IN_FLIGHT = 8  # an agent socket's frames being handled at once, at most
+# An agent's frames handled side by side with others (ordered per conversation): the hot path,
+# each waiting for its own commit. Any other frame waits for these and runs alone.
+_PIPELINED: tuple[type, ...] = (p.SendMessage, p.Typing, p.MarkRead)
 
 
 class _NoTracebackForBadUtf8(logging.Filter):
@@ -244,8 +248,10 @@ class Connection:
         "_close_code",
         "_close_reason",
         "_connected",
+        "_lanes",
         "_left",
         "_parked",
+        "_pipelined",
         "_receive",
         "_send",
         "_task",
@@ -295,6 +301,10 @@ class Connection:
         self._close_reason = ""
         self._task: asyncio.Task[Any] | None = None
         self._parked = False  # waiting for the client's next frame
+        # An agent's frames being handled, by conversation: the last one of each (the next
+        # one of that conversation waits for it). Made with the first (none on shopper sockets).
+        self._lanes: dict[str, asyncio.Task[None]] | None = None
+        self._pipelined: set[asyncio.Task[None]] | None = None  # every one being handled
 
     async def run(self) -> None:
         if (await self._receive())["type"] != "websocket.connect":
@@ -317,6 +327,8 @@ class Connection:
                 log.exception("connection failed")
                 close_code = CLOSE_INTERNAL
             finally:
+                if self._lanes:
+                    await self._settle_lanes()
                 self.watchdog.stop()
                 if self._close_code is not None:  # overflow and watchdog come first
                     close_code = self._close_code
@@ -417,18 +429,83 @@ class Connection:
                     frame_type = _frame_type(raw)
                     raise
                 frame_type = frame.type
-                try:
-                    await self._apply(frame)
-                except StoreUnavailable as exc:
-                    # Any read or write the frame needed failed: say so, nothing was acknowledged.
-                    raise Unavailable(
-                        "the chat store is temporarily unavailable; send again"
-                    ) from exc
+                if self._connected and self.role == "agent":
+                    await self._pipeline(frame)
+                    continue
+                if self._lanes:
+                    await self._settle_lanes()
+                await self._apply_stored(frame)
             except ChatError as exc:
                 self._send_error(exc, frame_type)
                 if exc.close_code is not None:
                     return exc.close_code
         return None
+
+    async def _apply_stored(self, frame: Any) -> None:
+        try:
+            await self._apply(frame)
+        except StoreUnavailable as exc:
+            # Any read or write the frame needed failed: say so, nothing was acknowledged.
+            raise Unavailable("the chat store is temporarily unavailable; send again") from exc
+
+    async def _pipeline(self, frame: Any) -> None:
+        """An agent's frame: replies (and the like) in different conversations are handled side
+        by side, ``AGENT_FRAMES_IN_FLIGHT`` at most, each after the one before it in its
+        conversation; any other frame waits for them all and is handled alone."""
+        if self._lanes is None or self._pipelined is None:
+            self._lanes, self._pipelined = {}, set()
+        lanes, pipelined = self._lanes, self._pipelined
+        conversation_id = getattr(frame, "conversation_id", None)
+        if conversation_id is None or type(frame) not in _PIPELINED:
+            if lanes:
+                await self._settle_lanes()
+            await self._apply_stored(frame)
+            return
+        while len(pipelined) >= AGENT_FRAMES_IN_FLIGHT:
+            await asyncio.wait(set(pipelined), return_when=asyncio.FIRST_COMPLETED)
+        before = lanes.get(conversation_id)
+        lane = asyncio.get_running_loop().create_task(self._lane(before, frame))
+        lanes[conversation_id] = lane
+        pipelined.add(lane)
+        lane.add_done_callback(lambda done: self._lane_done(conversation_id, done))
+
+    def _lane_done(self, conversation_id: str, lane: asyncio.Task[None]) -> None:
+        if self._pipelined is not None:
+            self._pipelined.discard(lane)
+        lanes = self._lanes
+        if lanes is not None and lanes.get(conversation_id) is lane:
+            del lanes[conversation_id]
+
+    async def _lane(self, before: asyncio.Task[None] | None, frame: Any) -> None:
+        """Handle one pipelined frame once the one before it in its conversation is done."""
+        if before is not None:
+            await asyncio.wait({before})
+        if self._close_code is not None:
+            return
+        try:
+            await self._apply_stored(frame)
+        except ChatError as exc:
+            self._send_error(exc, frame.type)
+            if exc.close_code is not None:
+                self._stop(exc.close_code, exc.message[:120])
+        except Exception:
+            log.exception("an agent's frame failed")
+            self._stop(CLOSE_INTERNAL)
+
+    async def _settle_lanes(self) -> None:
+        """Wait until the agent's pipelined frames are all handled (cancelled with the task)."""
+        task = asyncio.current_task()
+        while self._lanes:
+            lanes = set(self._lanes.values())
+            if task is not None and task.cancelling():  # the server stops: do not wait
+                for lane in lanes:
+                    lane.cancel()
+            try:
+                await asyncio.wait(lanes)
+            except asyncio.CancelledError:
+                for lane in lanes:
+                    lane.cancel()
+                raise
 
     async def _apply(self, frame: Any) -> None:
         assert self.watchdog is not None

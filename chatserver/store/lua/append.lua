@@ -1,7 +1,9 @@
--- KEYS: seq counter, stream, client_id hash, record hash. ARGV: expected seq, text, client_id or
--- '', nonce, pub/sub channel or '', payload head, then record fields and values (set when new).
+-- KEYS: seq counter, stream, client_id hash, record hash, record revision. ARGV: expected seq,
+-- text, client_id or '', nonce, pub/sub channel or '', payload head, expected revision or '',
+-- then record fields and values (set when new; each such write raises the revision).
 -- A new event is published as head .. seq .. ':' .. text in the same call (the bus's format).
--- Returns {'ok', seq} | {'dup', seq, text, nonce} | {'conflict', current seq}.
+-- Returns {'ok', seq, revision} | {'dup', seq, text, nonce} | {'conflict', current seq}
+-- | {'stale', revision, record as field, value, ...} (the record changed since it was read).
 local function entry(seq)
   local rows = redis.call('XRANGE', KEYS[2], seq .. '-0', seq .. '-0')
   if #rows == 0 then return nil end
@@ -15,6 +17,10 @@ if ARGV[3] ~= '' then
     local e = entry(known) or {}
     return {'dup', tonumber(known), e.b or '', e.n or ''}
   end
+end
+local rev = tonumber(redis.call('GET', KEYS[5]) or '0')
+if ARGV[7] ~= '' and tonumber(ARGV[7]) ~= rev then
+  return {'stale', rev, redis.call('HGETALL', KEYS[4])}
 end
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 local expected = tonumber(ARGV[1])
@@ -30,6 +36,9 @@ local seq = expected + 1
 redis.call('SET', KEYS[1], seq)
 redis.call('XADD', KEYS[2], seq .. '-0', 'b', ARGV[2], 'n', ARGV[4])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], seq) end
-if #ARGV > 6 then redis.call('HSET', KEYS[4], unpack(ARGV, 7)) end
+if #ARGV > 7 then
+  redis.call('HSET', KEYS[4], unpack(ARGV, 8))
+  rev = redis.call('INCR', KEYS[5])
+end
 if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6] .. seq .. ':' .. ARGV[2]) end
-return {'ok', seq}
+return {'ok', seq, rev}

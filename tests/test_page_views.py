@@ -40,10 +40,10 @@ async def test_visitor_without_conversation_costs_no_memory_and_is_found_once_th
     try:
         records = store.records
         for i in range(1_000):
-            assert await records.latest_of_shopper(f"visitor{i}") is None
+            assert await records.latest_revised(f"visitor{i}") is None
         assert len(records._by_shopper) == 0  # type: ignore[attr-defined]
         await records.create("c1", "visitor7", fields("c1", "visitor7"))
-        found = await records.latest_of_shopper("visitor7")
+        found = await records.latest_revised("visitor7")
         assert found is not None and found[0] == "c1"
         await records.move("c1", "visitor7", "customer-1")
         assert await records.of_shopper("customer-1") == ["c1"]
@@ -54,7 +54,7 @@ async def test_visitor_without_conversation_costs_no_memory_and_is_found_once_th
     await again.start()
     try:
         assert await again.records.of_shopper("customer-1") == ["c1"]
-        assert await again.records.latest_of_shopper("visitor8") is None
+        assert await again.records.latest_revised("visitor8") is None
     finally:
         await again.close()
 

@@ -1,5 +1,5 @@
 """Page views cost little: a visitor with no conversation is answered without a read and
-leaves nothing behind; a new shopper's token is made without itsdangerous's layers."""
+leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -57,16 +57,6 @@ async def test_visitor_without_conversation_costs_no_memory_and_is_found_once_th
         assert await again.records.latest_revised("visitor8") is None
     finally:
         await again.close()
-
-
-async def test_new_shopper_token_is_the_one_itsdangerous_makes() -> None:
-    clock = FakeClock()
-    tokens = Tokens("k" * 48, 3600, clock)
-    for _ in range(200):
-        shopper_id, token = tokens.new_shopper()
-        assert token == tokens._shopper.dumps({"sid": shopper_id})  # type: ignore[attr-defined]
-        assert tokens.shopper_id(token) == shopper_id
-        await clock.advance(37.5)
 
 
 async def test_availability_is_kept_between_hellos_only_while_nothing_changes(

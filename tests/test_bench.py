@@ -144,6 +144,9 @@ def test_overload_offers_twice_the_closed_loop_and_reports_what_was_relayed_and_
     assert summary["overload_relayed_per_s"] > 0 and summary["overload_p99_ms"] > 0
     # Every message sent was answered, refused with a retry hint, or counted unanswered.
     assert over["answered"] + over["refused"] + over["lost"] == over["sent"]
-    assert summary["overload_unanswered"] == over["lost"] == summary["lost"]
+    assert summary["overload_unanswered"] == over["lost"]
+    # Unanswered in the drain window may still be answered later (late, not lost): the run's
+    # total never counts more lost than the phases did.
+    assert summary["lost"] <= over["lost"]
     assert summary["duplicated"] == 0 and summary["overload_rss_mib"] > 0
     assert "overload: offered" in out and "unanswered 10 s after the load stopped" in out

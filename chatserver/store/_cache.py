@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from itertools import islice
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -38,7 +39,8 @@ class LRU(Generic[K, V]):
         self._entries.move_to_end(key)
         excess = len(self._entries) - self.size
         if excess > 0:
-            for old in list(self._entries)[: excess * 2]:
+            # The oldest few only: listing every key would cost the whole map per put.
+            for old in list(islice(self._entries, excess * 2)):
                 if excess <= 0:
                     break
                 if old != key and not self._keep(old, self._entries[old]):

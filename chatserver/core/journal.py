@@ -158,13 +158,6 @@ class Journal:
         """Remove an attachment no event shows (a retried upload)."""
         await stored(self.store.files.delete(key))
 
-    async def create(self, conversation: Conversation) -> None:
-        await stored(
-            self.store.records.create(
-                conversation.id, conversation.shopper_id, conversation.fields()
-            )
-        )
-
     async def open_or_create(self, conversation: Conversation) -> Conversation:
         """The shopper's open conversation, or this new one, created: of two workers starting
         one for the same shopper at once, one creates it and the other gets it."""

@@ -93,6 +93,37 @@ async def test_a_message_and_a_reply_are_one_redis_command_each_on_one_worker(
     assert record.messages == 12 and record.clock_started is None
 
 
+async def test_a_chat_split_over_two_workers_is_one_redis_command_per_message(
+    hubs: list[Hub],
+) -> None:
+    one, two = hubs
+    bob, alice, conversation_id = await chat(one, two)  # bob on worker one, alice on two
+
+    async def exchange(n: int) -> None:
+        """A message from bob, then alice's reply, each once the other has seen the last."""
+        await bob.send(p.SendMessage(client_id=f"m{n}", text=f"question {n}"))
+        await until(lambda: len(alice.frames("message_posted")) == 2 * n + 1)
+        await alice.send(
+            p.SendMessage(conversation_id=conversation_id, client_id=f"r{n}", text=f"answer {n}")
+        )
+        await until(lambda: len(bob.frames("message_posted")) == 2 * n + 2)
+
+    await exchange(1)  # worker one reads the record it has not read since it created it
+    counts = [Commands(one), Commands(two)]
+    for n in range(2, 12):
+        await exchange(n)
+    # Each worker learns the other's change (and seq) from the event it relays: no append is
+    # refused or retried.
+    assert [c.sent for c in counts] == [["EVALSHA"] * 10, ["EVALSHA"] * 10]
+    assert bob.frames("error") == [] and alice.frames("error") == []
+    for hub in hubs:
+        record = await hub.journal.get(conversation_id)
+        assert record.messages == 24 and record.clock_started is None
+        assert len(record.response_times) == 12
+    log = await one.store.log.read(conversation_id)
+    assert [seq for seq, _ in log] == list(range(1, len(log) + 1))
+
+
 async def test_messages_at_once_from_two_workers_lose_no_count_and_keep_the_clock(
     hubs: list[Hub],
 ) -> None:

@@ -57,9 +57,12 @@ class Journal:
         # their revision when the store keeps one (Redis) and the journal knows it. A read uses
         # the parsed one only when the store returns exactly those fields again, so a change by
         # anyone else (another worker on Redis) is always seen; a checked post sends the
-        # revision, so a record used without reading it is one the store still has.
-        self._parsed: dict[str, tuple[dict[str, str], Conversation, int | None]] = {}
+        # revision, so a record used without reading it is one the store still has. Another
+        # worker's stored change relayed here moves a kept record on to its next revision; the
+        # Conversation (None) is then parsed when next used.
+        self._parsed: dict[str, tuple[dict[str, str], Conversation | None, int | None]] = {}
         self._latest_of: dict[str, str] = {}  # shopper -> their newest conversation, as last read
+        store.bus.on_stored(self._relayed)
 
     def watch(self, kind: type[p.Event], watcher: Watcher) -> None:
         """Call ``watcher`` after every new event of this kind (the inbox and the search index)."""
@@ -83,7 +86,7 @@ class Journal:
         ``record`` holds record fields stored in the same write as a new event, or ``change``
         does (then the journal keeps the record after it, parsed). ``checked``: store it only if
         the record is still ``change.before`` (by its revision, where the store keeps one), else
-        raise :class:`Stale` with the record now.
+        raise :class:`Stale` with the record now (at once when the kept record is another).
         """
         log_id = log_id or conversation_id
         ts = self.clock.now()
@@ -92,7 +95,10 @@ class Journal:
         if change is not None:
             record = change.record
             known = self._parsed.get(conversation_id)
-            if checked and known is not None and known[1] is change.before:
+            if checked and known is not None and known[2] is not None:
+                if known[1] is not change.before:
+                    # Made from a record that is no longer the kept one: no need to ask the store.
+                    raise Stale(self._conversation(conversation_id, known))
                 expected_rev = known[2]
 
         def render(seq: int) -> str:
@@ -190,6 +196,28 @@ class Journal:
         after_rev = rev if known[2] is not None and rev == known[2] + step else None
         self._parsed[conversation_id] = (known[0] | change.record, change.after, after_rev)
 
+    def _relayed(self, channel: str, seq: int, rev: int | None, fields: dict[str, str]) -> None:
+        """Another worker stored an event on ``channel`` that set ``fields`` and raised the
+        record to ``rev``: a kept record one revision before moves on to it."""
+        if rev is None:
+            return
+        conversation_id = channel.removeprefix(conversation_channel(""))
+        known = self._parsed.get(conversation_id)
+        if known is not None and known[2] is not None and known[2] + 1 == rev:
+            self._parsed[conversation_id] = (known[0] | fields, None, rev)
+
+    def _conversation(
+        self,
+        conversation_id: str,
+        known: tuple[dict[str, str], Conversation | None, int | None],
+    ) -> Conversation:
+        """The kept record's Conversation, parsed now if it was not yet."""
+        if known[1] is not None:
+            return known[1]
+        conversation = Conversation.from_fields(known[0])
+        self._parsed[conversation_id] = (known[0], conversation, known[2])
+        return conversation
+
     def _unrevised(self, conversation_id: str) -> None:
         """The kept record may not be the store's: used again only once read again."""
         known = self._parsed.get(conversation_id)
@@ -200,7 +228,9 @@ class Journal:
         """The record as this worker last read or wrote it, if its revision is known (a checked
         post of a change made from it is stored only if the store still has it); else None."""
         known = self._parsed.get(conversation_id)
-        return known[1] if known is not None and known[2] is not None else None
+        if known is None or known[2] is None:
+            return None
+        return self._conversation(conversation_id, known)
 
     def known_latest(self, shopper_id: str) -> Conversation | None:
         """:meth:`known` for the shopper's newest conversation as last read here."""
@@ -229,7 +259,7 @@ class Journal:
         known = parsed.pop(conversation_id, None)
         if known is not None and known[0] == fields:
             parsed[conversation_id] = (known[0], known[1], rev)  # now the most recent
-            return known[1]
+            return self._conversation(conversation_id, parsed[conversation_id])
         conversation = Conversation.from_fields(fields)
         if len(parsed) >= PARSED_KEPT:
             del parsed[next(iter(parsed))]

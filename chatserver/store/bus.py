@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+
+import orjson
 
 from chatserver.store.ports import Relay
 
@@ -25,6 +27,11 @@ EventListener = Callable[[str, "int | None", str], None]
 
 SignalListener = Callable[[str, str], None]
 """Receives ``(topic, message)``."""
+
+StoredListener = Callable[[str, int, "int | None", dict[str, str]], None]
+"""Receives ``(channel, seq, revision, fields)`` for an event another worker stored on
+``channel`` and relayed in the same write: the record fields it set (name -> JSON text) and the
+record's revision after them (None when it set none)."""
 
 ResumeListener = Callable[[], None]
 """Called when the relay is back after a loss: events published meanwhile were missed."""
@@ -46,6 +53,7 @@ class Bus:
         self._on_event: EventListener | None = None
         self._on_signal: SignalListener | None = None
         self._on_resume: ResumeListener | None = None
+        self._on_stored: list[StoredListener] = []
         self._subscribing: dict[str, asyncio.Future[None]] = {}
         self._topic_listeners: dict[str, SignalListener] = {}
 
@@ -57,6 +65,11 @@ class Bus:
     ) -> None:
         """Where events and signals for this worker go, and who hears that the relay is back."""
         self._on_event, self._on_signal, self._on_resume = on_event, on_signal, on_resume
+
+    def on_stored(self, listener: StoredListener) -> None:
+        """Also tell ``listener`` of each stored event relayed from another worker (before the
+        event listener gets it): the journal keeps records, a log its sequence numbers."""
+        self._on_stored.append(listener)
 
     def on_topic(self, topic: str, listener: SignalListener) -> None:
         """Signals on ``topic`` go to ``listener`` instead of the general signal listener."""
@@ -103,11 +116,20 @@ class Bus:
         if self._relay is not None:  # else no payload to make: nobody else to carry it to
             await self._send(_EVENT + channel, f"{'' if seq is None else seq}:{text}")
 
-    def relayed_as(self, channel: str) -> tuple[str, str]:
-        """The relay channel a stored event on ``channel`` travels on, and its payload's head:
-        a store that relays in the same write as the append sends ``head + f"{seq}:{text}"``
-        there, then calls :meth:`deliver_here` (what :meth:`publish` does in two steps)."""
-        return _EVENT + channel, f"{self._worker}:"
+    def relayed_as(
+        self, channel: str, fields: Mapping[str, str] | None = None
+    ) -> tuple[str, str, str]:
+        """How a stored event on ``channel`` travels when the store relays it in the same write
+        as the append (then calls :meth:`deliver_here`; :meth:`publish` does both in two steps):
+        the relay channel, the payload's head and its tail. The payload is
+        ``head + f"{seq}" + tail + text`` when the write sets no record fields, else
+        ``head + f"{seq}/{revision}" + tail + text`` (``tail`` then carries ``fields``, which
+        other workers' :meth:`on_stored` listeners get with the record's new revision)."""
+        tail = ":"
+        if fields:
+            record = orjson.dumps(dict(fields)).decode()
+            tail = f"/{len(record)}:{record}"
+        return _EVENT + channel, f"{self._worker}:", tail
 
     def deliver_here(self, channel: str, text: str, seq: int | None = None) -> None:
         """An event to this worker's listener, if it follows ``channel`` (not relayed)."""
@@ -157,10 +179,26 @@ class Bus:
         if worker == self._worker or key not in self._followed:
             return
         if key.startswith(_EVENT):
-            seq, _, text = body.partition(":")
-            self._deliver_event(key.removeprefix(_EVENT), int(seq) if seq else None, text)
+            self._relayed_event(key.removeprefix(_EVENT), body)
         else:
             self._deliver_signal(key.removeprefix(_SIGNAL), body)
+
+    def _relayed_event(self, channel: str, body: str) -> None:
+        """``seq:text``, or ``seq/revision/length:fields text`` (see :meth:`relayed_as`)."""
+        head, _, text = body.partition(":")
+        seq, _, record = head.partition("/")
+        rev, fields = None, {}
+        if record:
+            revision, _, length = record.partition("/")
+            size = int(length)
+            rev, fields, text = int(revision), orjson.loads(text[:size]), text[size:]
+        if seq:
+            for listener in self._on_stored:
+                try:
+                    listener(channel, int(seq), rev, fields)
+                except Exception:
+                    log.exception("stored-event listener failed on %s", _EVENT + channel)
+        self._deliver_event(channel, int(seq) if seq else None, text)
 
     def _deliver_event(self, channel: str, seq: int | None, text: str) -> None:
         if self._on_event is None:

@@ -50,7 +50,15 @@ class RedisLog(Log):
         self._relay = relay
         self._append = client.register_script(lua("append"))
         self._last_seq: LRU[str, int] = LRU(_LOGS_IN_MEMORY)
+        # The last seq other workers relayed on a bus channel (so appends after theirs do not
+        # find the log moved on); the channel's log is named by the append that publishes on it.
+        self._relayed: LRU[str, int] = LRU(_LOGS_IN_MEMORY)
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def relayed(self, channel: str, seq: int, rev: int | None, fields: dict[str, str]) -> None:
+        """Another worker stored event ``seq`` on a bus channel (``Bus.on_stored``)."""
+        if seq > (self._relayed.get(channel) or 0):
+            self._relayed.put(channel, seq)
 
     async def append(
         self,
@@ -59,7 +67,10 @@ class RedisLog(Log):
         client_id: str | None = None,
         fields: Mapping[str, str] | None = None,
     ) -> Appended:
-        return await self._append_queued(conversation_id, render, client_id, fields, ("", ""), None)
+        unpublished = ("", "", "", "")
+        return await self._append_queued(
+            conversation_id, render, client_id, fields, unpublished, None
+        )
 
     async def append_published(
         self,
@@ -75,8 +86,8 @@ class RedisLog(Log):
             return await super().append_published(
                 conversation_id, render, client_id, fields, bus, channel, expected_rev
             )
-        key, head = bus.relayed_as(channel)
-        publish = (self._relay.channel_name(key), head)
+        key, head, tail = bus.relayed_as(channel, fields)
+        publish = (self._relay.channel_name(key), head, tail, channel)
         appended = await self._append_queued(
             conversation_id, render, client_id, fields, publish, expected_rev
         )
@@ -90,9 +101,11 @@ class RedisLog(Log):
         render: Render,
         client_id: str | None,
         fields: Mapping[str, str] | None,
-        publish: tuple[str, str],
+        publish: tuple[str, str, str, str],
         expected_rev: int | None,
     ) -> Appended:
+        # ``publish``: the relay channel, the payload's head and tail (Bus.relayed_as) and the bus
+        # channel, or "".
         # Appends to one conversation from this worker queue up instead of racing; appends from
         # other workers are caught by the script's compare-and-set and retried with the new seq.
         lock, users = self._locks.get(conversation_id, (asyncio.Lock(), 0))
@@ -115,7 +128,7 @@ class RedisLog(Log):
         render: Render,
         client_id: str | None,
         fields: Mapping[str, str] | None,
-        publish: tuple[str, str],
+        publish: tuple[str, str, str, str],
         expected_rev: int | None,
     ) -> Appended:
         k = self._k
@@ -124,12 +137,16 @@ class RedisLog(Log):
         rev = "" if expected_rev is None else str(expected_rev)
         record = [item for pair in (fields or {}).items() for item in pair]
         nonce = uuid.uuid4().hex[:16]
+        channel, head, tail, bus_channel = publish
         expected = self._last_seq.get(conversation_id) or 0
+        if bus_channel:
+            expected = max(expected, self._relayed.get(bus_channel) or 0)
         while True:
             text = render(expected + 1)
             with guard():
                 reply = await self._append(
-                    keys, [expected, text, client_id or "", nonce, *publish, rev, *record]
+                    keys,
+                    [expected, text, client_id or "", nonce, channel, head, rev, tail, *record],
                 )
             outcome = reply[0]
             if outcome == "conflict":
@@ -325,12 +342,15 @@ class RedisStore(Store):
         keys = Keys(prefix)
         self.redis_router = RedisRouter(self._redis, keys, presence_ttl)
         relay = RedisRelay(self._redis, prefix)
+        log = RedisLog(self._redis, keys, relay)
+        bus = Bus(relay)
+        bus.on_stored(log.relayed)
         super().__init__(
-            RedisLog(self._redis, keys, relay),
+            log,
             RedisRecords(self._redis, keys),
             self.redis_router,
             RedisAccounts(self._redis, keys),
-            Bus(relay),
+            bus,
             files,
             config=RedisShopConfig(self._redis, keys),
             trays=RedisTrays(self._redis, keys),

@@ -1,7 +1,8 @@
 -- KEYS: seq counter, stream, client_id hash, record hash, record revision. ARGV: expected seq,
 -- text, client_id or '', nonce, pub/sub channel or '', payload head, expected revision or '',
--- then record fields and values (set when new; each such write raises the revision).
--- A new event is published as head .. seq .. ':' .. text in the same call (the bus's format).
+-- payload tail, then record fields and values (set when new; each such write raises the
+-- revision). A new event is published in the same call (the bus's format): head .. seq .. tail
+-- .. text, or with record fields head .. seq .. '/' .. new revision .. tail .. text.
 -- Returns {'ok', seq, revision} | {'dup', seq, text, nonce} | {'conflict', current seq}
 -- | {'stale', revision, record as field, value, ...} (the record changed since it was read).
 local function entry(seq)
@@ -36,9 +37,11 @@ local seq = expected + 1
 redis.call('SET', KEYS[1], seq)
 redis.call('XADD', KEYS[2], seq .. '-0', 'b', ARGV[2], 'n', ARGV[4])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], seq) end
-if #ARGV > 7 then
-  redis.call('HSET', KEYS[4], unpack(ARGV, 8))
+local mid = ARGV[8]
+if #ARGV > 8 then
+  redis.call('HSET', KEYS[4], unpack(ARGV, 9))
   rev = redis.call('INCR', KEYS[5])
+  mid = '/' .. rev .. mid
 end
-if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6] .. seq .. ':' .. ARGV[2]) end
+if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6] .. seq .. mid .. ARGV[2]) end
 return {'ok', seq, rev}

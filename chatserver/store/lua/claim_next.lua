@@ -28,19 +28,28 @@ for _, agent in ipairs(ready) do
   end
 end
 local now = tonumber(ARGV[2])
-for _, cid in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  local label, agent = redis.call('HGET', P .. 'qlang', cid), ready[1].id
-  if label then
-    local bar = string.find(label, '|', 1, true)
-    local language = string.sub(label, 1, bar - 1)
-    if language ~= '' and now < tonumber(string.sub(label, bar + 1)) then
-      agent = best_for[language]
+-- The queue is read from its head in pages (growing), with their labels in one call each: a
+-- claim that takes one of the first waiting does not copy the whole queue.
+local from, size = 0, 16
+while true do
+  local page = redis.call('LRANGE', KEYS[1], from, from + size - 1)
+  if #page == 0 then return false end
+  local labels = redis.call('HMGET', P .. 'qlang', unpack(page))
+  for i, cid in ipairs(page) do
+    local label, agent = labels[i], ready[1].id
+    if label then
+      local bar = string.find(label, '|', 1, true)
+      local language = string.sub(label, 1, bar - 1)
+      if language ~= '' and now < tonumber(string.sub(label, bar + 1)) then
+        agent = best_for[language]
+      end
+    end
+    if agent then
+      redis.call('LREM', KEYS[1], 1, cid)
+      take(agent, cid, ARGV[2])
+      return {cid, agent}
     end
   end
-  if agent then
-    redis.call('LREM', KEYS[1], 1, cid)
-    take(agent, cid, ARGV[2])
-    return {cid, agent}
-  end
+  if #page < size then return false end
+  from, size = from + size, math.min(size * 4, 1024)
 end
-return false

@@ -8,10 +8,9 @@ go in and out as the strings Python wrote, because Redis truncates Lua numbers t
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -67,10 +66,23 @@ class Keys:
         return self.prefix + ":".join(parts)
 
 
-@contextlib.contextmanager
-def guard() -> Iterator[None]:
+class _Guard:
+    """Turns a lost connection into StoreUnavailable (a class: it runs on every command, and
+    a generator-based context manager costs several times as much)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, _tb: Any
+    ) -> None:
+        if exc is not None and isinstance(exc, DOWN):
+            raise StoreUnavailable(f"Redis is unreachable: {exc}") from exc
+
+
+_GUARD = _Guard()
+
+
+def guard() -> _Guard:
     """Turn a lost connection into StoreUnavailable, which the hub reports to clients."""
-    try:
-        yield
-    except DOWN as exc:
-        raise StoreUnavailable(f"Redis is unreachable: {exc}") from exc
+    return _GUARD

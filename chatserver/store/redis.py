@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
+import os
 from collections.abc import Mapping, Sequence
 
 import redis.asyncio as aioredis
@@ -136,7 +136,7 @@ class RedisLog(Log):
         keys += [k("cids", conversation_id), k("conv", conversation_id), k("rev", conversation_id)]
         rev = "" if expected_rev is None else str(expected_rev)
         record = [item for pair in (fields or {}).items() for item in pair]
-        nonce = uuid.uuid4().hex[:16]
+        nonce = os.urandom(8).hex()
         channel, head, tail, bus_channel = publish
         expected = self._last_seq.get(conversation_id) or 0
         if bus_channel:

@@ -8,6 +8,8 @@ go in and out as the strings Python wrote, because Redis truncates Lua numbers t
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -16,6 +18,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chatserver.store._redis_autopipe import AutoPipelinedRedis
@@ -35,6 +38,25 @@ def lua(name: str) -> str:
     if name in _ROUTING_SCRIPTS:
         text = (folder / "_routing.lua").read_text(encoding="utf-8") + text
     return text
+
+
+class Script:
+    """A Lua script run by its SHA1, loaded again if Redis lost it: what redis-py's
+    ``register_script`` gives, without its checks on every call (a third of the client's time
+    for an append)."""
+
+    def __init__(self, client: aioredis.Redis, name: str) -> None:
+        self._client = client
+        self._text = lua(name)
+        self.sha = hashlib.sha1(self._text.encode()).hexdigest()
+
+    async def __call__(self, keys: Sequence[Any], args: Sequence[Any] = ()) -> Any:
+        run = self._client.execute_command
+        try:
+            return await run("EVALSHA", self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            self.sha = await self._client.script_load(self._text)
+            return await run("EVALSHA", self.sha, len(keys), *keys, *args)
 
 
 def connect(url: str, max_connections: int = 64) -> aioredis.Redis:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import redis.asyncio as aioredis
 
 from chatserver.store._cache import LRU
-from chatserver.store._redis_base import Keys, connect, guard, lua
+from chatserver.store._redis_base import Keys, Script, connect, guard
 from chatserver.store.base import Store
 from chatserver.store.bus import Bus
 from chatserver.store.notice_adapters import RedisApiKeys, RedisLedger
@@ -48,7 +48,7 @@ class RedisLog(Log):
         self._redis = client
         self._k = keys
         self._relay = relay
-        self._append = client.register_script(lua("append"))
+        self._append = Script(client, "append")
         self._last_seq: LRU[str, int] = LRU(_LOGS_IN_MEMORY)
         # The last seq other workers relayed on a bus channel (so appends after theirs do not
         # find the log moved on); the channel's log is named by the append that publishes on it.
@@ -185,11 +185,11 @@ class RedisRecords(Records):
     def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
         self._redis = client
         self._k = keys
-        self._update = client.register_script(lua("update_if_exists"))
-        self._open_or_create = client.register_script(lua("open_or_create"))
-        self._move = client.register_script(lua("move_conversation"))
-        self._latest = client.register_script(lua("latest_of_shopper"))
-        self._get_revised = client.register_script(lua("get_revised"))
+        self._update = Script(client, "update_if_exists")
+        self._open_or_create = Script(client, "open_or_create")
+        self._move = Script(client, "move_conversation")
+        self._latest = Script(client, "latest_of_shopper")
+        self._get_revised = Script(client, "get_revised")
 
     async def create(
         self, conversation_id: str, shopper_id: str, fields: Mapping[str, str]

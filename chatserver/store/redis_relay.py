@@ -7,8 +7,10 @@ import contextlib
 import logging
 from typing import Any
 
+import hiredis
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from chatserver.store._redis_base import DOWN, guard
 from chatserver.store.ports import Deliver, Relay, Resumed
@@ -99,11 +101,8 @@ class RedisRelay(Relay):
                 async with self._lock:
                     await pubsub.subscribe(control, *(self._prefix + c for c in self._channels))
                     self._pubsub = pubsub
-                while not self._closing:
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is not None:
-                        delay = 0.05
-                        self._dispatch(message)
+                delay = 0.05
+                await self._read(pubsub)
             except DOWN as exc:
                 log.warning("pub/sub connection to Redis lost (%s); reconnecting", exc)
             finally:
@@ -113,6 +112,34 @@ class RedisRelay(Relay):
                     await pubsub.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+    async def _read(self, pubsub: PubSub) -> None:
+        """Hand on what the pub/sub connection brings, every reply in the bytes at hand parsed
+        in one go by hiredis: messages straight to ``deliver`` (redis-py's ``get_message`` took
+        more time than the append that published them); the rest (confirmations) through
+        redis-py's own handling, which keeps its record of the channels."""
+        connection = pubsub.connection
+        if connection is None:
+            raise RedisConnectionError("pub/sub is not connected")
+        encoder = connection.encoder
+        parser = hiredis.Reader(encoding=encoder.encoding, errors=encoder.encoding_errors)
+        stream = connection._reader  # nothing else reads this connection
+        if stream is None:
+            raise RedisConnectionError("pub/sub is not connected")
+        prefix = self._prefix
+        while not self._closing:
+            chunk = await stream.read(65536)
+            if not chunk:
+                raise RedisConnectionError("Connection closed by server.")
+            parser.feed(chunk)
+            while (reply := parser.gets()) is not False:
+                if type(reply) is list and reply[0] == "message":
+                    if self._deliver is not None:
+                        self._deliver(reply[1].removeprefix(prefix), reply[2])
+                    continue
+                message = await pubsub.handle_message(reply)
+                if message is not None:
+                    self._dispatch(message)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         full: str = message["channel"]

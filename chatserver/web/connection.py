@@ -221,7 +221,7 @@ class SocketOutbox(Outbox):
             try:
                 if wire.write(protocol, batch):
                     return
-            except wire.Gone as exc:  # the reader hears of it
+            except Exception as exc:  # the client is gone; the reader hears of it
                 self._gone(exc)
                 return
         # The transport's buffer is full (or the server is not uvicorn): a writer awaits it.

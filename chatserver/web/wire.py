@@ -60,6 +60,10 @@ def write(protocol: Any, texts: Sequence[str]) -> bool:
 def trim(protocol: Any) -> None:
     """Drop what uvicorn keeps of an accepted socket's handshake: the request and response (with
     their headers) and the scope's headers. Call once the headers have been read."""
-    if protocol.handshake_complete:
-        protocol.request = protocol.response = None
-        protocol.scope["headers"] = ()
+    if not protocol.handshake_complete:
+        return
+    for message in (protocol.request, protocol.response):
+        if message is not None:  # websockets' parser keeps the request as long as the socket
+            message.headers.clear()
+    protocol.request = protocol.response = None
+    protocol.scope["headers"] = ()

@@ -2,9 +2,10 @@
 
 This is the only module that touches a WebSocket, and the one place where a ``ChatError``
 becomes an ``error`` frame. Sockets are served on raw ASGI (no framework wrapper) by one task
-each, the server's own: it reads; frames are written straight from ``Session.send`` through
-the ASGI ``send`` while the transport takes them, and queued (bounded) only while it does not.
-The watchdogs of all sockets share one task (``guard.Patrol``).
+each, the server's own: it reads; the frames ``Session.send`` gives a socket in one pass of the
+event loop are written together once the pass has run, in one transport write (``web/wire.py``)
+while the transport takes them, and queued (bounded) only while it does not. The watchdogs of
+all sockets share one task (``guard.Patrol``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
@@ -32,6 +33,7 @@ from chatserver.domain.errors import (
     Unavailable,
 )
 from chatserver.store.ports import StoreUnavailable
+from chatserver.web import wire
 from chatserver.web.guard import AddressCap, Patrol, Watchdog
 
 log = logging.getLogger("chatserver.web.connection")
@@ -135,26 +137,63 @@ Send = Callable[[Message], Awaitable[None]]
 Scope = MutableMapping[str, Any]
 
 
+class PassWriter:
+    """Writes, once the event loop's current pass has run, the frames each socket was sent
+    during it: one write per socket per pass, however many frames (the ack and the echo to a
+    sender, several events to an agent holding many chats). One callback per pass for all."""
+
+    __slots__ = ("_due",)
+
+    def __init__(self) -> None:
+        self._due: list[SocketOutbox] = []
+
+    def add(self, outbox: SocketOutbox) -> None:
+        if not self._due:
+            asyncio.get_running_loop().call_soon(self._run)
+        self._due.append(outbox)
+
+    def _run(self) -> None:
+        due, self._due = self._due, []
+        for outbox in due:
+            outbox.write_pass()
+
+
 class SocketOutbox(Outbox):
-    """A socket's outbox: a frame goes straight out through the ASGI ``send`` when nothing is
-    queued and the transport takes it without waiting; otherwise it is queued (bounded, as
-    every outbox) and a writer task, made only then, sends the queue in order."""
+    """A socket's outbox. Frames sent while nothing is queued are gathered for the loop's pass
+    and written together once it has run (``PassWriter``): through uvicorn's protocol in one
+    write (``web/wire.py``) while the transport takes them. Otherwise they are queued (bounded,
+    as every outbox) and a writer task, made only then, sends the queue in order."""
 
-    __slots__ = ("_held", "_send", "_shut", "_writer")
+    __slots__ = ("_batch", "_held", "_passes", "_protocol", "_send", "_shut", "_writer")
 
-    def __init__(self, maxsize: int, send: Send) -> None:
+    def __init__(self, maxsize: int, send: Send, passes: PassWriter) -> None:
         super().__init__(maxsize)
         self._send = send
+        self._protocol = wire.protocol_of(send)
+        self._passes = passes
+        self._batch: list[str] | None = None  # this pass's frames, not written yet
         self._writer: asyncio.Task[None] | None = None
         self._shut = self._held = False
+
+    @property
+    def protocol(self) -> Any | None:
+        """uvicorn's protocol the frames are written through in one write, if it is uvicorn's."""
+        return self._protocol
 
     def put_nowait(self, text: str) -> None:
         if self._shut:
             return
         if self._writer is not None or self._held or not self.empty():
             super().put_nowait(text)
+            return
+        batch = self._batch
+        if batch is None:
+            self._batch = [text]
+            self._passes.add(self)
         else:
-            self._direct(text)
+            batch.append(text)
+            if len(batch) * 4 >= self.maxsize:  # a long catch-up: let the transport push back
+                self.write_pass()
 
     def hold(self) -> None:
         """Queue what is sent from now on (while a hello is answered: nothing goes out before
@@ -162,59 +201,57 @@ class SocketOutbox(Outbox):
         self._held = True
 
     def release(self) -> None:
-        """Send what was held, and from now on send directly again."""
+        """Send what was held (with this pass's frames), and from now on directly again."""
         self._held = False
-        while self._writer is None and not self._shut and not self.empty():
-            self._direct(self.get_nowait())
+        if self._writer is not None or self._shut or self.empty():
+            return
+        if self._batch is None:
+            self._batch = []
+            self._passes.add(self)
+        while not self.empty():
+            self._batch.append(self.get_nowait())
 
-    def _direct(self, text: str) -> None:
-        sending = self._send({"type": "websocket.send", "text": text})
-        if not isinstance(sending, Coroutine):  # not uvicorn's: let a task await it
-            self._writer = asyncio.ensure_future(self._finish(sending, None))
+    def write_pass(self) -> None:
+        """Write the frames gathered in this pass (the pass writer calls it once the pass ran)."""
+        batch, self._batch = self._batch, None
+        if not batch or self._shut:
             return
-        try:
-            # uvicorn's send only suspends while the transport is paused (its buffer is full).
-            waiting = sending.send(None)
-        except StopIteration:
-            return
-        except Exception as exc:  # the client is gone; the reader hears of it
-            self._gone(exc)
-            return
-        self._writer = asyncio.get_running_loop().create_task(self._finish(sending, waiting))
+        protocol = self._protocol
+        if protocol is not None:
+            try:
+                if wire.write(protocol, batch):
+                    return
+            except Exception as exc:  # the client is gone; the reader hears of it
+                self._gone(exc)
+                return
+        # The transport's buffer is full (or the server is not uvicorn): a writer awaits it.
+        self._writer = asyncio.get_running_loop().create_task(self._write(batch))
 
-    async def _finish(self, sending: Awaitable[None], waiting: Any) -> None:
-        """Complete the send that had to wait, then send what was queued meanwhile."""
+    async def _write(self, batch: list[str]) -> None:
+        """Send ``batch`` through the ASGI ``send``, then what was queued meanwhile."""
         try:
-            while isinstance(sending, Coroutine):
-                if waiting is None:
-                    await asyncio.sleep(0)
-                else:
-                    await waiting
-                try:
-                    waiting = sending.send(None)
-                except StopIteration:
-                    break
-            else:
-                await sending
+            for text in batch:
+                if self._shut:
+                    return
+                await self._send({"type": "websocket.send", "text": text})
             while not self.empty() and not self._shut:
                 await self._send({"type": "websocket.send", "text": self.get_nowait()})
-        except asyncio.CancelledError:
-            if isinstance(sending, Coroutine):
-                sending.close()
-            raise
         except Exception as exc:
             self._gone(exc)
         finally:
             self._writer = None
 
-    def _gone(self, exc: Exception) -> None:
+    def _gone(self, exc: BaseException) -> None:
         log.debug("sending to a socket failed: %r", exc)
         self._shut = True
+        self._batch = None
         while not self.empty():
             self.get_nowait()
 
     async def flush(self, timeout: float) -> None:
-        """Wait (at most ``timeout`` seconds) until what is queued has been sent."""
+        """Write this pass's frames now, and wait (at most ``timeout`` seconds) until what is
+        queued has been sent."""
+        self.write_pass()
         writer = self._writer
         if writer is not None:
             await asyncio.wait({writer}, timeout=timeout)
@@ -222,6 +259,7 @@ class SocketOutbox(Outbox):
     async def shut(self) -> None:
         """Send nothing more: drop the queue, stop the writer."""
         self._shut = True
+        self._batch = None
         while not self.empty():
             self.get_nowait()
         writer = self._writer
@@ -277,6 +315,7 @@ class Connection:
         hub: Hub,
         role: Literal["shopper", "agent"],
         patrol: Patrol,
+        passes: PassWriter,
         cap: AddressCap | None = None,
     ) -> None:
         self.scope = scope
@@ -291,7 +330,7 @@ class Connection:
         self.settings = hub.settings
         self.adapter: TypeAdapter[Any] = p.shopper_frame if role == "shopper" else p.agent_frame
         self.bucket = TokenBucket(self.settings.rate_limit_per_s, self.settings.rate_limit_burst)
-        self.outbox = SocketOutbox(self.settings.send_queue_size, send)
+        self.outbox = SocketOutbox(self.settings.send_queue_size, send, passes)
         self.session = Session(
             role, "", "", self.outbox, hub.store.log.read, on_overflow=self._too_slow
         )
@@ -392,6 +431,9 @@ class Connection:
                 Unauthorized(f"origin {origin!r} is not allowed to open this chat"), None
             )
             return Unauthorized.close_code
+        protocol = wire.protocol_of(self._send)
+        if protocol is not None:
+            wire.trim(protocol)  # the headers are read: what uvicorn kept of them goes
         assert self.watchdog is not None
         task = self._task
         message: Message | None = None
@@ -570,6 +612,7 @@ class Sockets:
         paths: dict[str, Literal["shopper", "agent"]],
     ) -> None:
         self.hub, self.patrol, self.cap, self.paths = hub, patrol, cap, paths
+        self.passes = PassWriter()
 
     def role(self, scope: Scope) -> Literal["shopper", "agent"] | None:
         """The role a socket opened on this scope's path serves, if it is a chat socket."""
@@ -578,4 +621,4 @@ class Sockets:
     def connection(
         self, scope: Scope, receive: Receive, send: Send, role: Literal["shopper", "agent"]
     ) -> Connection:
-        return Connection(scope, receive, send, self.hub, role, self.patrol, self.cap)
+        return Connection(scope, receive, send, self.hub, role, self.patrol, self.passes, self.cap)

@@ -291,3 +291,35 @@ async def test_writes_made_in_one_loop_pass_commit_as_one_transaction(store: SQL
     # The next pass's writes make a batch of their own.
     await asyncio.gather(*(store.db.write([(insert, (f"b{n}",))]) for n in range(3)))
     assert on_disk(store.path, "SELECT count(*) FROM agents") == [(4,)]
+
+
+async def test_a_retry_after_a_restart_finds_its_message_without_an_index_of_client_ids(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "chat.sqlite3"
+    old = sqlite3.connect(path)  # a file from before: with the index of client ids
+    old.executescript(
+        "CREATE TABLE events (conversation_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+        " client_id TEXT, body TEXT NOT NULL, PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;"
+        " CREATE UNIQUE INDEX events_client_id ON events (conversation_id, client_id)"
+        " WHERE client_id IS NOT NULL;"
+    )
+    old.close()
+    first = SQLiteStore(path)
+    await first.start()
+    await first.records.create("c1", "s1", fields("c1", "s1"))
+    sent = await first.log.append("c1", lambda seq: json.dumps({"seq": seq}), "m1")
+    await first.log.append("c1", lambda seq: json.dumps({"seq": seq}), "m2")
+    await first.close()
+    assert on_disk(path, "SELECT name FROM sqlite_master WHERE name = 'events_client_id'") == []
+
+    again = SQLiteStore(path)  # the server restarted; the shopper's widget sends m1 again
+    await again.start()
+    try:
+        retry = await again.log.append("c1", lambda seq: json.dumps({"seq": seq}), "m1")
+        assert retry.duplicate and (retry.seq, retry.text) == (sent.seq, sent.text)
+        found = await again.log.find("c1", "m2")
+        assert found is not None and found.seq == 2
+        assert [seq for seq, _ in await again.log.read("c1")] == [1, 2]
+    finally:
+        await again.close()

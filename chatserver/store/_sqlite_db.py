@@ -39,8 +39,6 @@ _BULK_INSERT = (
     "INSERT INTO bulk_rows (form, row)"
     " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
 )
-CACHE_KIB = 65_536  # each connection's page cache, at most
-MMAP_BYTES = 256 << 20  # how much of the file is read through memory
 SWITCH_INTERVAL_S = 0.0005
 """Measured against 0.2 and 1 ms under the closed loop: no difference beyond the noise."""
 _BULK = "bulk"  # the key of a group of statements with bulk forms
@@ -118,11 +116,6 @@ class Database:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA busy_timeout=30000")
-        # Pages read through memory (no read call each) and kept: the default cache (2 MiB) is
-        # smaller than the pages one batch touches (a leaf per conversation and per index), so
-        # the writer spilled and read pages again within a batch.
-        db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
-        db.execute(f"PRAGMA cache_size={-CACHE_KIB}")
         if writer:
             # FULL: a committed batch survives a power cut, not only a killed process.
             db.execute("PRAGMA synchronous=FULL")

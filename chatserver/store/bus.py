@@ -191,19 +191,20 @@ class Bus:
     def _relayed_event(self, channel: str, body: str) -> None:
         """``seq:text``, or ``seq/revision/length:fields text`` (see :meth:`relayed_as`)."""
         head, _, text = body.partition(":")
-        seq, _, record = head.partition("/")
+        digits, _, record = head.partition("/")
+        seq = int(digits) if digits else None
         rev, fields = None, {}
         if record:
             revision, _, length = record.partition("/")
             size = int(length)
             rev, fields, text = int(revision), orjson.loads(text[:size]), text[size:]
-        if seq:
+        if seq is not None:
             for listener in self._on_stored:
                 try:
-                    listener(channel, int(seq), rev, fields)
+                    listener(channel, seq, rev, fields)
                 except Exception:
                     log.exception("stored-event listener failed on %s", _EVENT + channel)
-        self._deliver_event(channel, int(seq) if seq else None, text)
+        self._deliver_event(channel, seq, text)
 
     def _deliver_event(self, channel: str, seq: int | None, text: str) -> None:
         if self._on_event is None:

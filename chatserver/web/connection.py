@@ -431,7 +431,7 @@ class Connection:
                 Unauthorized(f"origin {origin!r} is not allowed to open this chat"), None
             )
             return Unauthorized.close_code
-        protocol = wire.protocol_of(self._send)
+        protocol = self.outbox.protocol
         if protocol is not None:
             wire.trim(protocol)  # the headers are read: what uvicorn kept of them goes
         assert self.watchdog is not None

@@ -3,11 +3,12 @@ with a retry hint and stored nowhere, agent frames always pass, and it recovers 
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
-from chatserver.core.admission import FLOOR, Admission
+from chatserver.core.admission import FLOOR, MAX_WAIT_S, Admission
 from chatserver.core.hub import Hub
 from chatserver.domain import protocol as p
 from chatserver.domain.errors import Overloaded
@@ -70,16 +71,48 @@ def test_a_long_overload_keeps_a_floor_of_messages_moving() -> None:
     assert rule.retry_after_ms() == round(1000 * (1 - FLOOR) * 2.0)
 
 
-def test_no_more_than_max_in_flight_shopper_messages_are_stored_at_once() -> None:
-    rule = Admission(FakeClock(), max_lag_s=0.05, max_in_flight=2)
-    with rule.shopper_message("a"), rule.shopper_message("b"):
-        with pytest.raises(Overloaded) as refused, rule.shopper_message("c"):
-            pass
-        assert refused.value.client_id == "c" and refused.value.retry_after_ms == 200
-        assert rule.in_flight == 2
-    assert rule.in_flight == 0 and rule.refused == 1
-    with rule.shopper_message("c"):  # stored: room again
-        assert rule.in_flight == 1
+async def test_beyond_max_in_flight_a_shopper_message_waits_in_line_until_the_line_is_too_slow() -> (
+    None
+):
+    clock = FakeClock()
+    rule = Admission(clock, max_lag_s=0.05, max_in_flight=2)
+    await rule.enter("a")
+    await rule.enter("b")
+    c = asyncio.ensure_future(rule.enter("c"))
+    d = asyncio.ensure_future(rule.enter("d"))
+    await asyncio.sleep(0)
+    assert not c.done() and not d.done() and rule.in_flight == 2 and rule.waiting == 2
+    rule.leave()  # a is stored: c, first in line, takes its place
+    await asyncio.sleep(0)
+    assert c.done() and not d.done() and rule.in_flight == 2
+
+    clock._now += MAX_WAIT_S  # d has waited as long as a newcomer may: the line is too slow
+    with pytest.raises(Overloaded) as refused:
+        await rule.enter("e")
+    assert refused.value.client_id == "e" and refused.value.retry_after_ms >= 1000 * MAX_WAIT_S
+    assert rule.refused == 1
+
+    rule.leave()  # b
+    await asyncio.sleep(0)
+    assert d.done()
+    rule.leave()  # c
+    await rule.enter("e")  # the line is empty again and a place free: room at once
+    assert rule.in_flight == 2 and rule.waiting == 0
+
+
+async def test_a_message_whose_socket_closed_in_line_gives_its_turn_to_the_next() -> None:
+    rule = Admission(FakeClock(), max_lag_s=0.05, max_in_flight=1)
+    await rule.enter("a", "ann")
+    gone = asyncio.ensure_future(rule.enter("b", "bob"))
+    next_one = asyncio.ensure_future(rule.enter("c", "cy"))
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.gather(gone, return_exceptions=True)
+    rule.leave("ann")
+    await asyncio.sleep(0)
+    assert next_one.done() and rule.in_flight == 1
+    rule.leave("cy")
+    assert rule.in_flight == 0 and rule.waiting == 0 and not rule._by_shopper
 
 
 def test_no_bound_never_refuses() -> None:
@@ -128,12 +161,63 @@ async def test_an_overloaded_send_gets_an_error_frame_with_its_client_id_and_a_h
     server = await start_server(max_shopper_sends_in_flight=1)
     shopper = await server.shopper()
     admission = server.hub.admission
-    with admission.shopper_message("someone-else"):  # the one message being stored now
-        await shopper.send(p.SendMessage(client_id="m1", text="Hello?"))
-        error = await shopper.expect("error", code="overloaded")
+    await admission.enter("someone-else")  # the one message being stored now
+    waiting = asyncio.ensure_future(admission.enter("next-in-line"))
+    await asyncio.sleep(0)
+    await server.clock.advance(MAX_WAIT_S)  # the line has not moved for as long as it may
+    await shopper.send(p.SendMessage(client_id="m1", text="Hello?"))
+    error = await shopper.expect("error", code="overloaded")
     assert error["client_id"] == "m1" and error["frame_type"] == "send_message"
     assert error["retry_after_ms"] >= 200 and "not sent" in error["message"]
+    admission.leave()
+    await waiting
+    admission.leave()
     await shopper.send(p.SendMessage(client_id="m1", text="Hello?"))  # the same, after the hint
     ack = await shopper.expect("ack", client_id="m1")
     log = await server.hub.store.log.read(ack["conversation_id"])
     assert sum("Hello?" in text for _, text in log) == 1  # the refused try stored nothing
+
+
+async def test_a_shopper_message_over_the_limit_waits_for_a_place_and_is_stored(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(max_shopper_sends_in_flight=1)
+    shopper = await server.shopper()
+    admission = server.hub.admission
+    await admission.enter("someone-else")
+    try:
+        await shopper.send(p.SendMessage(client_id="m1", text="Still there?"))
+        for _ in range(100):
+            if admission.waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert admission.waiting == 1 and not shopper.all("ack")  # in line, not refused
+    finally:
+        admission.leave()
+    ack = await shopper.expect("ack", client_id="m1")
+    assert not shopper.all("error") and ack["seq"] >= 1
+
+
+async def test_a_sender_ahead_of_the_hub_is_refused_at_once_rather_than_kept_waiting(
+    start_server: ServerFactory,
+) -> None:
+    """With no room, a message whose sender has already sent the next one does not wait in line
+    (the next would wait unseen behind it): it is refused at once; the last one waits."""
+    server = await start_server(max_shopper_sends_in_flight=1)
+    shopper = await server.shopper()
+    admission = server.hub.admission
+    await admission.enter("someone-else")
+    try:
+        await shopper.send(p.SendMessage(client_id="m1", text="Hello?"))
+        await shopper.send(p.SendMessage(client_id="m2", text="Anyone?"))
+        error = await shopper.expect("error", code="overloaded")
+        assert error["client_id"] == "m1"
+        for _ in range(100):
+            if admission.waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert admission.waiting == 1  # m2: nothing sent after it
+    finally:
+        admission.leave()
+    await shopper.expect("ack", client_id="m2")
+    assert [e["client_id"] for e in shopper.all("error")] == ["m1"]

@@ -56,18 +56,20 @@ def test_a_flooding_shopper_gets_one_message_per_gap_and_the_others_their_share(
     assert taken(rule, "flood", 1000) == 1  # again one, a gap later
 
 
-def test_one_shopper_holds_at_most_their_share_of_the_messages_being_stored() -> None:
+async def test_one_shopper_holds_at_most_their_share_of_the_messages_being_stored() -> None:
     rule = Admission(FakeClock(), max_lag_s=0.05, max_in_flight=10)
-    with rule.shopper_message("a", "flood"), rule.shopper_message("b", "flood"):
-        assert PER_SHOPPER == 2
-        with pytest.raises(Overloaded) as refused, rule.shopper_message("c", "flood"):
-            pass
-        assert refused.value.client_id == "c" and refused.value.retry_after_ms >= 200
-        with rule.shopper_message("d", "calm"):  # another shopper: room
-            assert rule.in_flight == 3
+    await rule.enter("a", "flood")
+    await rule.enter("b", "flood")
+    assert PER_SHOPPER == 2
+    with pytest.raises(Overloaded) as refused:
+        await rule.enter("c", "flood")
+    assert refused.value.client_id == "c" and refused.value.retry_after_ms >= 200
+    await rule.enter("d", "calm")  # another shopper: room
+    assert rule.in_flight == 3
+    for shopper_id in ("flood", "flood", "calm"):
+        rule.leave(shopper_id)
     assert rule.in_flight == 0
-    with rule.shopper_message("c", "flood"):  # stored: room again
-        pass
+    await rule.enter("c", "flood")  # stored: room again
 
 
 def stored_ids(events: list[tuple[int, str]]) -> list[str | None]:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-from chatserver.playbook.tone import book, check, languages
+from chatserver.playbook.tone import Tone, book, check, languages, shipped
 from tests.browser_support import NewPage, browser, new_page  # noqa: F401 (fixtures)
 from tests.conftest import Server, ServerFactory
 from tests.test_browser import agent_console, shop_dir, shopper_page, shopper_says  # noqa: F401
@@ -47,6 +47,38 @@ def test_blame_shifting_phrases_are_flagged_with_a_better_wording(
 )
 def test_helpful_phrasing_is_left_alone(text: str, locale: str) -> None:
     assert check(text, locale) == []
+
+
+_SAMPLES = [
+    ("You need to send us a photo of the parcel first.", "en"),
+    ("As I already said, the refund takes 5 days.", "en-GB"),
+    ("Your parcel should arrive tomorrow.", "en"),
+    ("Sie müssen das Formular selbst ausfüllen.", "de-AT"),
+    ("Ihr Paket kommt morgen an, wir kümmern uns darum.", "de"),
+    ("Vous devez renvoyer le colis à vos frais.", "fr-FR"),
+    ("El paquete debe llegar mañana.", "es"),
+    ("你必须先联系快递公司。", "zh-CN"),
+    ("你得到退款了吗？", "zh-TW"),
+    ("Tienes que llamar a la empresa de transporte.", "pt-BR"),
+]
+
+
+def test_the_servers_count_flags_exactly_what_the_console_underlines() -> None:
+    """``flagged`` (the reports' count, one scan of all a language's rules at once) and
+    ``check`` (every phrase, rule by rule) agree, also for a shop's rule that refers back to
+    its own group (which joining the rules would renumber)."""
+    tone = shipped()
+    for text, locale in _SAMPLES:
+        assert tone.flagged(text, locale) == bool(tone.check(text, locale)), (text, locale)
+    echo = Tone.from_documents(
+        {
+            "tone.en.toml": '[[rule]]\npattern = "(you|they) must"\nsuggestion = "We can."\n'
+            '[[rule]]\npattern = "(no)\\\\W+\\\\1"\nsuggestion = "Say it once."\n'
+        }
+    )
+    assert echo.flagged("No, no, that is wrong.", "en")
+    assert not echo.flagged("No, that is wrong.", "en")
+    assert echo.check("No, no, that is wrong.", "en")[0].text == "No, no"
 
 
 def test_at_least_english_german_french_spanish_and_chinese_are_shipped() -> None:

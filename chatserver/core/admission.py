@@ -2,25 +2,28 @@
 
 Two measures of the backlog. The shopper messages being stored now (admitted, not yet
 acknowledged): at most ``max_in_flight`` at a time, so the store's commit queue, and the wait in
-it, stay bounded whatever is offered. And the event loop's lag (how late a short timer fires):
-each sample over the bound, once ``SUSTAINED`` came in a row, cuts the share of shopper messages
-admitted; the share grows back by itself, linearly over ``recover_s`` on the clock. So the hub
-recovers when the load drops. Refused messages are stored nowhere; the client is told
-``overloaded`` with a hint of when to send the same message again. Agent frames are always
-admitted: replies to chats already open are served first.
+it, stay bounded whatever is offered. One more waits in line for a place (first come, first
+served) while the line moves: it is refused only when the line's oldest has waited ``MAX_WAIT_S``
+(a line that long no longer clears in time). Waiting costs a suspended frame; a refusal costs
+the client a resend, and the hub the frame read again. And the event loop's lag (how late a
+short timer fires): each sample over the bound, once ``SUSTAINED`` came in a row, cuts the share
+of shopper messages admitted; the share grows back by itself, linearly over ``recover_s`` on the
+clock. So the hub recovers when the load drops. Refused messages are stored nowhere; the client
+is told ``overloaded`` with a hint of when to send the same message again. Agent frames are
+always admitted: replies to chats already open are served first.
 
 Fair per shopper (so per conversation: a shopper has one open at a time): one shopper holds at
-most ``PER_SHOPPER`` of the messages being stored, whatever the number of their tabs; and while
-the share is cut, a shopper whose last message was taken less than ``FAIR_GAP_S`` ago is refused
-before anybody else, so one shopper flooding cannot crowd out the others. While the loop lags,
-a shopper message also lets the frames ready before it (agents' replies) run first.
+most ``PER_SHOPPER`` of the messages being stored or in line, whatever the number of their tabs;
+and while the share is cut, a shopper whose last message was taken less than ``FAIR_GAP_S`` ago
+is refused before anybody else, so one shopper flooding cannot crowd out the others. While the
+loop lags, a shopper message also lets the frames ready before it (agents' replies) run first.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import Callable
 
 from chatserver.domain.clock import Clock
 from chatserver.domain.errors import Overloaded
@@ -32,6 +35,7 @@ SUSTAINED = 3  # samples over the bound in a row before the share is cut (one GC
 PER_SHOPPER = 2  # one shopper's messages being stored at once, at most
 FAIR_GAP_S = 1.0  # while the share is cut: one message per shopper in this time, at most
 CREDIT_CAP = 32.0  # messages the credit of earlier refusals lets through at once, at most
+MAX_WAIT_S = 0.5  # while the line's oldest has waited this long, a newcomer is refused
 
 
 _BUSY = "the chat is very busy right now: this message was not sent; sending it again shortly"
@@ -63,6 +67,8 @@ class Admission:
         self.agent_frames = 0  # agents' frames being handled now
         self.agent_frames_peak = 0  # the most handled at once (several per agent socket)
         self._waiting: list[asyncio.Future[None]] = []  # shopper messages waiting for agents
+        # Shopper messages waiting for a place among those being stored: since when, oldest first.
+        self._line: deque[tuple[float, asyncio.Future[None]]] = deque()
 
     def agent_started(self) -> None:
         """An agent's frame is being handled (always admitted)."""
@@ -114,30 +120,81 @@ class Admission:
         """When a refused client should try again: about when the share is back to full."""
         return max(200, round(1000 * (1.0 - self.share()) * self.recover_s))
 
-    @contextmanager
-    def shopper_message(self, client_id: str | None = None, shopper_id: str = "") -> Iterator[None]:
-        """Around storing one shopper message: raises Overloaded when it is not taken now."""
-        if self.max_in_flight and self.in_flight >= self.max_in_flight:
-            self.refused += 1
-            raise Overloaded(_BUSY, self.retry_after_ms(), client_id)
+    async def enter(
+        self,
+        client_id: str | None = None,
+        shopper_id: str = "",
+        may_wait: Callable[[], bool] | None = None,
+    ) -> None:
+        """Take a place among the shopper messages being stored, at once or after a wait in line;
+        :meth:`leave` gives it back once the message is stored (or failed).
+
+        ``may_wait``, asked only when there is no room now: whether the message may wait in line
+        (its sender has sent nothing more meanwhile: a sender ahead of the hub gets refusals, at
+        once, rather than a backlog behind a wait, unseen by the line).
+
+        Raises:
+            Overloaded: not taken now (the lag's share, the shopper's own count, a line that
+                no longer clears in time, a sender who may not wait); nothing holds a place.
+        """
         mine = self._by_shopper.get(shopper_id, 0)
         if shopper_id and mine >= PER_SHOPPER:
             self.refused += 1
             raise Overloaded(_BUSY, self.retry_after_ms(), client_id)
+        line = self._line
+        now = self.clock.now()
+        if line and now - line[0][0] >= MAX_WAIT_S:
+            self.refused += 1
+            raise Overloaded(_BUSY, max(self.retry_after_ms(), round(1000 * MAX_WAIT_S)), client_id)
+        full = self.max_in_flight and (self.in_flight >= self.max_in_flight or line)
+        if full and may_wait is not None and not may_wait():
+            self.refused += 1
+            raise Overloaded(_BUSY, self.retry_after_ms(), client_id)
         self.admit_shopper_message(client_id, shopper_id)
-        self.in_flight += 1
         if shopper_id:
             self._by_shopper[shopper_id] = mine + 1
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
-            if shopper_id:
-                left = self._by_shopper[shopper_id] - 1
-                if left:
-                    self._by_shopper[shopper_id] = left
-                else:
-                    del self._by_shopper[shopper_id]
+        if full:
+            place = asyncio.get_running_loop().create_future()
+            line.append((now, place))
+            try:
+                await place  # its place is handed over by the message leaving it
+            except BaseException:
+                if place.done() and not place.cancelled():
+                    self._hand_over()  # handed a place it will not use: the next one takes it
+                elif not place.done():
+                    place.cancel()  # stays in line, skipped when its turn comes
+                self._left_by(shopper_id)
+                raise
+            return
+        self.in_flight += 1
+
+    def leave(self, shopper_id: str = "") -> None:
+        """A shopper message that :meth:`enter` let in is stored (or failed): the next in line
+        takes its place."""
+        self._left_by(shopper_id)
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        line = self._line
+        while line:
+            _, place = line.popleft()
+            if not place.done():
+                place.set_result(None)
+                return
+        self.in_flight -= 1
+
+    def _left_by(self, shopper_id: str) -> None:
+        if shopper_id:
+            left = self._by_shopper[shopper_id] - 1
+            if left:
+                self._by_shopper[shopper_id] = left
+            else:
+                del self._by_shopper[shopper_id]
+
+    @property
+    def waiting(self) -> int:
+        """Shopper messages in line for a place (some may have left: their socket closed)."""
+        return len(self._line)
 
     def admit_shopper_message(self, client_id: str | None = None, shopper_id: str = "") -> None:
         """Raise Overloaded when the loop's lag says this shopper message is not taken now

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from chatserver.core import agent, resolutions, shopper
@@ -134,8 +135,11 @@ class Hub:
         await self.assigner.close()
         await self.fanout.close()
 
-    async def handle(self, session: Session, frame: Any) -> None:
-        """Apply one validated client frame from a connected session."""
+    async def handle(
+        self, session: Session, frame: Any, may_wait: Callable[[], bool] | None = None
+    ) -> None:
+        """Apply one validated client frame from a connected session. ``may_wait``: whether a
+        shopper's message may wait for a place among those being stored (``Admission.enter``)."""
         if isinstance(frame, p.Hello):
             raise NotAllowed("hello was already received on this connection")
         handler = _HANDLERS[session.role].get(type(frame))
@@ -150,8 +154,11 @@ class Hub:
                 admission.agent_done()
         elif type(frame) is p.SendMessage:
             await admission.agents_first()  # before it holds a place among those being stored
-            with admission.shopper_message(frame.client_id, session.user_id):
+            await admission.enter(frame.client_id, session.user_id, may_wait)
+            try:
                 await handler(self.chats, session, frame)
+            finally:
+                admission.leave(session.user_id)
         else:
             await handler(self.chats, session, frame)
 

@@ -72,10 +72,11 @@ class Settings(BaseSettings):
     send_queue_size: int = Field(256, ge=8, description="Outgoing frames buffered per socket.")
     rate_limit_per_s: float = Field(10.0, gt=0, description="Client frames per second per socket.")
     max_shopper_sends_in_flight: int = Field(
-        128,
+        256,
         ge=0,
-        description="Shopper messages being stored at once; more are refused (overloaded, "
-        "retry later) so the rest keeps moving; 0: no limit.",
+        description="Shopper messages being stored at once; more wait in line (first come, "
+        "first served) while it clears within half a second, and are refused (overloaded, "
+        "retry later) beyond, so the rest keeps moving; 0: no limit.",
     )
     max_loop_lag_ms: float = Field(
         200.0,

@@ -140,6 +140,8 @@ class Tone:
     def __init__(self, rules: Mapping[str, ToneRules]) -> None:
         self.rules = dict(sorted(rules.items()))
         self._compiled = {lang: _compile(r) for lang, r in self.rules.items()}
+        self._any = {lang: _union(r) for lang, r in self.rules.items()}
+        self._langs: dict[str, str] = {}
 
     @classmethod
     def from_documents(cls, documents: Mapping[str, str]) -> Tone:
@@ -179,7 +181,15 @@ class Tone:
 
     def flagged(self, text: str, locale: str) -> bool:
         """Whether any rule of the locale's language flags ``text`` (the server's count)."""
-        return any(p.search(text) for p, _ in self._compiled.get(self._lang(locale), []))
+        lang = self._langs.get(locale)
+        if lang is None:
+            lang = self._lang(locale)
+            if len(self._langs) < 1000:
+                self._langs[locale] = lang
+        union = self._any.get(lang)
+        if union is not None:
+            return union.search(text) is not None
+        return any(p.search(text) for p, _ in self._compiled.get(lang, []))
 
     def _lang(self, locale: str) -> str:
         base = locale.split("-")[0].lower()
@@ -191,6 +201,18 @@ class Tone:
             ),
             FALLBACK,
         )
+
+
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+
+
+def _union(rules: ToneRules) -> re.Pattern[str] | None:
+    """A language's rules as one pattern (one scan of a message, not one per rule); None when
+    a rule refers back to its own groups, which joining would renumber, or there are none."""
+    if not rules.rules or any(_BACKREFERENCE.search(r.pattern) for r in rules.rules):
+        return None
+    wrap = (r"(?<!\w)(?:{})(?!\w)" if rules.boundaries else "(?:{})").format
+    return re.compile(wrap("|".join(f"(?:{r.pattern})" for r in rules.rules)), re.IGNORECASE)
 
 
 def _compile(rules: ToneRules) -> list[tuple[re.Pattern[str], ToneRule]]:

@@ -571,7 +571,12 @@ class Connection:
         elif not self._connected:
             raise InvalidFrame("the first frame must be hello")
         else:
-            await self.hub.handle(self.session, frame)
+            await self.hub.handle(self.session, frame, self._caught_up)
+
+    def _caught_up(self) -> bool:
+        """Whether the client has sent nothing beyond the frame at hand (unknown: no)."""
+        protocol = self.outbox.protocol
+        return protocol is not None and not wire.unread(protocol)
 
     async def _watch_session(self, token: str) -> None:
         """From now on, an agent's socket ends when its session does (expiry, reset, removal)."""

@@ -4,12 +4,16 @@ ASGI hands a server one message per ``send``, and uvicorn writes each with its o
 ``transport.write`` (a system call). This module is the one place that reaches behind the
 ASGI ``send`` (a bound method of uvicorn's ``WebSocketsSansIOProtocol``): it frames a batch of
 texts with that protocol's websockets ``ServerProtocol`` and writes them at once, checking what
-``send`` checks first. It also drops what uvicorn keeps per connection but no longer needs once
+``send`` checks first. It tells whether the client has sent more than the app has received yet.
+It also drops what uvicorn keeps per connection but no longer needs once
 the socket is accepted. ``tests/test_wire.py`` fails if uvicorn's protocol changes underneath.
 """
 
 from __future__ import annotations
 
+import fcntl
+import sys
+import termios
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -55,6 +59,24 @@ def write(protocol: Any, texts: Sequence[str]) -> bool:
         raise Gone from exc
     protocol.transport.write(b"".join(conn.data_to_send()))
     return True
+
+
+_INT = bytes(4)
+
+
+def unread(protocol: Any) -> bool:
+    """Whether the client has sent more than the frames the app has received: frames uvicorn
+    has queued, or bytes it has not read (it stops reading while a frame waits for the app)."""
+    if not protocol.queue.empty():
+        return True
+    sock = protocol.transport.get_extra_info("socket")
+    if sock is None:
+        return True
+    try:
+        pending = fcntl.ioctl(sock.fileno(), termios.FIONREAD, _INT)
+    except OSError:
+        return True  # closing: nothing is worth waiting for
+    return int.from_bytes(pending, sys.byteorder) > 0
 
 
 def trim(protocol: Any) -> None:

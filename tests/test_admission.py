@@ -12,7 +12,7 @@ from chatserver.core.admission import FLOOR, MAX_WAIT_S, Admission
 from chatserver.core.hub import Hub
 from chatserver.domain import protocol as p
 from chatserver.domain.errors import Overloaded
-from tests.conftest import FakeClock, ServerFactory
+from tests.conftest import Client, FakeClock, Server, ServerFactory
 from tests.test_hub_unit import agent, hub, settle, shopper
 
 __all__ = ["hub"]  # the fixture, shared with the hub's unit tests
@@ -155,23 +155,38 @@ async def test_the_hub_refuses_shopper_messages_but_not_agent_replies_and_recove
     assert bob.frames("message_posted")[-1]["client_id"] == refused_id
 
 
+async def one_place_taken(start_server: ServerFactory) -> tuple[Server, Client, Admission]:
+    """A server with one place for a shopper message being stored, taken; and a shopper."""
+    server = await start_server(max_shopper_sends_in_flight=1)
+    shopper = await server.shopper()
+    await server.hub.admission.enter("someone-else")
+    return server, shopper, server.hub.admission
+
+
+async def in_line(admission: Admission) -> None:
+    """Wait (a second at most) until a message waits in line."""
+    for _ in range(100):
+        if admission.waiting:
+            return
+        await asyncio.sleep(0.01)
+
+
 async def test_an_overloaded_send_gets_an_error_frame_with_its_client_id_and_a_hint(
     start_server: ServerFactory,
 ) -> None:
-    server = await start_server(max_shopper_sends_in_flight=1)
-    shopper = await server.shopper()
-    admission = server.hub.admission
-    await admission.enter("someone-else")  # the one message being stored now
+    server, shopper, admission = await one_place_taken(start_server)
     waiting = asyncio.ensure_future(admission.enter("next-in-line"))
-    await asyncio.sleep(0)
-    await server.clock.advance(MAX_WAIT_S)  # the line has not moved for as long as it may
-    await shopper.send(p.SendMessage(client_id="m1", text="Hello?"))
-    error = await shopper.expect("error", code="overloaded")
-    assert error["client_id"] == "m1" and error["frame_type"] == "send_message"
-    assert error["retry_after_ms"] >= 200 and "not sent" in error["message"]
-    admission.leave()
-    await waiting
-    admission.leave()
+    try:
+        await asyncio.sleep(0)
+        await server.clock.advance(MAX_WAIT_S)  # the line has not moved for as long as it may
+        await shopper.send(p.SendMessage(client_id="m1", text="Hello?"))
+        error = await shopper.expect("error", code="overloaded")
+        assert error["client_id"] == "m1" and error["frame_type"] == "send_message"
+        assert error["retry_after_ms"] >= 200 and "not sent" in error["message"]
+    finally:
+        admission.leave()
+        await waiting
+        admission.leave()
     await shopper.send(p.SendMessage(client_id="m1", text="Hello?"))  # the same, after the hint
     ack = await shopper.expect("ack", client_id="m1")
     log = await server.hub.store.log.read(ack["conversation_id"])
@@ -181,16 +196,10 @@ async def test_an_overloaded_send_gets_an_error_frame_with_its_client_id_and_a_h
 async def test_a_shopper_message_over_the_limit_waits_for_a_place_and_is_stored(
     start_server: ServerFactory,
 ) -> None:
-    server = await start_server(max_shopper_sends_in_flight=1)
-    shopper = await server.shopper()
-    admission = server.hub.admission
-    await admission.enter("someone-else")
+    _, shopper, admission = await one_place_taken(start_server)
     try:
         await shopper.send(p.SendMessage(client_id="m1", text="Still there?"))
-        for _ in range(100):
-            if admission.waiting:
-                break
-            await asyncio.sleep(0.01)
+        await in_line(admission)
         assert admission.waiting == 1 and not shopper.all("ack")  # in line, not refused
     finally:
         admission.leave()
@@ -203,19 +212,13 @@ async def test_a_sender_ahead_of_the_hub_is_refused_at_once_rather_than_kept_wai
 ) -> None:
     """With no room, a message whose sender has already sent the next one does not wait in line
     (the next would wait unseen behind it): it is refused at once; the last one waits."""
-    server = await start_server(max_shopper_sends_in_flight=1)
-    shopper = await server.shopper()
-    admission = server.hub.admission
-    await admission.enter("someone-else")
+    _, shopper, admission = await one_place_taken(start_server)
     try:
         await shopper.send(p.SendMessage(client_id="m1", text="Hello?"))
         await shopper.send(p.SendMessage(client_id="m2", text="Anyone?"))
         error = await shopper.expect("error", code="overloaded")
         assert error["client_id"] == "m1"
-        for _ in range(100):
-            if admission.waiting:
-                break
-            await asyncio.sleep(0.01)
+        await in_line(admission)
         assert admission.waiting == 1  # m2: nothing sent after it
     finally:
         admission.leave()

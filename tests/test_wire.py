@@ -41,7 +41,7 @@ async def test_frames_sent_in_one_pass_leave_in_one_write_in_order(server: Serve
     await shopper.expect("availability")
     session, protocol = await _only_shopper(server)
     assert isinstance(protocol, WebSocketsSansIOProtocol)
-    for name in ("writable", "disconnected", "close_sent", "handshake_complete", "conn"):
+    for name in ("writable", "disconnected", "close_sent", "handshake_complete", "conn", "queue"):
         assert hasattr(protocol, name), f"uvicorn's protocol has no {name} any more"
     counted = _CountedWrites(protocol.transport)
     protocol.transport = counted

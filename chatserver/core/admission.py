@@ -2,8 +2,8 @@
 
 Two measures of the backlog. The shopper messages being stored now (admitted, not yet
 acknowledged): at most ``max_in_flight`` at a time, so the store's commit queue, and the wait in
-it, stay bounded whatever is offered. One more waits in line for a place (first come, first
-served) while the line moves: it is refused only when the line's oldest has waited ``MAX_WAIT_S``
+it, stay bounded whatever is offered. Beyond them, a message waits in line for a place (first
+come, first served) while the line moves: it is refused only when the line's oldest has waited ``MAX_WAIT_S``
 (a line that long no longer clears in time). Waiting costs a suspended frame; a refusal costs
 the client a resend, and the hub the frame read again. And the event loop's lag (how late a
 short timer fires): each sample over the bound, once ``SUSTAINED`` came in a row, cuts the share
@@ -142,11 +142,10 @@ class Admission:
             self.refused += 1
             raise Overloaded(_BUSY, self.retry_after_ms(), client_id)
         line = self._line
-        now = self.clock.now()
-        if line and now - line[0][0] >= MAX_WAIT_S:
+        if line and self.clock.now() - line[0][0] >= MAX_WAIT_S:
             self.refused += 1
             raise Overloaded(_BUSY, max(self.retry_after_ms(), round(1000 * MAX_WAIT_S)), client_id)
-        full = self.max_in_flight and (self.in_flight >= self.max_in_flight or line)
+        full = bool(line) or 0 < self.max_in_flight <= self.in_flight
         if full and may_wait is not None and not may_wait():
             self.refused += 1
             raise Overloaded(_BUSY, self.retry_after_ms(), client_id)
@@ -155,14 +154,13 @@ class Admission:
             self._by_shopper[shopper_id] = mine + 1
         if full:
             place = asyncio.get_running_loop().create_future()
-            line.append((now, place))
+            line.append((self.clock.now(), place))
             try:
                 await place  # its place is handed over by the message leaving it
             except BaseException:
+                # Cancelled in line, the place stays there, done, and is skipped in its turn.
                 if place.done() and not place.cancelled():
                     self._hand_over()  # handed a place it will not use: the next one takes it
-                elif not place.done():
-                    place.cancel()  # stays in line, skipped when its turn comes
                 self._left_by(shopper_id)
                 raise
             return

@@ -211,13 +211,17 @@ def _union(rules: ToneRules) -> re.Pattern[str] | None:
     a rule refers back to its own groups, which joining would renumber, or there are none."""
     if not rules.rules or any(_BACKREFERENCE.search(r.pattern) for r in rules.rules):
         return None
-    wrap = (r"(?<!\w)(?:{})(?!\w)" if rules.boundaries else "(?:{})").format
-    return re.compile(wrap("|".join(f"(?:{r.pattern})" for r in rules.rules)), re.IGNORECASE)
+    return _pattern(rules, "|".join(f"(?:{r.pattern})" for r in rules.rules))
 
 
 def _compile(rules: ToneRules) -> list[tuple[re.Pattern[str], ToneRule]]:
-    wrap = (r"(?<!\w)(?:{})(?!\w)" if rules.boundaries else "(?:{})").format
-    return [(re.compile(wrap(rule.pattern), re.IGNORECASE), rule) for rule in rules.rules]
+    return [(_pattern(rules, rule.pattern), rule) for rule in rules.rules]
+
+
+def _pattern(rules: ToneRules, pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled as the language's rules match: whole words unless it says not."""
+    wrap = r"(?<!\w)(?:{})(?!\w)" if rules.boundaries else "(?:{})"
+    return re.compile(wrap.format(pattern), re.IGNORECASE)
 
 
 @cache

@@ -4,9 +4,9 @@ ASGI hands a server one message per ``send``, and uvicorn writes each with its o
 ``transport.write`` (a system call). This module is the one place that reaches behind the
 ASGI ``send`` (a bound method of uvicorn's ``WebSocketsSansIOProtocol``): it frames a batch of
 texts with that protocol's websockets ``ServerProtocol`` and writes them at once, checking what
-``send`` checks first. It tells whether the client has sent more than the app has received yet.
-It also drops what uvicorn keeps per connection but no longer needs once
-the socket is accepted. ``tests/test_wire.py`` fails if uvicorn's protocol changes underneath.
+``send`` checks first. It tells whether the client has sent more than the app has received
+yet, and drops what uvicorn keeps per connection but no longer needs once the socket is
+accepted. ``tests/test_wire.py`` fails if uvicorn's protocol changes underneath.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from websockets.asyncio.client import connect
 
 from chatserver.cli import main
 from chatserver.domain import protocol as p
+from chatserver.store.sqlite import SQLiteStore
 from tests._processes import free_port, until_healthy
 from tests.conftest import Client
 
@@ -77,7 +79,9 @@ async def open_client(url: str, path: str, hello: p.Hello) -> Client:
     return client
 
 
-async def test_sigkill_loses_no_acknowledged_message_and_clients_resume(run_server) -> None:
+async def test_sigkill_loses_no_acknowledged_message_and_clients_resume(
+    run_server, tmp_path: Path
+) -> None:
     url = await run_server()
     async with httpx.AsyncClient(base_url=url) as http:
         token = (
@@ -123,6 +127,22 @@ async def test_sigkill_loses_no_acknowledged_message_and_clients_resume(run_serv
         p.SendMessage(conversation_id=conversation_id, client_id="back", text="I'm back")
     )
     await again.expect("message_posted", text="I'm back")
+
+    # Killed again before it wrote the record back: opened again, the record counts every
+    # message its log holds (the stored events carry their changes to it).
+    os.kill(_server_pid(url), signal.SIGKILL)
+    await again.ws.wait_closed()
+    store = SQLiteStore(tmp_path / "data" / "chat.sqlite3")
+    await store.start()
+    try:
+        record = await store.records.get(conversation_id)
+        events = [json.loads(text) for _, text in await store.log.read(conversation_id)]
+    finally:
+        await store.close()
+    assert record is not None and json.loads(record["messages"]) == len(
+        [e for e in events if e["type"] == "message_posted"]
+    )
+    assert json.loads(record["clock_started"]) is None  # the agent's reply stopped the clock
 
 
 def _server_pid(url: str) -> int:

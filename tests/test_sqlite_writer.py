@@ -72,6 +72,7 @@ async def test_appends_and_record_writes_in_one_batch_are_all_stored_last_write_
     seqs = await in_one_batch(store, *(message(f"c{n % 5}", n) for n in range(100)))
     nested = {"tags": '["late", "Größe \\"L\\""]', "tone_by_agent": '{"a": [1, 0]}'}
     await store.records.update("c0", {"status": '"closed"', **nested})
+    await store.write_back()  # as every second, before a report, and on close
 
     path = store.path
     for i in range(5):
@@ -323,3 +324,81 @@ async def test_a_retry_after_a_restart_finds_its_message_without_an_index_of_cli
         assert [seq for seq, _ in await again.log.read("c1")] == [1, 2]
     finally:
         await again.close()
+
+
+def snapshot(store: SQLiteStore, to: Path) -> Path:
+    """The file as a crash now would leave it: what is committed, nothing more."""
+    source, copy = sqlite3.connect(store.path), sqlite3.connect(to)
+    try:
+        source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
+    return to
+
+
+async def test_a_record_changed_by_messages_is_whole_after_a_stop_before_its_write_back(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "chat.sqlite3", write_back_s=3600)  # never, before the stop
+    await store.start()
+    try:
+        await store.records.create("c1", "s1", fields("c1", "s1"))
+
+        async def message(client_id: str, **changes: object) -> None:
+            record = {name: json.dumps(value) for name, value in changes.items()}
+            await store.log.append("c1", lambda seq: json.dumps({"seq": seq}), client_id, record)
+
+        await message("m1", messages=1, status="queued", clock_started=11.0, question="parcel?")
+        await message("m2", messages=2)
+        # A write of the record itself (an agent takes the chat) comes between messages.
+        await store.records.update("c1", {"status": '"assigned"', "agent_id": '"a1"'})
+        await message("m3", messages=3, clock_started=None, response_times=[4.5])
+        await store.log.append("c1", lambda seq: json.dumps({"seq": seq}), "note")  # no changes
+        crashed = snapshot(store, tmp_path / "crashed.sqlite3")
+        in_memory = await store.records.get("c1")
+    finally:
+        await store.close()
+    # The record on disk was last written by the update: the third message's changes are only
+    # in its event.
+    disk = json.loads(str(on_disk(crashed, "SELECT doc FROM conversations")[0][0]))
+    assert disk["messages"] == 2 and "response_times" not in disk
+
+    again = SQLiteStore(crashed)
+    await again.start()
+    try:
+        record = await again.records.get("c1")
+        assert record == in_memory
+        assert record is not None and json.loads(record["messages"]) == 3
+        assert json.loads(record["status"]) == "assigned"  # not undone by older messages
+        assert json.loads(record["clock_started"]) is None
+        assert json.loads(record["question"]) == "parcel?"
+        row = json.loads(await again.records.scan(0, 100))[0]
+        assert row[REPORT_FIELDS.index("response_times")] == [4.5]
+        assert row[REPORT_FIELDS.index("agent_id")] == "a1"
+    finally:
+        await again.close()
+
+
+async def test_a_report_sees_every_message_before_records_are_written_back(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "chat.sqlite3", write_back_s=3600)
+    await store.start()
+    try:
+        for i in range(3):
+            await store.records.create(f"c{i}", f"s{i}", fields(f"c{i}", f"s{i}"))
+            for n in range(1, i + 2):
+                await store.log.append(f"c{i}", lambda seq: "{}", f"m{n}", {"messages": str(n)})
+        rows = json.loads(await store.records.scan(0, 100))
+        messages = REPORT_FIELDS.index("messages")
+        assert sorted((row[0], row[messages]) for row in rows) == [("c0", 1), ("c1", 2), ("c2", 3)]
+        picked = json.loads(await store.records.scan_fields(0, 100, ["id", "messages"]))
+        assert sorted(map(tuple, picked)) == [("c0", 1), ("c1", 2), ("c2", 3)]
+        assert [json.loads(r["messages"]) for r in await store.records.created_between(0, 100)] == [
+            1,
+            2,
+            3,
+        ]
+    finally:
+        await store.close()

@@ -6,6 +6,7 @@ import asyncio
 import bisect
 import contextlib
 import json
+import logging
 import sqlite3
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS events (
     seq INTEGER NOT NULL,
     client_id TEXT,
     body TEXT NOT NULL,
+    fields TEXT,
     PRIMARY KEY (conversation_id, seq)
 ) WITHOUT ROWID;
 -- One process owns the file, and its memory knows every client id of a log it appends to (read
@@ -61,7 +63,8 @@ CREATE TABLE IF NOT EXISTS {name} (
     shopper_id TEXT NOT NULL,
     created_at REAL NOT NULL,
     doc TEXT NOT NULL,
-    report_row TEXT NOT NULL DEFAULT '[]'
+    report_row TEXT NOT NULL DEFAULT '[]',
+    seq INTEGER NOT NULL DEFAULT 0
 );
 """
 _SCHEMA = (
@@ -81,8 +84,16 @@ CREATE INDEX IF NOT EXISTS conversations_report ON conversations (created_at, re
 # PRAGMA user_version: which REPORT_FIELDS the report_row column holds (0: a file made before).
 _REPORT_LAYOUT = zlib.crc32(" ".join(("report_row", *REPORT_FIELDS)).encode()) & 0x7FFFFFFF
 
+log = logging.getLogger("chatserver.store.sqlite")
+
 _LOGS_IN_MEMORY = 20_000
 _RECORDS_IN_MEMORY = 20_000
+WRITE_BACK_S = 1.0
+"""How long a record changed by events (a message) waits before it is written back: the events
+carry its changes, so nothing waits on the write (``SQLiteRecords.changed``)."""
+WRITE_BACK_PASSES = 10
+"""Write-back passes in ``WRITE_BACK_S``, each writing the records first changed that long ago:
+many small batches rather than one large one that messages committed with it would wait for."""
 
 
 @dataclass
@@ -95,15 +106,26 @@ class _Tail:
 
 
 class SQLiteRecords(Records):
-    """Records as JSON documents; the ones in use are kept in memory, so no read per message."""
+    """Records as JSON documents; the ones in use are kept in memory, so no read per message.
+
+    A record changed by an event is written back later (``write_back``: each ``WRITE_BACK_S``,
+    before a report reads records, on close), however many events changed it meanwhile: the
+    event's row holds the changes it made, so the file always has them. A row's ``seq`` is the
+    last event of its log the document includes; opening the file applies the changes of later
+    events (``_replay``: a process that stopped before writing a record back).
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
         # What memory keeps is bounded (least recently used first), but never a record or a
-        # shopper's list with a write in flight: a read from disk would miss that write.
+        # shopper's list with a write in flight, nor a record not written back: a read from disk
+        # would miss that write.
         self._writing: dict[str, int] = {}
+        # Records changed by events, not written back yet: the write-back pass of the first change.
+        self._changed: dict[str, int] = {}
+        self._pass = 0
         self.docs: LRU[str, dict[str, str]] = LRU(
-            _RECORDS_IN_MEMORY, keep=lambda key, _: key in self._writing
+            _RECORDS_IN_MEMORY, keep=lambda key, _: key in self._writing or key in self._changed
         )
         # Each shopper's conversations as (created_at, id), sorted like the table's index; loaded
         # once, then kept in step by create: no read per shopper message.
@@ -154,7 +176,45 @@ class SQLiteRecords(Records):
     async def update(self, conversation_id: str, fields: Mapping[str, str]) -> None:
         doc = await self.loaded(conversation_id)
         with self.writing(conversation_id):
-            await self._db.write([self.patch(conversation_id, doc, fields)])
+            await self._write([self.patch(conversation_id, doc, fields)], [conversation_id])
+
+    async def _write(self, statements: list[Statement], records: Sequence[str]) -> None:
+        """Write statements that store these records whole; if that fails, they are written
+        back later (memory has changes of events that the file may not)."""
+        try:
+            await self._db.write(statements)
+        except BaseException:
+            for conversation_id in records:
+                self._changed.setdefault(conversation_id, self._pass)
+            raise
+
+    def changed(self, conversation_id: str, doc: dict[str, str], fields: Mapping[str, str]) -> None:
+        """An event about to be stored (with ``fields``) sets fields of a loaded record: in
+        memory now, in the file by the next write-back."""
+        doc.update(fields)
+        self._changed.setdefault(conversation_id, self._pass)
+
+    def next_pass(self) -> None:
+        """Start the next write-back pass."""
+        self._pass += 1
+
+    async def write_back(self, passes: int = 0) -> None:
+        """Write, in one batch, the records changed by events at least ``passes`` write-back
+        passes ago (0: all of them)."""
+        changed, last = self._changed, self._pass - passes
+        ids = []
+        for conversation_id, first in changed.items():  # in the order of their first change
+            if first > last:
+                break
+            ids.append(conversation_id)
+        if not ids:
+            return
+        for conversation_id in ids:
+            del changed[conversation_id]
+        docs = self.docs
+        statements = [_stored_whole(cid, doc) for cid in ids if (doc := docs.get(cid)) is not None]
+        with self.writing(*ids):
+            await self._write(statements, ids)
 
     @contextlib.contextmanager
     def writing(self, *keys: str) -> Iterator[None]:
@@ -185,16 +245,18 @@ class SQLiteRecords(Records):
             raise KeyError(conversation_id)
         return doc
 
-    @staticmethod
-    def patch(conversation_id: str, doc: dict[str, str], fields: Mapping[str, str]) -> Statement:
+    def patch(
+        self, conversation_id: str, doc: dict[str, str], fields: Mapping[str, str]
+    ) -> Statement:
         """Set fields of a loaded record in memory now; returns the statement that stores it.
 
-        The statement writes the whole document as memory holds it now (and its report row): the
-        last one committed is the record, however many of its writes share a batch.
+        The statement writes the whole document as memory holds it now (and its report row), with
+        every change of the events before it: the last one committed is the record, however many
+        of its writes share a batch.
         """
         doc.update(fields)
-        # A copy as it is now, from which SQLite makes the document's text.
-        return (_UPDATE, (_report_row(doc), dict(doc), conversation_id))
+        self._changed.pop(conversation_id, None)
+        return _stored_whole(conversation_id, doc)
 
     async def get(self, conversation_id: str) -> dict[str, str] | None:
         doc = await self._fields(conversation_id)
@@ -229,7 +291,7 @@ class SQLiteRecords(Records):
             if entry in old:
                 old.remove(entry)
             bisect.insort(new, entry)
-            await self._db.write([patch, column])
+            await self._write([patch, column], [conversation_id])
 
     async def _shopper_index(
         self, shopper_id: str, adding: bool = False
@@ -252,6 +314,7 @@ class SQLiteRecords(Records):
         return known
 
     async def created_between(self, since: float, until: float) -> list[dict[str, str]]:
+        await self.write_back()
         rows = await self._db.read(
             "SELECT doc FROM conversations WHERE created_at >= ? AND created_at < ?"
             " ORDER BY created_at",
@@ -261,6 +324,7 @@ class SQLiteRecords(Records):
 
     async def scan(self, since: float, until: float) -> str:
         # One string built by SQLite from the covering index: no Python object per record.
+        await self.write_back()
         rows = await self._db.read(
             "SELECT group_concat(report_row) FROM conversations INDEXED BY conversations_report"
             " WHERE created_at >= ? AND created_at < ?",
@@ -274,6 +338,7 @@ class SQLiteRecords(Records):
         # With two or more paths json_extract gives one JSON array: SQLite builds the whole
         # answer, no document is parsed in Python.
         paths = ", ".join(f"'$.{name}'" for name in names)
+        await self.write_back()
         rows = await self._db.read(
             f"SELECT group_concat(json_extract(doc, {paths})) FROM conversations"
             " WHERE created_at >= ? AND created_at < ?",
@@ -329,9 +394,13 @@ class SQLiteLog(Log):
         tail.last_seq += 1
         seq = tail.last_seq
         text = render(seq)
-        statements: list[Statement] = [(_INSERT_EVENT, (conversation_id, seq, client_id, text))]
+        changes = None
         if fields and doc is not None:
-            statements.append(records.patch(conversation_id, doc, fields))
+            records.changed(conversation_id, doc, fields)
+            changes = _doc(fields)
+        statements: list[Statement] = [
+            (_INSERT_EVENT, (conversation_id, seq, client_id, text, changes))
+        ]
         records.hold(conversation_id)
         try:
             await self._db.write(statements)
@@ -414,8 +483,12 @@ class SQLiteAccounts(AgentAccounts):
 class SQLiteStore(Store):
     """One process: routing and the bus in memory, durable state in one SQLite file (WAL)."""
 
-    def __init__(self, path: Path, files: Files | None = None) -> None:
+    def __init__(
+        self, path: Path, files: Files | None = None, write_back_s: float = WRITE_BACK_S
+    ) -> None:
+        """``write_back_s``: how long a record changed by events waits to be written back."""
         self.path = path
+        self.write_back_s = write_back_s
         self.db = Database(path, _SCHEMA, _migrate, bulk=(_INSERT_EVENT, _UPDATE))
         records = SQLiteRecords(self.db)
         self.memory_router = SQLiteRouter(self.db)
@@ -434,6 +507,7 @@ class SQLiteStore(Store):
             ledger=SQLiteLedger(self.db),
         )
         self._records = records
+        self._writing_back: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the file; rebuild the queue and who holds which chat from the records."""
@@ -455,13 +529,96 @@ class SQLiteStore(Store):
             elif agent_id:
                 self.memory_router.hold(agent_id, conversation_id)
         await super().start()
+        self._writing_back = asyncio.create_task(
+            self._write_back_every(self.write_back_s / WRITE_BACK_PASSES)
+        )
+
+    async def _write_back_every(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            records = self._records
+            records.next_pass()
+            try:
+                await records.write_back(WRITE_BACK_PASSES)
+            except StoreUnavailable as exc:  # the records wait in memory for the next one
+                log.warning("writing records back failed: %s", exc)
+
+    async def write_back(self) -> None:
+        """Write every record that events changed since it was last written."""
+        await self._records.write_back()
 
     async def close(self) -> None:
+        if self._writing_back is not None:
+            self._writing_back.cancel()
+            await asyncio.gather(self._writing_back, return_exceptions=True)
+            self._writing_back = None
+            await self.write_back()
         await super().close()
         await self.db.close()
 
 
 def _migrate(db: sqlite3.Connection) -> None:
+    """Bring an older file up to date, then give records the changes of events they miss."""
+    _add_columns(db)
+    _migrate_reports(db)
+    _replay(db)
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Files made before events held their record changes: the columns are added, and each
+    record includes every event of its log so far (it was written with each)."""
+    events = {row[1] for row in db.execute("PRAGMA table_info(events)")}
+    records = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
+    if "fields" in events and "seq" in records:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if "fields" not in events:
+            db.execute("ALTER TABLE events ADD COLUMN fields TEXT")
+        if "seq" not in records:
+            db.execute("ALTER TABLE conversations ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
+            db.execute(
+                "UPDATE conversations SET seq = (SELECT coalesce(max(seq), 0) FROM events"
+                " WHERE conversation_id = conversations.id)"
+            )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+_BEHIND = (
+    "SELECT id, doc, seq FROM conversations c WHERE EXISTS (SELECT 1 FROM events"
+    " WHERE conversation_id = c.id AND seq > c.seq AND fields IS NOT NULL)"
+)
+
+
+def _replay(db: sqlite3.Connection) -> None:
+    """Apply to each record, in order, the changes of its log's events after the record's
+    ``seq`` (stored, but not written back to it before the process stopped)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for conversation_id, doc, seq in db.execute(_BEHIND).fetchall():
+            fields = _fields_of(doc)
+            changes = db.execute(
+                "SELECT seq, fields FROM events WHERE conversation_id = ? AND seq > ?"
+                " AND fields IS NOT NULL ORDER BY seq",
+                (conversation_id, seq),
+            )
+            last = seq
+            for last, changed in changes.fetchall():  # noqa: B007 (the last one's seq is kept)
+                fields.update(_fields_of(changed))
+            db.execute(
+                "UPDATE conversations SET doc = ?, report_row = ?, seq = ? WHERE id = ?",
+                (_doc(fields), _report_row(fields), last, conversation_id),
+            )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _migrate_reports(db: sqlite3.Connection) -> None:
     """Bring the conversations table of an older file up to date, in one transaction.
 
     Files made before report_row was written by the store have no such column or a generated one
@@ -479,8 +636,9 @@ def _migrate(db: sqlite3.Connection) -> None:
             db.execute("DROP TABLE IF EXISTS conversations_migrated")
             db.execute(_CONVERSATIONS.format(name="conversations_migrated"))
             db.execute(
-                "INSERT INTO conversations_migrated (id, shopper_id, created_at, doc, report_row)"
-                f" SELECT id, shopper_id, created_at, doc, {_REPORT_ROW} FROM conversations"
+                "INSERT INTO conversations_migrated"
+                " (id, shopper_id, created_at, doc, report_row, seq)"
+                f" SELECT id, shopper_id, created_at, doc, {_REPORT_ROW}, seq FROM conversations"
             )
             db.execute("DROP TABLE conversations")
             db.execute("ALTER TABLE conversations_migrated RENAME TO conversations")
@@ -515,9 +673,15 @@ _CREATE = (
     "INSERT INTO conversations (id, shopper_id, created_at, doc, report_row)"
     " VALUES (?, ?, ?, json(?), ?)"
 )
-# Its parameters: the report row, the record's fields (each JSON text) as one object, its id.
+# A record stored whole, as memory has it: with every change of the events stored before it.
 _UPDATE = (
-    "UPDATE conversations SET (doc, report_row) = (SELECT json_group_object(key, json(value)), ?"
-    " FROM json_each(?)) WHERE id = ?"
+    "UPDATE conversations SET doc = ?, report_row = ?,"
+    " seq = (SELECT coalesce(max(seq), 0) FROM events WHERE conversation_id = ?) WHERE id = ?"
 )
-_INSERT_EVENT = "INSERT INTO events (conversation_id, seq, client_id, body) VALUES (?, ?, ?, ?)"
+_INSERT_EVENT = (
+    "INSERT INTO events (conversation_id, seq, client_id, body, fields) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def _stored_whole(conversation_id: str, doc: Mapping[str, str]) -> Statement:
+    return (_UPDATE, (_doc(doc), _report_row(doc), conversation_id, conversation_id))

@@ -601,17 +601,13 @@ def _replay(db: sqlite3.Connection) -> None:
         for conversation_id, doc, seq in db.execute(_BEHIND).fetchall():
             fields = _fields_of(doc)
             changes = db.execute(
-                "SELECT seq, fields FROM events WHERE conversation_id = ? AND seq > ?"
+                "SELECT fields FROM events WHERE conversation_id = ? AND seq > ?"
                 " AND fields IS NOT NULL ORDER BY seq",
                 (conversation_id, seq),
             )
-            last = seq
-            for last, changed in changes.fetchall():  # noqa: B007 (the last one's seq is kept)
+            for (changed,) in changes.fetchall():
                 fields.update(_fields_of(changed))
-            db.execute(
-                "UPDATE conversations SET doc = ?, report_row = ?, seq = ? WHERE id = ?",
-                (_doc(fields), _report_row(fields), last, conversation_id),
-            )
+            db.execute(*_stored_whole(conversation_id, fields))
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")

@@ -9,6 +9,7 @@ Every wait is bounded, and the process gives up by itself at ``deadline_s``.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 import time
@@ -246,6 +247,13 @@ class LoadGen:
         await asyncio.sleep(0.2)
 
 
+def quiet_collector() -> None:
+    """Before a measured phase: collect now and freeze what lives on (the sockets, the shoppers),
+    so no full collection of them pauses this process, and its timings, inside the phase."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve_commands(gen: LoadGen, deadline: float) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -259,6 +267,7 @@ async def serve_commands(gen: LoadGen, deadline: float) -> None:
             await gen.prime(command.get("timeout", 120.0))
             emit("primed", chatting=len(gen.chatters), totals=gen.totals())
         elif command["cmd"] == "phase":
+            quiet_collector()
             result = await gen.run_phase(
                 command["name"],
                 command["rate"],
@@ -268,6 +277,7 @@ async def serve_commands(gen: LoadGen, deadline: float) -> None:
             )
             emit("phase_done", **result, totals=gen.totals())
         elif command["cmd"] == "churn":
+            quiet_collector()
             result = await gen.churn(
                 command["warmup"], command["duration"], command.get("concurrency", 32)
             )

@@ -107,6 +107,8 @@ class Admission:
 
     def share(self) -> float:
         """The share of shopper messages admitted now (1.0: all)."""
+        if self._share >= 1.0:
+            return 1.0
         return min(1.0, self._share + (self.clock.now() - self._at) / self.recover_s)
 
     def observe(self, lag_s: float) -> None:
@@ -145,26 +147,32 @@ class Admission:
         if line and self.clock.now() - line[0][0] >= MAX_WAIT_S:
             self.refused += 1
             raise Overloaded(_BUSY, max(self.retry_after_ms(), round(1000 * MAX_WAIT_S)), client_id)
-        full = bool(line) or 0 < self.max_in_flight <= self.in_flight
-        if full and may_wait is not None and not may_wait():
+        if self._full() and may_wait is not None and not may_wait():
             self.refused += 1
             raise Overloaded(_BUSY, self.retry_after_ms(), client_id)
         self.admit_shopper_message(client_id, shopper_id)
         if shopper_id:
             self._by_shopper[shopper_id] = mine + 1
-        if full:
+        place = None
+        try:
+            # Taken: only now, and only while the loop lags, do agents' ready frames go first.
+            await self.agents_first()
+            if not self._full():
+                self.in_flight += 1
+                return
             place = asyncio.get_running_loop().create_future()
             line.append((self.clock.now(), place))
-            try:
-                await place  # its place is handed over by the message leaving it
-            except BaseException:
-                # Cancelled in line, the place stays there, done, and is skipped in its turn.
-                if place.done() and not place.cancelled():
-                    self._hand_over()  # handed a place it will not use: the next one takes it
-                self._left_by(shopper_id)
-                raise
-            return
-        self.in_flight += 1
+            await place  # its place is handed over by the message leaving it
+        except BaseException:
+            # Cancelled in line, the place stays there, done, and is skipped in its turn.
+            if place is not None and place.done() and not place.cancelled():
+                self._hand_over()  # handed a place it will not use: the next one takes it
+            self._left_by(shopper_id)
+            raise
+
+    def _full(self) -> bool:
+        """No place free now: a message would wait in line."""
+        return bool(self._line) or 0 < self.max_in_flight <= self.in_flight
 
     def leave(self, shopper_id: str = "") -> None:
         """A shopper message that :meth:`enter` let in is stored (or failed): the next in line

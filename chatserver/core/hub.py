@@ -153,7 +153,6 @@ class Hub:
             finally:
                 admission.agent_done()
         elif type(frame) is p.SendMessage:
-            await admission.agents_first()  # before it holds a place among those being stored
             await admission.enter(frame.client_id, session.user_id, may_wait)
             try:
                 await handler(self.chats, session, frame)

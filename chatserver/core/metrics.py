@@ -86,12 +86,21 @@ class Metrics:
             registry=own,
         )
         self.errors = Counter("chat_errors", "Error frames sent, by code.", ["code"], registry=own)
+        # Each label's child, looked up once: overload refusals count one per frame.
+        self._errors_by_code: dict[str, Counter] = {}
+        self._connections_by_role: dict[str, Gauge] = {}
 
     def connected(self, role: str) -> None:
-        self.connections.labels(role).inc()
+        self._connections(role).inc()
 
     def disconnected(self, role: str) -> None:
-        self.connections.labels(role).dec()
+        self._connections(role).dec()
+
+    def _connections(self, role: str) -> Gauge:
+        child = self._connections_by_role.get(role)
+        if child is None:
+            child = self._connections_by_role[role] = self.connections.labels(role)
+        return child
 
     def answered(self, seconds: float, first: bool) -> None:
         """An agent reply stopped a response clock that ran ``seconds``."""
@@ -103,7 +112,10 @@ class Metrics:
         self.bot_outcomes.labels("handoff" if handoff else "answer").inc()
 
     def error(self, code: str) -> None:
-        self.errors.labels(code).inc()
+        child = self._errors_by_code.get(code)
+        if child is None:
+            child = self._errors_by_code[code] = self.errors.labels(code)
+        child.inc()
 
     def render(self, live: LiveState) -> bytes:
         """The Prometheus text of every worker's counts plus the live state."""

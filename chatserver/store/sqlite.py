@@ -88,12 +88,14 @@ log = logging.getLogger("chatserver.store.sqlite")
 
 _LOGS_IN_MEMORY = 20_000
 _RECORDS_IN_MEMORY = 20_000
-WRITE_BACK_S = 1.0
+WRITE_BACK_S = 5.0
 """How long a record changed by events (a message) waits before it is written back: the events
-carry its changes, so nothing waits on the write (``SQLiteRecords.changed``)."""
-WRITE_BACK_PASSES = 10
+carry its changes, so nothing waits on the write (``SQLiteRecords.changed``). A busy chat's
+record is written once in this time, however many messages change it."""
+WRITE_BACK_PASSES = 50
 """Write-back passes in ``WRITE_BACK_S``, each writing the records first changed that long ago:
-many small batches rather than one large one that messages committed with it would wait for."""
+many small batches rather than one large one that messages committed with it would wait for
+(at 2,000 messages a second over 1,000 chats, 20 records a pass)."""
 
 
 @dataclass

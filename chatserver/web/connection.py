@@ -601,9 +601,12 @@ class Connection:
             if isinstance(exc, Overloaded)
             else {}
         )
-        error = p.Error(code=exc.code, message=exc.message, frame_type=frame_type, **hint)
         self.hub.metrics.error(exc.code)
-        self.session.send(p.encode(error))
+        self.session.send(
+            p.encode_frame(
+                p.Error, code=exc.code, message=exc.message, frame_type=frame_type, **hint
+            )
+        )
 
 
 class Sockets:

@@ -148,3 +148,28 @@ async def test_a_shopper_message_waits_for_busy_agents_no_longer_than_a_probe() 
     for _ in range(3):
         await asyncio.sleep(0)
     assert waiting.done() and not rule._waiting
+
+
+async def test_while_agents_go_first_a_refused_message_is_answered_without_waiting(
+    hub: Hub,
+) -> None:
+    assert hub._lag_probe is not None
+    hub._lag_probe.cancel()
+    bob = await shopper(hub)
+    hub.admission.observe(1.0)  # the loop lags: a message taken lets agents' frames go first
+    hub.admission.agent_started()  # an agent's frame being handled, for long
+    taken = [
+        asyncio.create_task(hub.handle(bob.session, p.SendMessage(client_id=f"m{k}", text="Hi?")))
+        for k in range(PER_SHOPPER)
+    ]
+    await asyncio.sleep(0)
+    assert not any(task.done() for task in taken)  # taken, waiting for the agent's frame
+
+    over = hub.handle(bob.session, p.SendMessage(client_id="over", text="Hello??"))
+    with pytest.raises(Overloaded) as refused:
+        over.send(None)  # its first step: refused before any wait
+    assert refused.value.client_id == "over"
+
+    hub.admission.agent_done()
+    await asyncio.gather(*taken)
+    assert [a["client_id"] for a in bob.frames("ack")] == ["m0", "m1"]

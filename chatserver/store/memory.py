@@ -215,6 +215,7 @@ class MemoryLog(Log):
         render: Render,
         client_id: str | None = None,
         fields: Mapping[str, str] | None = None,
+        expected_rev: int | None = None,
     ) -> Appended:
         events = self._events.setdefault(conversation_id, [])
         known = self._seq_of.setdefault(conversation_id, {})

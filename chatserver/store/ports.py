@@ -96,10 +96,13 @@ class Log(ABC):
         render: Render,
         client_id: str | None = None,
         fields: Mapping[str, str] | None = None,
+        expected_rev: int | None = None,
     ) -> Appended:
         """Store the next event durably and return it; a known ``client_id`` returns the original.
 
         ``fields`` (record fields, each JSON text) are set in the same write, when the event is new.
+        ``expected_rev``: as in :meth:`append_published` (an adapter that keeps no revisions is
+        never given one).
         """
 
     @abstractmethod
@@ -130,7 +133,7 @@ class Log(ABC):
         ``expected_rev`` (only ever one an adapter returned in ``Appended.rev``): store the event
         only if the record is still at that revision, else raise :class:`RecordChanged`. A
         retried ``client_id`` returns its original whatever the revision."""
-        appended = await self.append(conversation_id, render, client_id, fields)
+        appended = await self.append(conversation_id, render, client_id, fields, expected_rev)
         if not appended.duplicate:
             await bus.publish(channel, appended.text, appended.seq)
         return appended

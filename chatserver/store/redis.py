@@ -66,10 +66,11 @@ class RedisLog(Log):
         render: Render,
         client_id: str | None = None,
         fields: Mapping[str, str] | None = None,
+        expected_rev: int | None = None,
     ) -> Appended:
         unpublished = ("", "", "", "")
         return await self._append_queued(
-            conversation_id, render, client_id, fields, unpublished, None
+            conversation_id, render, client_id, fields, unpublished, expected_rev
         )
 
     async def append_published(

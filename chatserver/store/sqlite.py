@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import itertools
 import json
 import logging
 import sqlite3
@@ -27,6 +28,7 @@ from chatserver.store.ports import (
     Appended,
     Files,
     Log,
+    RecordChanged,
     Records,
     Render,
     StoreUnavailable,
@@ -98,6 +100,21 @@ many small batches rather than one large one that messages committed with it wou
 (at 2,000 messages a second over 1,000 chats, 20 records a pass)."""
 
 
+_FIRST_REVS = itertools.count(1 << 32, 1 << 32)
+
+
+class _Doc(dict[str, str]):
+    """A record's fields as memory keeps them, and its revision: every write of fields raises
+    it by one. A record loaded again, once memory forgot it, starts from a revision no earlier
+    load used, so a revision handed out before never names another state."""
+
+    __slots__ = ("rev",)
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        super().__init__(fields)
+        self.rev = next(_FIRST_REVS)
+
+
 @dataclass
 class _Tail:
     """What memory knows of one conversation's log: its last seq and the client ids in it."""
@@ -109,6 +126,9 @@ class _Tail:
 
 class SQLiteRecords(Records):
     """Records as JSON documents; the ones in use are kept in memory, so no read per message.
+
+    One process owns the file, so memory's copy is the record: it keeps a revision per record
+    (``_Doc``), and a caller who knows it uses the record it has without reading it again.
 
     A record changed by an event is written back later (``write_back``: each ``WRITE_BACK_S``,
     before a report reads records, on close), however many events changed it meanwhile: the
@@ -126,7 +146,7 @@ class SQLiteRecords(Records):
         # Records changed by events, not written back yet: the write-back pass of the first change.
         self._changed: dict[str, int] = {}
         self._pass = 0
-        self.docs: LRU[str, dict[str, str]] = LRU(
+        self.docs: LRU[str, _Doc] = LRU(
             _RECORDS_IN_MEMORY, keep=lambda key, _: key in self._writing or key in self._changed
         )
         # Each shopper's conversations as (created_at, id), sorted like the table's index; loaded
@@ -144,7 +164,7 @@ class SQLiteRecords(Records):
     ) -> None:
         created_at = json.loads(fields.get("created_at", "0"))
         index = await self._shopper_index(shopper_id, adding=True)
-        doc = dict(fields)
+        doc = _Doc(fields)
         statement = (
             _CREATE,
             (conversation_id, shopper_id, created_at, _doc(doc), _report_row(doc)),
@@ -190,10 +210,11 @@ class SQLiteRecords(Records):
                 self._changed.setdefault(conversation_id, self._pass)
             raise
 
-    def changed(self, conversation_id: str, doc: dict[str, str], fields: Mapping[str, str]) -> None:
+    def changed(self, conversation_id: str, doc: _Doc, fields: Mapping[str, str]) -> None:
         """An event about to be stored (with ``fields``) sets fields of a loaded record: in
         memory now, in the file by the next write-back."""
         doc.update(fields)
+        doc.rev += 1
         self._changed.setdefault(conversation_id, self._pass)
 
     def next_pass(self) -> None:
@@ -240,16 +261,14 @@ class SQLiteRecords(Records):
         else:
             del self._writing[key]
 
-    async def loaded(self, conversation_id: str) -> dict[str, str]:
+    async def loaded(self, conversation_id: str) -> _Doc:
         """A record's fields as memory keeps them. Raises KeyError."""
         doc = await self._fields(conversation_id)
         if doc is None:
             raise KeyError(conversation_id)
         return doc
 
-    def patch(
-        self, conversation_id: str, doc: dict[str, str], fields: Mapping[str, str]
-    ) -> Statement:
+    def patch(self, conversation_id: str, doc: _Doc, fields: Mapping[str, str]) -> Statement:
         """Set fields of a loaded record in memory now; returns the statement that stores it.
 
         The statement writes the whole document as memory holds it now (and its report row), with
@@ -257,6 +276,8 @@ class SQLiteRecords(Records):
         of its writes share a batch.
         """
         doc.update(fields)
+        if fields:
+            doc.rev += 1
         self._changed.pop(conversation_id, None)
         return _stored_whole(conversation_id, doc)
 
@@ -264,7 +285,23 @@ class SQLiteRecords(Records):
         doc = await self._fields(conversation_id)
         return None if doc is None else dict(doc)
 
-    async def _fields(self, conversation_id: str) -> dict[str, str] | None:
+    async def get_revised(self, conversation_id: str) -> tuple[dict[str, str] | None, int | None]:
+        doc = await self._fields(conversation_id)
+        return (None, None) if doc is None else (dict(doc), doc.rev)
+
+    async def latest_revised(
+        self, shopper_id: str
+    ) -> tuple[str, dict[str, str] | None, int | None] | None:
+        index = await self._shopper_index(shopper_id)
+        if not index:
+            return None
+        conversation_id = index[-1][1]
+        doc = await self._fields(conversation_id)
+        return (
+            (conversation_id, None, None) if doc is None else (conversation_id, dict(doc), doc.rev)
+        )
+
+    async def _fields(self, conversation_id: str) -> _Doc | None:
         doc = self.docs.get(conversation_id)
         if doc is None:
             rows = await self._db.read(
@@ -272,7 +309,7 @@ class SQLiteRecords(Records):
             )
             if not rows:
                 return None
-            doc = self.docs.setdefault(conversation_id, _fields_of(rows[0][0]))
+            doc = self.docs.setdefault(conversation_id, _Doc(_fields_of(rows[0][0])))
         return doc
 
     async def of_shopper(self, shopper_id: str) -> list[str]:
@@ -377,12 +414,13 @@ class SQLiteLog(Log):
         render: Render,
         client_id: str | None = None,
         fields: Mapping[str, str] | None = None,
+        expected_rev: int | None = None,
     ) -> Appended:
         records = self._records
         # Memory answers almost every call: no coroutine to resume for what it holds.
         tail = self._tails.get(conversation_id) or await self._tail(conversation_id)
         doc = None
-        if fields:
+        if fields or expected_rev is not None:
             doc = records.docs.get(conversation_id) or await records.loaded(conversation_id)
         # Nothing below awaits until the client id is pending: a retry racing this one waits.
         stored: asyncio.Future[int] | None = None
@@ -392,14 +430,20 @@ class SQLiteLog(Log):
                 return await self._stored(conversation_id, seq)
             if client_id in tail.seq_of:
                 return await self._stored(conversation_id, tail.seq_of[client_id])
+        if doc is not None and expected_rev is not None and doc.rev != expected_rev:
+            raise RecordChanged(dict(doc), doc.rev)
+        if client_id is not None:
             stored = tail.pending[client_id] = asyncio.get_running_loop().create_future()
         tail.last_seq += 1
         seq = tail.last_seq
         text = render(seq)
         changes = None
-        if fields and doc is not None:
-            records.changed(conversation_id, doc, fields)
-            changes = _doc(fields)
+        rev = None
+        if doc is not None:
+            if fields:
+                records.changed(conversation_id, doc, fields)
+                changes = _doc(fields)
+            rev = doc.rev  # this event's, whatever another append does while this one commits
         statements: list[Statement] = [
             (_INSERT_EVENT, (conversation_id, seq, client_id, text, changes))
         ]
@@ -420,7 +464,7 @@ class SQLiteLog(Log):
         if stored is not None and client_id is not None:
             tail.seq_of[client_id] = seq
             stored.set_result(seq)
-        return Appended(seq, text)
+        return Appended(seq, text, rev=rev)
 
     async def _stored(self, conversation_id: str, seq: int) -> Appended:
         """The stored event at ``seq``, answering a retried client id."""
@@ -523,7 +567,7 @@ class SQLiteStore(Store):
             " ORDER BY json_extract(doc, '$.queued_at'), created_at"
         )
         for conversation_id, doc in rows:
-            fields = _fields_of(doc)
+            fields = _Doc(_fields_of(doc))
             self._records.docs.put(conversation_id, fields)
             agent_id = json.loads(fields.get("agent_id", "null"))
             if json.loads(fields["status"]) == "queued":

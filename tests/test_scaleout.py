@@ -4,6 +4,8 @@ status when their socket moves, and no chat waits on a worker that died."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import os
 import signal
@@ -75,6 +77,22 @@ class Workers:
                 await asyncio.to_thread(proc.wait, 10)
 
 
+_OPEN: list[Client] = []
+"""The sockets this test opened (``console``, ``new_chat``): closed when it ends, whatever the
+workers did, so none is left for the collector to find in a later test."""
+
+
+@pytest.fixture(autouse=True)
+async def close_sockets() -> AsyncIterator[None]:
+    # What earlier tests left for the collector goes now, not in the middle of a Redis restart.
+    gc.collect()
+    yield
+    while _OPEN:
+        client = _OPEN.pop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.close(), 5)
+
+
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[tuple[str, Worker]]:
     """Workers on the shared test Redis; agents alice and bob."""
@@ -94,7 +112,9 @@ async def login(url: str, name: str) -> str:
 async def console(url: str, token: str, last_seqs: dict[str, int] | None = None) -> Client:
     """An agent socket opened as the console opens it after a fault: no set_status."""
     hello = p.Hello(version=p.PROTOCOL_VERSION, token=token, last_seqs=last_seqs or {})
-    return await open_client(url, "/ws/agent", hello, origin=None)
+    client = await open_client(url, "/ws/agent", hello, origin=None)
+    _OPEN.append(client)
+    return client
 
 
 async def status_of(prefix: str, agent_id: str) -> tuple[str, int, int]:
@@ -108,6 +128,7 @@ async def status_of(prefix: str, agent_id: str) -> tuple[str, int, int]:
 
 async def new_chat(url: str, text: str) -> tuple[Client, str]:
     shopper = await open_client(url, "/ws/shopper", p.Hello(version=p.PROTOCOL_VERSION))
+    _OPEN.append(shopper)
     await shopper.send(p.SendMessage(client_id="s1", text=text))
     return shopper, (await shopper.expect("ack", client_id="s1"))["conversation_id"]
 

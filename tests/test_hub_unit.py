@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from chatserver.domain.bot import NoBot
 from chatserver.domain.conversation import Conversation
 from chatserver.domain.errors import InvalidFrame, NotAllowed, NotYourConversation
 from chatserver.domain.settings import Settings
+from chatserver.store.base import Store
 from chatserver.store.memory import MemoryStore
 from tests.conftest import FakeClock
 
@@ -49,16 +51,24 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-@pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
-    store = MemoryStore()
+@contextlib.asynccontextmanager
+async def hub_on(store: Store, tmp_path: Path) -> AsyncIterator[Hub]:
+    """A started hub on this store, the fake clock and no bot; closed with its store."""
     settings = Settings(data_dir=tmp_path, faq_dir=tmp_path / "no-faq", agent_grace_s=30)
     hub = Hub(settings, store, Tokens("unit-test-secret", 3600), FakeClock(), NoBot())
     await store.start()
     await hub.start()
-    yield hub
-    await hub.close()
-    await store.close()
+    try:
+        yield hub
+    finally:
+        await hub.close()
+        await store.close()
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
+    async with hub_on(MemoryStore(), tmp_path) as started:
+        yield started
 
 
 async def shopper(hub: Hub) -> Peer:

@@ -11,26 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from chatserver.core.auth import Tokens
 from chatserver.core.hub import Hub
 from chatserver.domain import protocol as p
-from chatserver.domain.bot import NoBot
-from chatserver.domain.settings import Settings
 from chatserver.store.sqlite import SQLiteStore
-from tests.conftest import FakeClock
-from tests.test_hub_unit import agent, settle, shopper
+from tests.test_hub_unit import agent, hub_on, settle, shopper
 
 
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
-    store = SQLiteStore(tmp_path / "chat.sqlite3")
-    settings = Settings(data_dir=tmp_path, faq_dir=tmp_path / "no-faq", agent_grace_s=30)
-    hub = Hub(settings, store, Tokens("unit-test-secret", 3600), FakeClock(), NoBot())
-    await store.start()
-    await hub.start()
-    yield hub
-    await hub.close()
-    await store.close()
+    async with hub_on(SQLiteStore(tmp_path / "chat.sqlite3"), tmp_path) as started:
+        yield started
 
 
 async def test_messages_to_an_open_chat_read_no_record(
